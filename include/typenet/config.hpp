@@ -1,0 +1,20 @@
+// Portability macros shared by the CPU headers and the CUDA kernels.
+#pragma once
+
+// Elementwise math is compiled for both host and device: the CPU tests thereby
+// exercise the very functors the GPU runs.
+#if defined(__CUDACC__)
+#define TYPENET_HD __host__ __device__
+#else
+#define TYPENET_HD
+#endif
+
+// Hot helpers called from micro-kernels: forcing inlining keeps accumulators in
+// registers across the call boundary.
+#if defined(__GNUC__) || defined(__clang__)
+#define TYPENET_INLINE inline __attribute__((always_inline))
+#define TYPENET_RESTRICT __restrict__
+#else
+#define TYPENET_INLINE inline
+#define TYPENET_RESTRICT
+#endif

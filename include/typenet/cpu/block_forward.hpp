@@ -1,0 +1,199 @@
+// The fused forward kernel of one block: Z = X W, then in the epilogue, while
+// each accumulator tile is still in registers,
+//
+//   no BatchNorm:      u = z + b          y = drop(act(u))
+//   BatchNorm, eval:   u = z s + t        (s = gamma/sqrt(running var + eps), t = beta - running mean s)
+//   BatchNorm, train:  the epilogue keeps z and sums it per column; once the
+//                      column panel is complete (all rows), mean and variance
+//                      follow and one pass writes x-hat, u = gamma x-hat + beta,
+//                      y = drop(act(u)) -- the panel is still in L1.
+//
+// Work is split by column panels: each panel (all rows) is one task, so every
+// column statistic is summed by one thread in a fixed order (deterministic).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+
+#include "typenet/cpu/elementwise.hpp"
+#include "typenet/cpu/gemm.hpp"
+#include "typenet/cpu/thread_pool.hpp"
+#include "typenet/model/mode.hpp"
+#include "typenet/simd/math.hpp"
+
+namespace typenet::cpu {
+
+// What a block reads and writes in one step.
+template <class T>
+struct BlockIo {
+  const T* x = nullptr;  // input, batch x in, row stride ldx
+  std::size_t ldx = 0;
+  T* y = nullptr;        // output, batch x out (dense)
+  T* saved = nullptr;    // pre-activation or x-hat (batch x out), if the block keeps one
+  T* mean = nullptr;     // BatchNorm batch mean (out)
+  T* inv_std = nullptr;  // BatchNorm batch 1/sqrt(var + eps) (out)
+};
+
+struct StepInfo {
+  std::size_t batch = 0;
+  Mode mode = Mode::eval;
+  std::uint32_t dropout_key = 0;
+  ThreadPool* pool = nullptr;
+};
+
+// Below this many multiply-adds a kernel stays on the calling thread: waking
+// another costs more than the work.
+inline constexpr std::size_t parallel_threshold_macs = std::size_t{1} << 17;
+
+template <class F>
+void run_tasks(ThreadPool* pool, std::size_t tasks, std::size_t macs, F&& f) {
+  if (pool && pool->size() > 1 && tasks > 1 && macs >= parallel_threshold_macs) pool->parallel_for(tasks, f);
+  else f(std::size_t{0}, tasks);
+}
+
+namespace forward_detail {
+
+template <class Block, class T, int NV, class Store>
+TYPENET_INLINE void finish_row(simd::vec<T> (&u)[NV], std::size_t row, int c0, const StepInfo& s, Store store) {
+  using V = simd::vec<T>;
+  constexpr int W = simd::lanes<T>;
+  constexpr T scale = T(1) / (T(1) - T(Block::dropout::probability));
+  for (int v = 0; v < NV; ++v) {
+    V y = activation<typename Block::activation>(u[v]);
+    if constexpr (Block::has_dropout) {
+      if (s.mode == Mode::train) {
+        const std::uint64_t index = row * Block::out + static_cast<std::size_t>(c0 + v * W);
+        const V keep = dropout_keep<T>(s.dropout_key, index, dropout_threshold(Block::dropout::probability));
+        y = apply<V>(pieces::dropout, y, keep, simd::splat<V>(scale));
+      }
+    }
+    store(v, y);
+  }
+}
+
+// One column panel: columns [c0, c0 + NV*W), all rows.
+template <class Block, class T, int NV>
+void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepInfo& s, int c0,
+                   simd::Tail<T> tail) {
+  using V = simd::vec<T>;
+  constexpr int W = simd::lanes<T>, MR = Blocking<T>::MR;
+  constexpr std::size_t In = Block::in, Out = Block::out;
+  const T* w = params + Block::weight_offset + c0;
+  const std::size_t batch = s.batch;
+  auto ld = [&](const T* p, int v) { return v == NV - 1 ? simd::load(p + v * W, tail) : simd::load(p + v * W); };
+  auto st = [&](T* p, int v, V x) {
+    if (v == NV - 1) simd::store(p + v * W, x, tail);
+    else simd::store(p + v * W, x);
+  };
+
+  // Per-column constants of the epilogue: the bias (shift), or BatchNorm's
+  // evaluation-mode folding u = z * scale + shift.
+  V scale[NV], shift[NV];
+  for (int v = 0; v < NV; ++v) {
+    scale[v] = simd::splat<V>(1);
+    shift[v] = V{};
+  }
+  if constexpr (Block::has_bias) {
+    for (int v = 0; v < NV; ++v) shift[v] = ld(params + Block::bias_offset + c0, v);
+  }
+  const bool bn_train = Block::has_batchnorm && s.mode == Mode::train;
+  if constexpr (Block::has_batchnorm) {
+    if (!bn_train) {
+      for (int v = 0; v < NV; ++v) {
+        const V gamma = ld(params + Block::gamma_offset + c0, v), beta = ld(params + Block::beta_offset + c0, v);
+        const V rm = ld(state + Block::running_mean_offset + c0, v);
+        const V rv = ld(state + Block::running_var_offset + c0, v);
+        scale[v] = gamma / simd::sqrt(rv + simd::splat<V>(T(Block::batchnorm::eps)));
+        shift[v] = beta - rm * scale[v];
+      }
+    }
+  }
+
+  V colsum[NV];
+  for (int v = 0; v < NV; ++v) colsum[v] = V{};
+  Tile<T, MR, NV> acc;
+  for (std::size_t i0 = 0; i0 < batch; i0 += MR) {
+    const int rows = static_cast<int>(std::min<std::size_t>(MR, batch - i0));
+    outer_tile<T, MR, NV>(io.x + i0 * io.ldx, static_cast<std::ptrdiff_t>(io.ldx), 1, rows, w,
+                          static_cast<std::ptrdiff_t>(Out), static_cast<int>(In), tail, acc);
+    for (int m = 0; m < rows; ++m) {
+      const std::size_t row = i0 + static_cast<std::size_t>(m);
+      if (bn_train) {  // keep z; the panel pass below finishes the block
+        for (int v = 0; v < NV; ++v) {
+          st(io.saved + row * Out + c0, v, acc[m][v]);
+          colsum[v] += acc[m][v];
+        }
+        continue;
+      }
+      V u[NV];
+      for (int v = 0; v < NV; ++v) {
+        if constexpr (Block::has_bias) u[v] = apply<V>(pieces::bias, acc[m][v], shift[v]);
+        else if constexpr (Block::has_batchnorm) u[v] = apply<V>(pieces::affine, acc[m][v], scale[v], shift[v]);
+        else u[v] = acc[m][v];
+      }
+      if constexpr (Block::keeps_preactivation) {
+        if (s.mode == Mode::train)
+          for (int v = 0; v < NV; ++v) st(io.saved + row * Out + c0, v, u[v]);
+      }
+      finish_row<Block, T, NV>(u, row, c0, s, [&](int v, V y) { st(io.y + row * Out + c0, v, y); });
+    }
+  }
+
+  if constexpr (Block::has_batchnorm) {
+    if (!bn_train) return;
+    const V n = simd::splat<V>(T(batch));
+    V mean[NV], inv_std[NV], gamma[NV], beta[NV];
+    for (int v = 0; v < NV; ++v) {
+      mean[v] = colsum[v] / n;
+      gamma[v] = ld(params + Block::gamma_offset + c0, v);
+      beta[v] = ld(params + Block::beta_offset + c0, v);
+    }
+    // Two-pass variance: exact where E[z^2] - E[z]^2 would cancel.
+    V var[NV];
+    for (int v = 0; v < NV; ++v) var[v] = V{};
+    for (std::size_t i = 0; i < batch; ++i)
+      for (int v = 0; v < NV; ++v) {
+        const V d = ld(io.saved + i * Out + c0, v) - mean[v];
+        var[v] = simd::fma(d, d, var[v]);
+      }
+    const T momentum = T(Block::batchnorm::momentum);
+    const T unbiased = batch > 1 ? T(batch) / T(batch - 1) : T(1);
+    for (int v = 0; v < NV; ++v) {
+      var[v] = var[v] / n;
+      inv_std[v] = simd::splat<V>(1) / simd::sqrt(var[v] + simd::splat<V>(T(Block::batchnorm::eps)));
+      st(io.mean + c0, v, mean[v]);
+      st(io.inv_std + c0, v, inv_std[v]);
+      // running = (1 - momentum) running + momentum batch   (unbiased variance)
+      T* rm = state + Block::running_mean_offset + c0;
+      T* rv = state + Block::running_var_offset + c0;
+      st(rm, v, ld(rm, v) * (1 - momentum) + mean[v] * momentum);
+      st(rv, v, ld(rv, v) * (1 - momentum) + var[v] * (unbiased * momentum));
+    }
+    for (std::size_t i = 0; i < batch; ++i) {
+      V u[NV];
+      for (int v = 0; v < NV; ++v) {
+        const V xhat = apply<V>(pieces::normalize, ld(io.saved + i * Out + c0, v), mean[v], inv_std[v]);
+        st(io.saved + i * Out + c0, v, xhat);
+        u[v] = apply<V>(pieces::affine, xhat, gamma[v], beta[v]);
+      }
+      finish_row<Block, T, NV>(u, i, c0, s, [&](int v, V y) { st(io.y + i * Out + c0, v, y); });
+    }
+  }
+}
+
+}  // namespace forward_detail
+
+// Forward of one block over a batch; params and state are the model's buffers.
+template <class Block, class T>
+void block_forward(const T* params, T* state, const BlockIo<T>& io, const StepInfo& s) {
+  using P = Panels<T, Block::out>;
+  run_tasks(s.pool, P::count, s.batch * Block::in * Block::out, [&](std::size_t p0, std::size_t p1) {
+    for (std::size_t p = p0; p < p1; ++p)
+      P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
+        forward_detail::forward_panel<Block, T, decltype(nv)::value>(params, state, io, s, c0, tail);
+      });
+  });
+}
+
+}  // namespace typenet::cpu

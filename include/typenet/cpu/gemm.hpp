@@ -1,0 +1,128 @@
+// GEMM micro-kernels with fusion hooks.
+//
+// Two register-blocked kernels cover the three products of a dense layer
+// (row-major X: batch x in, W: in x out, Z: batch x out):
+//
+//   outer_tile   C[m, j..j+NV*W) = sum_r A(m, r) B[r, j..]     (broadcast A, vector B)
+//                forward  Z  = X W     A(m, r) = X[m, r],  B = W
+//                backward dW = X^T dZ  A(m, r) = X[r, m],  B = dZ
+//   dot_tile     C[m, k] = sum_j A[m, j] B[k, j]               (both contiguous in j)
+//                backward dX = dZ W^T  A = dZ, B = W
+//
+// A kernel leaves its accumulator tile in registers and hands it to an
+// epilogue (forward: bias, BatchNorm, activation, dropout while the tile is
+// hot) or writes it out; a block kernel (block_forward.hpp, block_backward.hpp)
+// drives them panel by panel. Nothing is inlined into an elementwise loop: a
+// product is a kernel boundary with a hook.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "typenet/simd/vec.hpp"
+
+namespace typenet::cpu {
+
+// Register blocking per instruction set and scalar type: MR rows by NV
+// vectors of accumulators, chosen to fill the register file (32 registers with
+// AVX-512, 16 otherwise) leaving room for the B vectors and one broadcast.
+template <class T>
+struct Blocking {
+  static constexpr int W = simd::lanes<T>;
+#if defined(__AVX512F__)
+  static constexpr int MR = 6, NV = 4;
+#elif defined(__AVX2__)
+  static constexpr int MR = 4, NV = 3;
+#else
+  static constexpr int MR = 4, NV = 2;
+#endif
+  static constexpr int panel = NV * W;  // columns per panel of the outer kernel
+  static constexpr int dot_rows = 4, dot_cols = 4;
+};
+
+template <class T, int MR, int NV>
+using Tile = simd::vec<T>[MR][NV];
+
+// acc = sum over r < depth of A(m, r) * B[r, 0 .. NV*W), for m < MR.
+// Rows at or past `rows` repeat the last valid row (the epilogue ignores
+// them), so a batch that is not a multiple of MR needs no second kernel.
+// The last vector loads only `tail` lanes: the panel ends where B ends.
+template <class T, int MR, int NV>
+TYPENET_INLINE void outer_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t a_row, std::ptrdiff_t a_depth, int rows,
+                               const T* TYPENET_RESTRICT b, std::ptrdiff_t ldb, int depth, simd::Tail<T> tail,
+                               Tile<T, MR, NV>& acc) {
+  using V = simd::vec<T>;
+  constexpr int W = simd::lanes<T>;
+  const T* ar[MR];
+  for (int m = 0; m < MR; ++m) ar[m] = a + std::min(m, rows - 1) * a_row;
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = V{};
+  for (int r = 0; r < depth; ++r) {
+    V bv[NV];
+    for (int v = 0; v < NV - 1; ++v) bv[v] = simd::load(b + v * W);
+    bv[NV - 1] = simd::load(b + (NV - 1) * W, tail);
+    const std::ptrdiff_t off = r * a_depth;
+    for (int m = 0; m < MR; ++m) {
+      const V av = simd::splat<V>(ar[m][off]);
+      for (int v = 0; v < NV; ++v) acc[m][v] = simd::fma(av, bv[v], acc[m][v]);
+    }
+    b += ldb;
+  }
+}
+
+// out[m][k] = sum over j < N of A[m, j] * B[k, j], for m < MR, k < KR, with
+// the same row-repetition rule for rows past `rows` and `krows`.
+template <class T, int MR, int KR, int N>
+TYPENET_INLINE void dot_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t lda, int rows,
+                             const T* TYPENET_RESTRICT b, std::ptrdiff_t ldb, int krows, T (&out)[MR][KR]) {
+  using V = simd::vec<T>;
+  constexpr int W = simd::lanes<T>;
+  constexpr int full = N / W, tail_lanes = N % W;
+  const T* ar[MR];
+  const T* br[KR];
+  for (int m = 0; m < MR; ++m) ar[m] = a + std::min(m, rows - 1) * lda;
+  for (int k = 0; k < KR; ++k) br[k] = b + std::min(k, krows - 1) * ldb;
+  V acc[MR][KR];
+  for (int m = 0; m < MR; ++m)
+    for (int k = 0; k < KR; ++k) acc[m][k] = V{};
+  auto step = [&](int j, auto load) {
+    V bv[KR];
+    for (int k = 0; k < KR; ++k) bv[k] = load(br[k] + j);
+    for (int m = 0; m < MR; ++m) {
+      const V av = load(ar[m] + j);
+      for (int k = 0; k < KR; ++k) acc[m][k] = simd::fma(av, bv[k], acc[m][k]);
+    }
+  };
+  for (int jv = 0; jv < full; ++jv) step(jv * W, [](const T* p) { return simd::load(p); });
+  if constexpr (tail_lanes > 0) {
+    const simd::Tail<T> tail(tail_lanes);
+    step(full * W, [tail](const T* p) { return simd::load(p, tail); });
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int k = 0; k < KR; ++k) out[m][k] = simd::reduce_add(acc[m][k]);
+}
+
+// Column panels of an `n`-wide matrix: `full` panels of NV vectors, then one
+// last panel of `last_vectors` vectors whose final vector has `last_tail` lanes.
+template <class T, std::size_t N>
+struct Panels {
+  static constexpr int W = simd::lanes<T>;
+  static constexpr int width = Blocking<T>::panel;
+  static constexpr int count = static_cast<int>((N + width - 1) / width);
+  static constexpr int full = static_cast<int>(N / width);
+  static constexpr int rest = static_cast<int>(N % width);
+  static constexpr int last_vectors = rest == 0 ? Blocking<T>::NV : (rest + W - 1) / W;
+  static constexpr int last_tail = rest == 0 ? W : (rest % W == 0 ? W : rest % W);
+
+  // Calls f(std::integral_constant<int, vectors>, column0, Tail) for panel p.
+  template <class F>
+  TYPENET_INLINE static void visit(int p, F&& f) {
+    if (p < full) {
+      f(std::integral_constant<int, Blocking<T>::NV>{}, p * width, simd::Tail<T>(W));
+    } else {
+      f(std::integral_constant<int, last_vectors>{}, p * width, simd::Tail<T>(last_tail));
+    }
+  }
+};
+
+}  // namespace typenet::cpu

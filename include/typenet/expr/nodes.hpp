@@ -1,0 +1,527 @@
+// Expression templates over placeholders, with compile-time differentiation.
+//
+// An expression is a small object whose *type* is its syntax tree:
+//   Var<I>     the I-th input (placeholder)       eval: env[I]
+//   Lit<V>     a constant known at compile time   (enables 0*x -> 0, 1*x -> x)
+//   Const      a constant known at run time       (the autodiff API's 2.0 * x)
+//   Add, Sub, Mul, Div, Neg, Pow<N>, Unary<Function, A>, Greater, Select
+// Each node evaluates itself for any scalar or SIMD vector type T, and returns
+// its derivative with respect to Var<I> as another expression, built through
+// simplifying constructors (add, mul, ...) so that 0*x and 1*x vanish and
+// constant subtrees fold. Derivatives are therefore types too: the backward
+// kernels are generated from the same formula as the forward ones.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "typenet/simd/math.hpp"
+
+namespace typenet::expr {
+
+// Every node derives from this tag; the operators below apply only to nodes.
+struct Expression {};
+template <class E>
+concept Expr = std::is_base_of_v<Expression, std::remove_cvref_t<E>>;
+
+// What is known of a value's sign; see analysis.hpp.
+enum class Sign { zero, positive, negative, nonnegative, nonpositive, unknown };
+
+template <class T, class Env>
+TYPENET_INLINE T env_at(const Env& env, int i) {
+  return env[i];
+}
+
+// Joins pieces with append: GCC 12 reports a false -Wrestrict on chains of
+// std::string operator+ at -O3.
+inline std::string join(std::initializer_list<std::string_view> parts) {
+  std::string s;
+  for (auto p : parts) s.append(p.data(), p.size());
+  return s;
+}
+
+inline std::string number_to_string(double v) {
+  std::string s = std::to_string(v);
+  // "0.500000" -> "0.5": derivatives printed in tests and docs stay readable.
+  if (s.find('.') != std::string::npos) {
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- leaves
+
+template <double V>
+struct Lit : Expression {
+  static constexpr double value = V;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env&) const {
+    return simd::splat<T>(static_cast<simd::scalar_of_t<T>>(V));
+  }
+  template <int I>
+  constexpr auto derivative() const { return Lit<0.0>{}; }
+  template <int I>
+  static constexpr bool depends_on = false;
+  static constexpr Sign sign(Sign) { return V > 0 ? Sign::positive : V < 0 ? Sign::negative : Sign::zero; }
+  std::string str() const { return join({number_to_string(V)}); }
+};
+
+template <double V>
+inline constexpr Lit<V> lit{};
+
+template <int I>
+struct Var : Expression {
+  static constexpr int index = I;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env& env) const {
+    return env_at<T>(env, I);
+  }
+  template <int J>
+  constexpr auto derivative() const {
+    if constexpr (I == J) return Lit<1.0>{};
+    else return Lit<0.0>{};
+  }
+  template <int J>
+  static constexpr bool depends_on = (I == J);
+  // The sign of the variable under analysis is given; others are unknown.
+  static constexpr Sign sign(Sign x0) { return I == 0 ? x0 : Sign::unknown; }
+  std::string str() const { return join({"x", std::to_string(I)}); }
+};
+
+struct Const : Expression {
+  double value = 0;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env&) const {
+    return simd::splat<T>(static_cast<simd::scalar_of_t<T>>(value));
+  }
+  template <int I>
+  constexpr auto derivative() const { return Lit<0.0>{}; }
+  template <int I>
+  static constexpr bool depends_on = false;
+  static constexpr Sign sign(Sign) { return Sign::unknown; }
+  std::string str() const { return join({number_to_string(value)}); }
+};
+
+template <class E>
+inline constexpr bool is_lit = false;
+template <double V>
+inline constexpr bool is_lit<Lit<V>> = true;
+
+template <class E, double V>
+inline constexpr bool is_lit_value = false;
+template <double V>
+inline constexpr bool is_lit_value<Lit<V>, V> = true;
+
+// ---------------------------------------------------------------- nodes
+
+template <class A, class B>
+struct Add;
+template <class A, class B>
+struct Sub;
+template <class A, class B>
+struct Mul;
+template <class A, class B>
+struct Div;
+template <class A>
+struct Neg;
+template <int N, class A>
+struct Pow;
+template <class F, class A>
+struct Unary;
+template <class A, class B>
+struct Greater;
+template <class C, class A, class B>
+struct Select;
+
+// Simplifying constructors. They decide the node type, so simplification
+// happens once, at compile time, while the derivative is being built.
+template <Expr A, Expr B>
+constexpr auto add(A a, B b) {
+  if constexpr (is_lit<A> && is_lit<B>) return Lit<A::value + B::value>{};
+  else if constexpr (is_lit_value<A, 0.0>) return b;
+  else if constexpr (is_lit_value<B, 0.0>) return a;
+  else return Add<A, B>{{}, a, b};
+}
+
+template <Expr A>
+constexpr auto neg(A a) {
+  if constexpr (is_lit<A>) return Lit<-A::value>{};
+  else if constexpr (requires { typename A::negated; }) return a.arg;  // -(-x) = x
+  else return Neg<A>{{}, a};
+}
+
+template <Expr A, Expr B>
+constexpr auto sub(A a, B b) {
+  if constexpr (is_lit<A> && is_lit<B>) return Lit<A::value - B::value>{};
+  else if constexpr (is_lit_value<B, 0.0>) return a;
+  else if constexpr (is_lit_value<A, 0.0>) return neg(b);
+  else return Sub<A, B>{{}, a, b};
+}
+
+template <Expr A, Expr B>
+constexpr auto mul(A a, B b) {
+  if constexpr (is_lit<A> && is_lit<B>) return Lit<A::value * B::value>{};
+  else if constexpr (is_lit_value<A, 0.0> || is_lit_value<B, 0.0>) return Lit<0.0>{};
+  else if constexpr (is_lit_value<A, 1.0>) return b;
+  else if constexpr (is_lit_value<B, 1.0>) return a;
+  else if constexpr (is_lit_value<A, -1.0>) return neg(b);
+  else if constexpr (is_lit_value<B, -1.0>) return neg(a);
+  else if constexpr (is_lit<B>) return Mul<B, A>{{}, b, a};  // constants first: c*x
+  else return Mul<A, B>{{}, a, b};
+}
+
+template <Expr A, Expr B>
+constexpr auto div(A a, B b) {
+  if constexpr (is_lit_value<A, 0.0>) return Lit<0.0>{};
+  else if constexpr (is_lit_value<B, 1.0>) return a;
+  else if constexpr (is_lit<A> && is_lit<B>) return Lit<A::value / B::value>{};
+  else return Div<A, B>{{}, a, b};
+}
+
+template <int N, Expr A>
+constexpr auto pow(A a) {
+  if constexpr (N == 0) return Lit<1.0>{};
+  else if constexpr (N == 1) return a;
+  else return Pow<N, A>{{}, a};
+}
+
+template <Expr C, Expr A, Expr B>
+constexpr auto select(C c, A a, B b) {
+  if constexpr (std::is_same_v<A, B> && std::is_empty_v<A>) return a;  // both branches equal
+  else return Select<C, A, B>{{}, c, a, b};
+}
+
+template <Expr A, Expr B>
+constexpr auto greater(A a, B b) {
+  return Greater<A, B>{{}, a, b};
+}
+
+// Sign rules used by analysis.hpp to decide what backward must store.
+constexpr Sign sign_product(Sign a, Sign b) {
+  using enum Sign;
+  if (a == zero || b == zero) return zero;
+  if (a == unknown || b == unknown) return unknown;
+  const bool a_strict = a == positive || a == negative;
+  const bool b_strict = b == positive || b == negative;
+  const bool a_neg = a == negative || a == nonpositive;
+  const bool b_neg = b == negative || b == nonpositive;
+  const bool result_neg = a_neg != b_neg;
+  if (a_strict && b_strict) return result_neg ? negative : positive;
+  return result_neg ? nonpositive : nonnegative;
+}
+constexpr Sign sign_negate(Sign a) {
+  using enum Sign;
+  switch (a) {
+    case positive: return negative;
+    case negative: return positive;
+    case nonnegative: return nonpositive;
+    case nonpositive: return nonnegative;
+    default: return a;
+  }
+}
+constexpr Sign sign_sum(Sign a, Sign b) {
+  using enum Sign;
+  if (a == zero) return b;
+  if (b == zero) return a;
+  const bool a_up = a == positive || a == nonnegative, b_up = b == positive || b == nonnegative;
+  const bool a_down = a == negative || a == nonpositive, b_down = b == negative || b == nonpositive;
+  if (a_up && b_up) return (a == positive || b == positive) ? positive : nonnegative;
+  if (a_down && b_down) return (a == negative || b == negative) ? negative : nonpositive;
+  return unknown;
+}
+
+// Formula:    a + b            d/dx: a' + b'
+template <class A, class B>
+struct Add : Expression {
+  [[no_unique_address]] A a;
+  [[no_unique_address]] B b;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) + b.template eval<T>(env); }
+  template <int I>
+  constexpr auto derivative() const { return add(a.template derivative<I>(), b.template derivative<I>()); }
+  template <int I>
+  static constexpr bool depends_on = A::template depends_on<I> || B::template depends_on<I>;
+  static constexpr Sign sign(Sign x) { return sign_sum(A::sign(x), B::sign(x)); }
+  std::string str() const { return join({"(", a.str(), " + ", b.str(), ")"}); }
+};
+
+// Formula:    a - b            d/dx: a' - b'
+template <class A, class B>
+struct Sub : Expression {
+  [[no_unique_address]] A a;
+  [[no_unique_address]] B b;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) - b.template eval<T>(env); }
+  template <int I>
+  constexpr auto derivative() const { return sub(a.template derivative<I>(), b.template derivative<I>()); }
+  template <int I>
+  static constexpr bool depends_on = A::template depends_on<I> || B::template depends_on<I>;
+  static constexpr Sign sign(Sign x) { return sign_sum(A::sign(x), sign_negate(B::sign(x))); }
+  std::string str() const { return join({"(", a.str(), " - ", b.str(), ")"}); }
+};
+
+// Formula:    a * b            d/dx: a' b + a b'
+template <class A, class B>
+struct Mul : Expression {
+  [[no_unique_address]] A a;
+  [[no_unique_address]] B b;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) * b.template eval<T>(env); }
+  template <int I>
+  constexpr auto derivative() const {
+    return add(mul(a.template derivative<I>(), b), mul(a, b.template derivative<I>()));
+  }
+  template <int I>
+  static constexpr bool depends_on = A::template depends_on<I> || B::template depends_on<I>;
+  static constexpr Sign sign(Sign x) { return sign_product(A::sign(x), B::sign(x)); }
+  std::string str() const { return join({a.str(), "*", b.str()}); }
+};
+
+// Formula:    a / b            d/dx: a'/b - a b'/b^2
+template <class A, class B>
+struct Div : Expression {
+  [[no_unique_address]] A a;
+  [[no_unique_address]] B b;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) / b.template eval<T>(env); }
+  template <int I>
+  constexpr auto derivative() const {
+    return sub(div(a.template derivative<I>(), b), div(mul(a, b.template derivative<I>()), mul(b, b)));
+  }
+  template <int I>
+  static constexpr bool depends_on = A::template depends_on<I> || B::template depends_on<I>;
+  static constexpr Sign sign(Sign) { return Sign::unknown; }
+  std::string str() const { return join({a.str(), "/", b.str()}); }
+};
+
+// Formula:    -a               d/dx: -a'
+template <class A>
+struct Neg : Expression {
+  using negated = A;
+  [[no_unique_address]] A arg;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env& env) const { return -arg.template eval<T>(env); }
+  template <int I>
+  constexpr auto derivative() const { return neg(arg.template derivative<I>()); }
+  template <int I>
+  static constexpr bool depends_on = A::template depends_on<I>;
+  static constexpr Sign sign(Sign x) { return sign_negate(A::sign(x)); }
+  std::string str() const { return join({"-", arg.str()}); }
+};
+
+// Formula:    a^N              d/dx: N a^(N-1) a'
+template <int N, class A>
+struct Pow : Expression {
+  [[no_unique_address]] A arg;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env& env) const {
+    const T v = arg.template eval<T>(env);
+    T r = v;
+    for (int i = 1; i < N; ++i) r = r * v;
+    return r;
+  }
+  template <int I>
+  constexpr auto derivative() const {
+    return mul(mul(Lit<static_cast<double>(N)>{}, pow<N - 1>(arg)), arg.template derivative<I>());
+  }
+  template <int I>
+  static constexpr bool depends_on = A::template depends_on<I>;
+  static constexpr Sign sign(Sign) { return Sign::unknown; }
+  std::string str() const { return join({arg.str(), "^", std::to_string(N)}); }
+};
+
+// Formula:    f(a)             d/dx: f'(a) a'   (f' is stated by the Function)
+template <class F, class A>
+struct Unary : Expression {
+  [[no_unique_address]] A arg;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env& env) const { return F::apply(arg.template eval<T>(env)); }
+  template <int I>
+  constexpr auto derivative() const { return mul(F::derivative(arg), arg.template derivative<I>()); }
+  template <int I>
+  static constexpr bool depends_on = A::template depends_on<I>;
+  static constexpr Sign sign(Sign x) {
+    if constexpr (requires { F::sign(x); }) return F::sign(A::sign(x));
+    else return Sign::unknown;
+  }
+  std::string str() const { return join({std::string(F::name), "(", arg.str(), ")"}); }
+};
+
+// Formula:    [a > b] as 0/1   d/dx: 0 (almost everywhere)
+template <class A, class B>
+struct Greater : Expression {
+  [[no_unique_address]] A a;
+  [[no_unique_address]] B b;
+  // Conditions evaluate to a lane mask, consumed only by Select.
+  template <class T, class Env>
+  TYPENET_INLINE auto eval_mask(const Env& env) const {
+    return a.template eval<T>(env) > b.template eval<T>(env);
+  }
+  template <int I>
+  static constexpr bool depends_on = A::template depends_on<I> || B::template depends_on<I>;
+  std::string str() const { return join({a.str(), " > ", b.str()}); }
+};
+
+// Formula:    c ? a : b        d/dx: c ? a' : b'
+template <class C, class A, class B>
+struct Select : Expression {
+  [[no_unique_address]] C cond;
+  [[no_unique_address]] A a;
+  [[no_unique_address]] B b;
+  template <class T, class Env>
+  TYPENET_INLINE T eval(const Env& env) const {
+    return simd::select(cond.template eval_mask<T>(env), a.template eval<T>(env), b.template eval<T>(env));
+  }
+  template <int I>
+  constexpr auto derivative() const {
+    return select(cond, a.template derivative<I>(), b.template derivative<I>());
+  }
+  template <int I>
+  static constexpr bool depends_on =
+      C::template depends_on<I> || A::template depends_on<I> || B::template depends_on<I>;
+  static constexpr Sign sign(Sign) { return Sign::unknown; }
+  std::string str() const { return join({"(", cond.str(), " ? ", a.str(), " : ", b.str(), ")"}); }
+};
+
+// ---------------------------------------------------------------- functions
+// A Function states its value and its derivative at the argument; the chain
+// rule is applied by Unary.
+
+struct ExpFunction {
+  static constexpr const char* name = "exp";
+  template <class T>
+  TYPENET_INLINE static T apply(T x) { return simd::exp(x); }
+  template <class A>
+  static constexpr auto derivative(A a) { return Unary<ExpFunction, A>{{}, a}; }  // exp' = exp
+  static constexpr Sign sign(Sign) { return Sign::positive; }
+};
+
+struct LogFunction {
+  static constexpr const char* name = "log";
+  template <class T>
+  TYPENET_INLINE static T apply(T x) { return simd::log(x); }
+  template <class A>
+  static constexpr auto derivative(A a) { return div(Lit<1.0>{}, a); }  // log' = 1/a
+};
+
+struct Log1pFunction {
+  static constexpr const char* name = "log1p";
+  template <class T>
+  TYPENET_INLINE static T apply(T x) { return simd::log1p(x); }
+  template <class A>
+  static constexpr auto derivative(A a) { return div(Lit<1.0>{}, add(Lit<1.0>{}, a)); }  // 1/(1+a)
+};
+
+struct TanhFunction {
+  static constexpr const char* name = "tanh";
+  template <class T>
+  TYPENET_INLINE static T apply(T x) { return simd::tanh(x); }
+  template <class A>
+  static constexpr auto derivative(A a) {  // tanh' = 1 - tanh^2
+    const auto t = Unary<TanhFunction, A>{{}, a};
+    return sub(Lit<1.0>{}, mul(t, t));
+  }
+  static constexpr Sign sign(Sign s) { return s; }
+};
+
+struct SigmoidFunction {
+  static constexpr const char* name = "sigmoid";
+  template <class T>
+  TYPENET_INLINE static T apply(T x) { return simd::sigmoid(x); }
+  template <class A>
+  static constexpr auto derivative(A a) {  // sigmoid' = s (1 - s)
+    const auto s = Unary<SigmoidFunction, A>{{}, a};
+    return mul(s, sub(Lit<1.0>{}, s));
+  }
+  static constexpr Sign sign(Sign) { return Sign::positive; }
+};
+
+struct ErfFunction {
+  static constexpr const char* name = "erf";
+  template <class T>
+  TYPENET_INLINE static T apply(T x) { return simd::erf(x); }
+  template <class A>
+  static constexpr auto derivative(A a) {  // erf' = 2/sqrt(pi) exp(-a^2)
+    return mul(Lit<1.1283791670955126>{}, Unary<ExpFunction, decltype(neg(mul(a, a)))>{{}, neg(mul(a, a))});
+  }
+  static constexpr Sign sign(Sign s) { return s; }
+};
+
+struct SqrtFunction {
+  static constexpr const char* name = "sqrt";
+  template <class T>
+  TYPENET_INLINE static T apply(T x) { return simd::sqrt(x); }
+  template <class A>
+  static constexpr auto derivative(A a) {  // sqrt' = 1 / (2 sqrt a)
+    return div(Lit<0.5>{}, Unary<SqrtFunction, A>{{}, a});
+  }
+};
+
+template <Expr A>
+constexpr auto exp(A a) { return Unary<ExpFunction, A>{{}, a}; }
+template <Expr A>
+constexpr auto log(A a) { return Unary<LogFunction, A>{{}, a}; }
+template <Expr A>
+constexpr auto log1p(A a) { return Unary<Log1pFunction, A>{{}, a}; }
+template <Expr A>
+constexpr auto tanh(A a) { return Unary<TanhFunction, A>{{}, a}; }
+template <Expr A>
+constexpr auto sigmoid(A a) { return Unary<SigmoidFunction, A>{{}, a}; }
+template <Expr A>
+constexpr auto erf(A a) { return Unary<ErfFunction, A>{{}, a}; }
+template <Expr A>
+constexpr auto sqrt(A a) { return Unary<SqrtFunction, A>{{}, a}; }
+
+// max(a, b) and relu(a) are selections, so their derivative is a selection.
+template <Expr A, Expr B>
+constexpr auto max(A a, B b) { return select(greater(a, b), a, b); }
+template <Expr A, Expr B>
+constexpr auto min(A a, B b) { return select(greater(a, b), b, a); }
+template <Expr A>
+constexpr auto abs(A a) { return select(greater(a, Lit<0.0>{}), a, neg(a)); }
+
+// ---------------------------------------------------------------- operators
+
+template <class T>
+constexpr auto as_expression(T v) {
+  if constexpr (Expr<T>) return v;
+  else return Const{{}, static_cast<double>(v)};
+}
+template <class A, class B>
+concept ExpressionOperands = (Expr<A> || Expr<B>) && (Expr<A> || std::is_arithmetic_v<A>) &&
+                             (Expr<B> || std::is_arithmetic_v<B>);
+
+template <class A, class B>
+  requires ExpressionOperands<A, B>
+constexpr auto operator+(A a, B b) { return add(as_expression(a), as_expression(b)); }
+template <class A, class B>
+  requires ExpressionOperands<A, B>
+constexpr auto operator-(A a, B b) { return sub(as_expression(a), as_expression(b)); }
+template <class A, class B>
+  requires ExpressionOperands<A, B>
+constexpr auto operator*(A a, B b) { return mul(as_expression(a), as_expression(b)); }
+template <class A, class B>
+  requires ExpressionOperands<A, B>
+constexpr auto operator/(A a, B b) { return div(as_expression(a), as_expression(b)); }
+template <Expr A>
+constexpr auto operator-(A a) { return neg(a); }
+template <class A, class B>
+  requires ExpressionOperands<A, B>
+constexpr auto operator>(A a, B b) { return greater(as_expression(a), as_expression(b)); }
+
+// d/dVar<I> of an expression, as an expression.
+template <int I, Expr E>
+constexpr auto derivative(E e) {
+  return e.template derivative<I>();
+}
+
+// Evaluates e at the point `env` (anything indexable: std::array, pointer).
+template <class T, Expr E, class Env>
+TYPENET_INLINE T evaluate(const E& e, const Env& env) {
+  return e.template eval<T>(env);
+}
+
+}  // namespace typenet::expr

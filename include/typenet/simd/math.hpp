@@ -1,0 +1,140 @@
+// Transcendental functions for scalars and SIMD vectors.
+//
+// Scalars use the C library (exact to the last bit or so, which the double
+// gradient checks rely on). Float vectors use short polynomials accurate to a
+// few float ulps (test_simd_math measures the error); double vectors fall back
+// to the C library lane by lane, because double is for checking, not speed.
+#pragma once
+
+#include <cmath>
+
+#include "typenet/simd/vec.hpp"
+
+namespace typenet::simd {
+
+namespace detail {
+
+template <class V, class F>
+TYPENET_INLINE V per_lane(V x, F f) {
+  for (int i = 0; i < lanes<scalar_of_t<V>>; ++i) x[i] = f(x[i]);
+  return x;
+}
+
+// exp for float lanes: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2,
+// then the degree-6 minimax polynomial of Cephes' expf, then 2^n by writing
+// the exponent field. Inputs are clamped to [-87.3, 88]; beyond, every caller
+// (sigmoid, tanh, ELU, softplus) has saturated anyway.
+TYPENET_INLINE vec<float> exp_f32(vec<float> x) {
+  using V = vec<float>;
+  x = simd::min(simd::max(x, splat<V>(-87.3f)), splat<V>(88.0f));
+  const V magic = splat<V>(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  V n = fma(x, splat<V>(1.44269504088896341f), magic) - magic;
+  V r = fma(n, splat<V>(-0.693359375f), x);
+  r = fma(n, splat<V>(2.12194440e-4f), r);
+  V p = splat<V>(1.9875691500e-4f);
+  p = fma(p, r, splat<V>(1.3981999507e-3f));
+  p = fma(p, r, splat<V>(8.3334519073e-3f));
+  p = fma(p, r, splat<V>(4.1665795894e-2f));
+  p = fma(p, r, splat<V>(1.6666665459e-1f));
+  p = fma(p, r, splat<V>(5.0000001201e-1f));
+  p = fma(p, r * r, r + splat<V>(1.0f));
+  const auto e = __builtin_convertvector(n, vec<std::int32_t>) + 127;
+  return p * (V)(e << 23);
+}
+
+}  // namespace detail
+
+template <class V>
+TYPENET_INLINE V exp(V x) {
+  if constexpr (!is_vector<V>) return std::exp(x);
+  else if constexpr (std::is_same_v<V, vec<float>>) return detail::exp_f32(x);
+  else return detail::per_lane(x, [](double v) { return std::exp(v); });
+}
+
+template <class V>
+TYPENET_INLINE V log(V x) {
+  if constexpr (!is_vector<V>) return std::log(x);
+  else return detail::per_lane(x, [](scalar_of_t<V> v) { return std::log(v); });
+}
+
+template <class V>
+TYPENET_INLINE V log1p(V x) {
+  if constexpr (!is_vector<V>) return std::log1p(x);
+  else return detail::per_lane(x, [](scalar_of_t<V> v) { return std::log1p(v); });
+}
+
+template <class V>
+TYPENET_INLINE V sqrt(V x) {
+  if constexpr (!is_vector<V>) {
+    return std::sqrt(x);
+  } else {
+#if defined(__AVX512F__)
+    // The masked forms: the plain ones trip GCC 12's -Wmaybe-uninitialized.
+    if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm512_mask_sqrt_ps((__m512)x, 0xFFFF, (__m512)x);
+    else return (V)_mm512_mask_sqrt_pd((__m512d)x, 0xFF, (__m512d)x);
+#elif defined(__AVX2__) && defined(__FMA__)
+    if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm256_sqrt_ps((__m256)x);
+    else return (V)_mm256_sqrt_pd((__m256d)x);
+#else
+    return detail::per_lane(x, [](scalar_of_t<V> v) { return std::sqrt(v); });
+#endif
+  }
+}
+
+// 1 / (1 + e^-x); e^-x saturates for x < -87 and the quotient goes to 0.
+template <class V>
+TYPENET_INLINE V sigmoid(V x) {
+  if constexpr (!is_vector<V>) {
+    return x >= 0 ? V(1) / (V(1) + std::exp(-x)) : std::exp(x) / (V(1) + std::exp(x));
+  } else if constexpr (std::is_same_v<V, vec<float>>) {
+    return splat<V>(1.0f) / (splat<V>(1.0f) + detail::exp_f32(-x));
+  } else {
+    return detail::per_lane(x, [](double v) { return sigmoid(v); });
+  }
+}
+
+// tanh: an odd polynomial near zero (Cephes tanhf, |x| < 0.625) where the
+// exp-based form would cancel, 1 - 2/(e^{2|x|} + 1) elsewhere.
+template <class V>
+TYPENET_INLINE V tanh(V x) {
+  if constexpr (!is_vector<V>) {
+    return std::tanh(x);
+  } else if constexpr (std::is_same_v<V, vec<float>>) {
+    const V ax = simd::max(x, -x);
+    const V z = x * x;
+    V p = splat<V>(-5.70498872745e-3f);
+    p = fma(p, z, splat<V>(2.06390887954e-2f));
+    p = fma(p, z, splat<V>(-5.37397155531e-2f));
+    p = fma(p, z, splat<V>(1.33314422036e-1f));
+    p = fma(p, z, splat<V>(-3.33332819422e-1f));
+    const V small = fma(p * z, x, x);
+    const V big = splat<V>(1.0f) - splat<V>(2.0f) / (detail::exp_f32(ax + ax) + splat<V>(1.0f));
+    const V signed_big = select(x < splat<V>(0.0f), -big, big);
+    return select(ax < splat<V>(0.625f), small, signed_big);
+  } else {
+    return detail::per_lane(x, [](double v) { return std::tanh(v); });
+  }
+}
+
+// erf for float lanes: Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7),
+// enough for GELU, whose value is x/2 (1 + erf(x/sqrt 2)).
+template <class V>
+TYPENET_INLINE V erf(V x) {
+  if constexpr (!is_vector<V>) {
+    return std::erf(x);
+  } else if constexpr (std::is_same_v<V, vec<float>>) {
+    const V ax = simd::max(x, -x);
+    const V t = splat<V>(1.0f) / fma(splat<V>(0.3275911f), ax, splat<V>(1.0f));
+    V p = splat<V>(1.061405429f);
+    p = fma(p, t, splat<V>(-1.453152027f));
+    p = fma(p, t, splat<V>(1.421413741f));
+    p = fma(p, t, splat<V>(-0.284496736f));
+    p = fma(p, t, splat<V>(0.254829592f));
+    const V y = splat<V>(1.0f) - p * t * detail::exp_f32(-ax * ax);
+    return select(x < splat<V>(0.0f), -y, y);
+  } else {
+    return detail::per_lane(x, [](double v) { return std::erf(v); });
+  }
+}
+
+}  // namespace typenet::simd

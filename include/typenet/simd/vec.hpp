@@ -1,0 +1,265 @@
+// A thin SIMD layer: one native vector register per type, with the handful of
+// operations the micro-kernels need (loads and stores that stop at a column
+// tail, fused multiply-add, broadcast, blend, horizontal sum).
+//
+// GCC/Clang vector extensions carry the arithmetic and comparisons, so the
+// kernels read like scalar code; intrinsics appear only where the extensions
+// have no spelling (masked memory access, explicit FMA: with -std=c++20 GCC
+// does not contract a*b+c by itself).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "typenet/config.hpp"
+
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#include <immintrin.h>
+#endif
+
+namespace typenet::simd {
+
+#if defined(__AVX512F__)
+inline constexpr std::size_t register_bytes = 64;
+inline constexpr const char* instruction_set = "AVX-512";
+#elif defined(__AVX2__) && defined(__FMA__)
+inline constexpr std::size_t register_bytes = 32;
+inline constexpr const char* instruction_set = "AVX2+FMA";
+#else
+inline constexpr std::size_t register_bytes = 16;
+inline constexpr const char* instruction_set = "portable (128-bit vectors)";
+#endif
+
+template <class T>
+struct native;
+template <>
+struct native<float> {
+  typedef float type __attribute__((vector_size(register_bytes)));
+  typedef std::int32_t mask_lane;
+  typedef std::uint32_t bits_lane;
+};
+template <>
+struct native<double> {
+  typedef double type __attribute__((vector_size(register_bytes)));
+  typedef std::int64_t mask_lane;
+  typedef std::uint64_t bits_lane;
+};
+template <>
+struct native<std::int32_t> {
+  typedef std::int32_t type __attribute__((vector_size(register_bytes)));
+};
+template <>
+struct native<std::int64_t> {
+  typedef std::int64_t type __attribute__((vector_size(register_bytes)));
+};
+template <>
+struct native<std::uint32_t> {
+  typedef std::uint32_t type __attribute__((vector_size(register_bytes)));
+};
+template <>
+struct native<std::uint64_t> {
+  typedef std::uint64_t type __attribute__((vector_size(register_bytes)));
+};
+
+// vec<float>: one register of floats; lanes<float>: how many.
+template <class T>
+using vec = typename native<T>::type;
+template <class T>
+inline constexpr int lanes = static_cast<int>(register_bytes / sizeof(T));
+// The integer vector a comparison of vec<T> yields (all ones where true).
+template <class T>
+using mask = vec<typename native<T>::mask_lane>;
+// Unsigned lanes of the same width, for bit manipulation (hashes, exponents).
+template <class T>
+using bits = vec<typename native<T>::bits_lane>;
+
+// The scalar type behind a vector, and the identity for scalars, so that the
+// expression evaluator can be written once for both.
+template <class V>
+struct scalar_of {
+  using type = V;
+};
+template <>
+struct scalar_of<vec<float>> {
+  using type = float;
+};
+template <>
+struct scalar_of<vec<double>> {
+  using type = double;
+};
+template <class V>
+using scalar_of_t = typename scalar_of<V>::type;
+template <class V>
+inline constexpr bool is_vector = !std::is_same_v<scalar_of_t<V>, V>;
+
+template <class V>
+TYPENET_INLINE V splat(scalar_of_t<V> x) {
+  if constexpr (is_vector<V>) {
+    return V{} + x;
+  } else {
+    return x;
+  }
+}
+
+template <class T>
+TYPENET_INLINE vec<T> load(const T* p) {
+  vec<T> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class T>
+TYPENET_INLINE void store(T* p, vec<T> v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// Loads the first n lanes (0 < n <= lanes<T>) and zeroes the rest, never
+// touching memory past p[n-1]: column tails of widths that are not a multiple
+// of the vector width end exactly where the matrix ends.
+template <class T>
+TYPENET_INLINE vec<T> load_n(const T* p, int n) {
+  if (n >= lanes<T>) return load(p);
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    return (vec<T>)_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
+  } else {
+    return (vec<T>)_mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1u), p);
+  }
+#else
+  vec<T> v{};
+  std::memcpy(&v, p, sizeof(T) * static_cast<std::size_t>(n));
+  return v;
+#endif
+}
+
+template <class T>
+TYPENET_INLINE void store_n(T* p, vec<T> v, int n) {
+  if (n >= lanes<T>) return store(p, v);
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), (__m512)v);
+  } else {
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << n) - 1u), (__m512d)v);
+  }
+#else
+  std::memcpy(p, &v, sizeof(T) * static_cast<std::size_t>(n));
+#endif
+}
+
+// The valid lanes of a vector at a column tail, computed once outside a loop
+// so that the loads and stores inside it stay single instructions.
+template <class T>
+struct Tail {
+  int count = lanes<T>;
+#if defined(__AVX512F__)
+  std::uint32_t bits = (1u << lanes<T>) - 1u;
+#endif
+  Tail() = default;
+  explicit Tail(int n) : count(n < lanes<T> ? n : lanes<T>) {
+#if defined(__AVX512F__)
+    bits = (1u << count) - 1u;
+#endif
+  }
+  bool full() const { return count == lanes<T>; }
+};
+
+template <class T>
+TYPENET_INLINE vec<T> load(const T* p, Tail<T> t) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) return (vec<T>)_mm512_maskz_loadu_ps(static_cast<__mmask16>(t.bits), p);
+  else return (vec<T>)_mm512_maskz_loadu_pd(static_cast<__mmask8>(t.bits), p);
+#else
+  return load_n(p, t.count);
+#endif
+}
+
+template <class T>
+TYPENET_INLINE void store(T* p, vec<T> v, Tail<T> t) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) _mm512_mask_storeu_ps(p, static_cast<__mmask16>(t.bits), (__m512)v);
+  else _mm512_mask_storeu_pd(p, static_cast<__mmask8>(t.bits), (__m512d)v);
+#else
+  store_n(p, v, t.count);
+#endif
+}
+
+// Lanes 0, 1, ..., as unsigned integers of the width of T (element indices).
+template <class T>
+TYPENET_INLINE bits<T> lane_indices() {
+  bits<T> v{};
+  for (int i = 0; i < lanes<T>; ++i) v[i] = static_cast<typename native<T>::bits_lane>(i);
+  return v;
+}
+
+// a*b + c in one rounding where the hardware has it.
+template <class V>
+TYPENET_INLINE V fma(V a, V b, V c) {
+  if constexpr (!is_vector<V>) {
+    return a * b + c;
+  } else {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+    else return (V)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+#elif defined(__AVX2__) && defined(__FMA__)
+    if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+    else return (V)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+#else
+    return a * b + c;
+#endif
+  }
+}
+
+// Lane-wise choice; `m` comes from a comparison of vectors (all ones = true).
+template <class V, class M>
+TYPENET_INLINE V select(M m, V a, V b) {
+  if constexpr (!is_vector<V>) {
+    return m ? a : b;
+  } else {
+    using B = bits<scalar_of_t<V>>;
+    const B mb = (B)m;
+    return (V)(((B)a & mb) | ((B)b & ~mb));
+  }
+}
+
+template <class V>
+TYPENET_INLINE scalar_of_t<V> reduce_add(V v) {
+  if constexpr (!is_vector<V>) {
+    return v;
+  } else {
+#if defined(__AVX512F__)
+    // Halving by hand: GCC 12's _mm512_reduce_add_* trip -Wmaybe-uninitialized.
+    const __m512d whole = (__m512d)v;
+    const __m256d lower = _mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, whole, 0);
+    const __m256d upper = _mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, whole, 1);
+    if constexpr (std::is_same_v<V, vec<float>>) {
+      const __m256 s8 = _mm256_castpd_ps(lower) + _mm256_castpd_ps(upper);
+      __m128 s4 = _mm256_castps256_ps128(s8) + _mm256_extractf128_ps(s8, 1);
+      s4 = s4 + _mm_movehl_ps(s4, s4);
+      s4 = s4 + _mm_shuffle_ps(s4, s4, 1);
+      return _mm_cvtss_f32(s4);
+    } else {
+      const __m256d s4 = lower + upper;
+      __m128d s2 = _mm256_castpd256_pd128(s4) + _mm256_extractf128_pd(s4, 1);
+      s2 = s2 + _mm_unpackhi_pd(s2, s2);
+      return _mm_cvtsd_f64(s2);
+    }
+#else
+    scalar_of_t<V> s = 0;
+    for (int i = 0; i < lanes<scalar_of_t<V>>; ++i) s += v[i];
+    return s;
+#endif
+  }
+}
+
+template <class V>
+TYPENET_INLINE V max(V a, V b) {
+  return select(a > b, a, b);
+}
+template <class V>
+TYPENET_INLINE V min(V a, V b) {
+  return select(a < b, a, b);
+}
+
+}  // namespace typenet::simd

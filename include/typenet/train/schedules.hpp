@@ -1,0 +1,48 @@
+// Learning-rate schedules: the rate for step k (counting from 0).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <numbers>
+
+namespace typenet {
+
+struct ConstantLR {
+  double lr;
+  double operator()(std::size_t) const { return lr; }
+};
+
+// lr * gamma^floor(k / step_size)                      (torch StepLR)
+struct StepLR {
+  double lr;
+  std::size_t step_size;
+  double gamma = 0.1;
+  double operator()(std::size_t k) const {
+    return lr * std::pow(gamma, static_cast<double>(k / std::max<std::size_t>(step_size, 1)));
+  }
+};
+
+// From `start` to `end` in `steps` steps, then `end`.
+// micrograd's 1.0 - 0.9 k / 100 is LinearLR{1.0, 0.1, 100}.
+struct LinearLR {
+  double start, end;
+  std::size_t steps;
+  double operator()(std::size_t k) const {
+    const double f = steps == 0 ? 1.0 : std::min(1.0, static_cast<double>(k) / static_cast<double>(steps));
+    return start + (end - start) * f;
+  }
+};
+
+// min + (lr - min) (1 + cos(pi k / steps)) / 2          (torch CosineAnnealingLR)
+struct CosineLR {
+  double lr;
+  std::size_t steps;
+  double min_lr = 0.0;
+  double operator()(std::size_t k) const {
+    const double f = steps == 0 ? 1.0 : std::min(1.0, static_cast<double>(k) / static_cast<double>(steps));
+    return min_lr + (lr - min_lr) * (1 + std::cos(std::numbers::pi * f)) / 2;
+  }
+};
+
+}  // namespace typenet

@@ -1,0 +1,35 @@
+// One training step: forward in train mode, the loss and its gradient,
+// backward, optimizer update. Losses that read logits (softmax cross-entropy)
+// are fused: their gradient with respect to the logits goes straight into
+// backward, past any Softmax head.
+#pragma once
+
+#include "typenet/model/model.hpp"
+
+namespace typenet {
+
+// Forward (train mode), loss and backward; returns the loss. The gradients
+// are in model.gradients() afterwards.
+template <class Net, class T, class Loss, class Target>
+T loss_and_gradient(Model<Net, T>& model, std::type_identity_t<MatrixView<const T>> x, const Target& target, const Loss& loss) {
+  model.forward(x, Mode::train);
+  if constexpr (Loss::takes_logits) {
+    const T value = loss(model.logits(), target, model.output_gradient_buffer());
+    model.backward_from_logits();
+    return value;
+  } else {
+    const T value = loss(model.output(), target, model.output_gradient_buffer());
+    model.backward(model.output_gradient_buffer());
+    return value;
+  }
+}
+
+template <class Net, class T, class Loss, class Target, class Optimizer>
+T train_step(Model<Net, T>& model, std::type_identity_t<MatrixView<const T>> x, const Target& target, const Loss& loss,
+             Optimizer& optimizer) {
+  const T value = loss_and_gradient(model, x, target, loss);
+  optimizer.step(model);
+  return value;
+}
+
+}  // namespace typenet

@@ -1,0 +1,13 @@
+// typenet: a network's topology is a type. The umbrella header: topology,
+// the CPU model, losses, optimizers, schedules, metrics and toy data.
+#pragma once
+
+#include "typenet/data/generators.hpp"
+#include "typenet/model/model.hpp"
+#include "typenet/topology/sequential.hpp"
+#include "typenet/train/init.hpp"
+#include "typenet/train/losses.hpp"
+#include "typenet/train/metrics.hpp"
+#include "typenet/train/optimizers.hpp"
+#include "typenet/train/schedules.hpp"
+#include "typenet/train/train_step.hpp"

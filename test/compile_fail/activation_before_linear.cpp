@@ -1,0 +1,11 @@
+// Topology rule: an activation comes before any Linear layer
+// expect: an activation comes before any Linear layer
+#include "typenet/topology/sequential.hpp"
+
+using namespace typenet;
+#ifdef TYPENET_COMPILE_FAIL
+using Net = Sequential<Input<3>, ReLU, Linear<4>>;
+#else
+using Net = Sequential<Input<3>, Linear<4>, ReLU>;
+#endif
+static_assert(Net::parameter_count > 0);

@@ -1,0 +1,11 @@
+// Topology rule: a Dropout probability is outside [0, 1)
+// expect: a Dropout probability is outside [0, 1)
+#include "typenet/topology/sequential.hpp"
+
+using namespace typenet;
+#ifdef TYPENET_COMPILE_FAIL
+using Net = Sequential<Input<3>, Linear<4>, ReLU, Dropout<1.0f>, Linear<1>>;
+#else
+using Net = Sequential<Input<3>, Linear<4>, ReLU, Dropout<0.99f>, Linear<1>>;
+#endif
+static_assert(Net::parameter_count > 0);

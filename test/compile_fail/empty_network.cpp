@@ -1,0 +1,11 @@
+// Topology rule: the network is empty
+// expect: the network is empty
+#include "typenet/topology/sequential.hpp"
+
+using namespace typenet;
+#ifdef TYPENET_COMPILE_FAIL
+using Net = Sequential<>;
+#else
+using Net = Sequential<Input<2>, Linear<1>>;
+#endif
+static_assert(Net::parameter_count > 0);

@@ -1,0 +1,11 @@
+// Topology rule: every argument of Sequential must be a typenet layer
+// expect: every argument of Sequential must be a typenet layer
+#include "typenet/topology/sequential.hpp"
+
+using namespace typenet;
+#ifdef TYPENET_COMPILE_FAIL
+using Net = Sequential<Input<3>, int, Linear<1>>;
+#else
+using Net = Sequential<Input<3>, Linear<1>>;
+#endif
+static_assert(Net::parameter_count > 0);

@@ -1,0 +1,11 @@
+// Topology rule: Softmax comes before any Linear layer
+// expect: Softmax comes before any Linear layer
+#include "typenet/topology/sequential.hpp"
+
+using namespace typenet;
+#ifdef TYPENET_COMPILE_FAIL
+using Net = Sequential<Input<3>, Softmax>;
+#else
+using Net = Sequential<Input<3>, Linear<3>, Softmax>;
+#endif
+static_assert(Net::parameter_count > 0);

@@ -1,0 +1,11 @@
+// Topology rule: two BatchNorm layers follow the same Linear
+// expect: two BatchNorm layers follow the same Linear
+#include "typenet/topology/sequential.hpp"
+
+using namespace typenet;
+#ifdef TYPENET_COMPILE_FAIL
+using Net = Sequential<Input<3>, Linear<4>, BatchNorm<>, BatchNorm<>, ReLU, Linear<1>>;
+#else
+using Net = Sequential<Input<3>, Linear<4>, BatchNorm<>, ReLU, Linear<1>>;
+#endif
+static_assert(Net::parameter_count > 0);

@@ -1,0 +1,11 @@
+// Topology rule: a layer width is zero
+// expect: a layer width is zero
+#include "typenet/topology/sequential.hpp"
+
+using namespace typenet;
+#ifdef TYPENET_COMPILE_FAIL
+using Net = Sequential<Input<3>, Linear<0>, ReLU, Linear<1>>;
+#else
+using Net = Sequential<Input<3>, Linear<2>, ReLU, Linear<1>>;
+#endif
+static_assert(Net::parameter_count > 0);

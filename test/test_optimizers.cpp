@@ -1,0 +1,114 @@
+// Optimizers against closed-form first steps and against reference values
+// from torch.optim (PyTorch 1.13, float64; the script that printed them is in
+// the comment of each case's table), and the learning-rate schedules.
+#define BOOST_TEST_MODULE optimizers
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <vector>
+
+#include "typenet/train/optimizers.hpp"
+#include "typenet/train/schedules.hpp"
+
+using namespace typenet;
+
+namespace {
+using Rows = std::vector<std::vector<double>>;
+// Three steps from p = (1, -2, 0.5) with these gradients, as in the torch run:
+//   p = torch.tensor(p0, requires_grad=True); opt = torch.optim.X([p], ...)
+//   for g in grads: p.grad = torch.tensor(g); opt.step()
+const std::vector<double> start{1.0, -2.0, 0.5};
+const Rows grads{{0.5, -0.25, 1.0}, {0.25, 0.5, -1.0}, {-0.75, 0.1, 0.3}};
+
+template <class Opt>
+void expect_trajectory(Opt opt, const Rows& expected) {
+  std::vector<double> p = start;
+  for (std::size_t s = 0; s < grads.size(); ++s) {
+    opt.step(std::span<double>(p), std::span<const double>(grads[s]));
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      BOOST_TEST_INFO("step " << s + 1 << ", parameter " << i);
+      BOOST_TEST(std::abs(p[i] - expected[s][i]) < 1e-12);
+    }
+  }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sgd_closed_form) {
+  // p - lr g, with g += wd p
+  expect_trajectory(SGD<double>({.lr = 0.1}), {{0.95, -1.975, 0.4}, {0.925, -2.025, 0.5}, {1.0, -2.035, 0.47}});
+  expect_trajectory(SGD<double>({.lr = 0.1, .weight_decay = 0.1}),
+                    {{0.94, -1.955, 0.395}, {0.9056, -1.98545, 0.49105}, {0.971544, -1.9755955, 0.4561395}});
+}
+
+BOOST_AUTO_TEST_CASE(sgd_momentum) {
+  // buf1 = g1; buf2 = 0.9 buf1 + g2: p2 = p1 - lr buf2
+  expect_trajectory(SGD<double>({.lr = 0.1, .momentum = 0.9}),
+                    {{0.95, -1.975, 0.4}, {0.88, -2.0025, 0.41}, {0.892, -2.03725, 0.389}});
+  expect_trajectory(SGD<double>({.lr = 0.1, .momentum = 0.9, .dampening = 0.5}),
+                    {{0.95, -1.975, 0.4}, {0.8925, -1.9775, 0.36}, {0.87825, -1.98475, 0.309}});
+}
+
+BOOST_AUTO_TEST_CASE(sgd_nesterov_with_weight_decay) {
+  expect_trajectory(SGD<double>({.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true}),
+                    {{0.9031, -1.9487, 0.30905},
+                     {0.81257411, -2.01812747, 0.417057805},
+                     {0.895369708191, -2.052531580807, 0.3667505646705}});
+}
+
+BOOST_AUTO_TEST_CASE(adam) {
+  // First step, closed form: m-hat = g, v-hat = g^2, so p1 = p0 - lr g / (|g| + eps).
+  expect_trajectory(Adam<double>({.lr = 0.01}),
+                    {{1 - 0.01 * 0.5 / (0.5 + 1e-8), -2 + 0.01 * 0.25 / (0.25 + 1e-8), 0.5 - 0.01 / (1 + 1e-8)},
+                     {0.9806782040477462, -1.9936610355777546, 0.49052631588421053},
+                     {0.9814979720110778, -1.9975722956164423, 0.4895977085402318}});
+}
+
+BOOST_AUTO_TEST_CASE(adam_l2_weight_decay) {
+  expect_trajectory(Adam<double>({.lr = 0.01, .weight_decay = 0.1}),
+                    {{0.9900000001666667, -1.9900000002222222, 0.4900000000952381},
+                     {0.980465827519045, -1.9885700281673497, 0.4900315254796081},
+                     {0.9794715651343595, -1.986334230282664, 0.48852599020428844}});
+}
+
+BOOST_AUTO_TEST_CASE(adamw_decoupled_weight_decay) {
+  // First step: p (1 - lr wd) - lr g / (|g| + eps)
+  expect_trajectory(AdamW<double>({.lr = 0.01, .weight_decay = 0.1}),
+                    {{0.999 - 0.01 * 0.5 / (0.5 + 1e-8), -1.998 + 0.01 * 0.25 / (0.25 + 1e-8),
+                      0.4995 - 0.01 / (1 + 1e-8)},
+                     {0.9786892040475462, -1.9896730355773546, 0.4895368158841105},
+                     {0.9785302828068303, -1.991594622580465, 0.4881186717242477}});
+}
+
+BOOST_AUTO_TEST_CASE(float_optimizer_follows_double) {
+  std::vector<float> p(start.begin(), start.end());
+  Adam<float> opt({.lr = 0.01});
+  for (const auto& g : grads) {
+    const std::vector<float> gf(g.begin(), g.end());
+    opt.step(std::span<float>(p), std::span<const float>(gf));
+  }
+  BOOST_TEST(std::abs(p[0] - 0.9814979720110778) < 1e-6);
+  BOOST_TEST(opt.steps() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_options_are_rejected) {
+  BOOST_CHECK_THROW(SGD<>({.lr = 0.1, .nesterov = true}), std::invalid_argument);
+  BOOST_CHECK_THROW(SGD<>({.lr = -1}), std::invalid_argument);
+  BOOST_CHECK_THROW(Adam<>({.beta1 = 1.0}), std::invalid_argument);
+  std::vector<float> p(3), g(2);
+  SGD<> sgd;
+  BOOST_CHECK_THROW(sgd.step(std::span<float>(p), std::span<const float>(g)), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(schedules) {
+  const LinearLR micrograd{1.0, 0.1, 100};  // 1.0 - 0.9 k / 100
+  for (std::size_t k : {0u, 1u, 37u, 99u}) BOOST_TEST(std::abs(micrograd(k) - (1.0 - 0.9 * k / 100.0)) < 1e-15);
+  BOOST_TEST(std::abs(micrograd(250) - 0.1) < 1e-15);
+  const StepLR step{0.1, 30, 0.5};
+  BOOST_TEST(step(29) == 0.1);
+  BOOST_TEST(std::abs(step(30) - 0.05) < 1e-15);
+  BOOST_TEST(std::abs(step(95) - 0.0125) < 1e-15);
+  const CosineLR cosine{1.0, 10, 0.0};
+  BOOST_TEST(cosine(0) == 1.0);
+  BOOST_TEST(std::abs(cosine(5) - 0.5) < 1e-15);
+  BOOST_TEST(std::abs(cosine(10)) < 1e-15);
+  BOOST_TEST(ConstantLR{0.3}(1000) == 0.3);
+}

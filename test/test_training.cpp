@@ -1,0 +1,184 @@
+// Training end to end: convergence on two moons, no allocation inside a
+// step after the first batch, results independent of the thread count, and
+// clear errors for misuse.
+#define BOOST_TEST_MODULE training
+#include <boost/test/unit_test.hpp>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "typenet/typenet.hpp"
+
+// Counting every heap allocation of this process. The replacements pair
+// malloc with free, which GCC cannot see through once they are inlined.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+void* operator new(std::size_t n) {
+  ++allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  ++allocations;
+  const std::size_t al = static_cast<std::size_t>(a);
+  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace typenet;
+
+using Moons = Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>;
+
+BOOST_AUTO_TEST_CASE(moons_converges) {
+  const auto d = data::make_moons<float>(100, 0.1, 7);
+  const Matrix<float> y = d.label_column(-1.0f, 1.0f);
+  Model<Moons> model(Init::uniform, 1);
+  SGD<> sgd({.lr = 1.0});
+  const LinearLR schedule{1.0, 0.1, 100};
+  float first = 0, last = 0;
+  for (std::size_t k = 0; k < 100; ++k) {
+    sgd.options.lr = schedule(k);
+    last = train_step(model, d.x.view(), y.view(), Hinge{}, sgd);
+    if (k == 0) first = last;
+  }
+  const double acc = binary_accuracy(model.forward(d.x.view()), y.view(), 0.0f);
+  BOOST_TEST_MESSAGE("moons: loss " << first << " -> " << last << ", accuracy " << acc);
+  BOOST_TEST(last < first);
+  BOOST_TEST(acc >= 0.97);
+}
+
+BOOST_AUTO_TEST_CASE(softmax_classifier_converges_on_blobs) {
+  using Net = Sequential<Input<2>, Linear<32>, BatchNorm<>, GELU, Dropout<0.1f>, Linear<3>, Softmax>;
+  const auto d = data::make_blobs<float>(300, 3, 2, 1.0, 3);
+  Model<Net> model(Init::kaiming_uniform, 2);
+  Adam<> adam({.lr = 0.01});
+  for (int epoch = 0; epoch < 60; ++epoch)
+    train_step(model, d.x.view(), std::span<const std::int32_t>(d.labels), SoftmaxCrossEntropy{}, adam);
+  const double acc = accuracy(model.forward(d.x.view(), Mode::eval), std::span<const std::int32_t>(d.labels));
+  BOOST_TEST(acc >= 0.95);
+}
+
+BOOST_AUTO_TEST_CASE(no_allocation_inside_a_training_step_after_the_first_batch) {
+  using Net = Sequential<Input<20>, Linear<64>, BatchNorm<>, ReLU, Dropout<0.2f>, Linear<64>, Tanh, Linear<5>, Softmax>;
+  Model<Net> model;
+  cpu::ThreadPool pool(2);
+  model.set_thread_pool(&pool);
+  Matrix<float> x(128, 20);
+  std::vector<std::int32_t> labels(128);
+  for (std::size_t i = 0; i < 128; ++i) {
+    labels[i] = static_cast<std::int32_t>(i % 5);
+    for (std::size_t j = 0; j < 20; ++j) x(i, j) = static_cast<float>((i * 7 + j * 3) % 11) / 11.0f;
+  }
+  Adam<> adam;
+  const std::span<const std::int32_t> l(labels);
+  train_step(model, x.view(), l, SoftmaxCrossEntropy{}, adam);  // sizes the workspaces and Adam's state
+  const std::size_t before = allocations.load();
+  for (int s = 0; s < 5; ++s) {
+    train_step(model, x.view(), l, SoftmaxCrossEntropy{}, adam);
+    train_step(model, x.view().rows_view(0, 50), l.subspan(0, 50), SoftmaxCrossEntropy{}, adam);  // smaller batch
+    model.forward(x.view(), Mode::eval);
+  }
+  BOOST_TEST(allocations.load() - before == 0u);
+}
+
+// Every output element is one task's work with a fixed order: one thread or
+// two give the same bits.
+BOOST_AUTO_TEST_CASE(results_do_not_depend_on_the_thread_count) {
+  using Net = Sequential<Input<100>, Linear<200>, BatchNorm<>, ReLU, Dropout<0.3f>, Linear<64>, Sigmoid, Linear<10>>;
+  Matrix<float> x(64, 100);
+  std::vector<std::int32_t> labels(64);
+  Rng rng(5);
+  for (std::size_t i = 0; i < 64; ++i) {
+    labels[i] = static_cast<std::int32_t>(rng.below(10));
+    for (std::size_t j = 0; j < 100; ++j) x(i, j) = static_cast<float>(rng.normal());
+  }
+  auto train = [&](cpu::ThreadPool* pool) {
+    Model<Net> model(Init::torch_default, 9);
+    model.set_thread_pool(pool);
+    Adam<> adam;
+    std::vector<float> losses;
+    for (int s = 0; s < 4; ++s)
+      losses.push_back(train_step(model, x.view(), std::span<const std::int32_t>(labels), SoftmaxCrossEntropy{}, adam));
+    std::vector<float> p(model.parameters().begin(), model.parameters().end());
+    p.insert(p.end(), losses.begin(), losses.end());
+    return p;
+  };
+  cpu::ThreadPool two(2), three(3);
+  const auto single = train(nullptr);
+  const auto pair = train(&two);
+  const auto triple = train(&three);
+  BOOST_TEST(std::memcmp(single.data(), pair.data(), single.size() * sizeof(float)) == 0);
+  BOOST_TEST(std::memcmp(single.data(), triple.data(), single.size() * sizeof(float)) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(float_and_double_agree) {
+  using Net = Sequential<Input<8>, Linear<40>, GELU, Linear<30>, Tanh, Linear<20>, ELU<>, Linear<4>>;
+  Model<Net, float> mf(Init::xavier_normal, 4);
+  Model<Net, double> md(Init::xavier_normal, 4);
+  Matrix<float> xf(9, 8);
+  Matrix<double> xd(9, 8);
+  Rng rng(1);
+  for (std::size_t i = 0; i < 9; ++i)
+    for (std::size_t j = 0; j < 8; ++j) xd(i, j) = xf(i, j) = static_cast<float>(rng.normal());
+  const auto yf = mf.forward(xf.view());
+  const auto yd = md.forward(xd.view());
+  double worst = 0;
+  for (std::size_t i = 0; i < 9; ++i)
+    for (std::size_t j = 0; j < 4; ++j) worst = std::max(worst, std::abs(yf(i, j) - yd(i, j)));
+  BOOST_TEST(worst < 1e-5);
+}
+
+BOOST_AUTO_TEST_CASE(dropout_masks_change_per_step_and_vanish_in_eval) {
+  using Net = Sequential<Input<4>, Linear<64>, Dropout<0.5f>>;
+  Model<Net> model;
+  Matrix<float> x(3, 4);
+  for (std::size_t j = 0; j < 4; ++j) x(0, j) = x(1, j) = x(2, j) = 1.0f;
+  auto zeros = [&](Mode mode) {
+    const auto y = model.forward(x.view(), mode);
+    std::vector<bool> z;
+    for (std::size_t j = 0; j < 64; ++j) z.push_back(y(0, j) == 0.0f);
+    return z;
+  };
+  const auto a = zeros(Mode::train), b = zeros(Mode::train);
+  BOOST_TEST((a != b));
+  const auto e = zeros(Mode::eval);
+  BOOST_TEST(std::count(e.begin(), e.end(), true) == 0);
+  const std::size_t dropped = static_cast<std::size_t>(std::count(a.begin(), a.end(), true));
+  BOOST_TEST(dropped > 16u);
+  BOOST_TEST(dropped < 48u);
+}
+
+BOOST_AUTO_TEST_CASE(misuse_gives_clear_errors) {
+  Model<Moons> model;
+  Matrix<float> wrong(4, 3);
+  try {
+    model.forward(wrong.view());
+    BOOST_FAIL("expected an error");
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST(std::string(e.what()) ==
+               "typenet: the input has 3 features per sample, but the network starts with Input<2>.");
+  }
+  Matrix<float> x(4, 2), g(4, 1);
+  BOOST_CHECK_THROW(model.backward(g.view()), std::logic_error);  // no train-mode forward yet
+  model.forward(x.view(), Mode::train);
+  Matrix<float> bad(4, 2);
+  BOOST_CHECK_THROW(model.backward(bad.view()), std::invalid_argument);
+  BOOST_CHECK_THROW(model.forward(Matrix<float>(0, 2).view()), std::invalid_argument);
+
+  using Classifier = Sequential<Input<2>, Linear<3>>;
+  Model<Classifier> c;
+  const std::vector<std::int32_t> labels{0, 1, 3, 2};
+  try {
+    loss_and_gradient(c, x.view(), std::span<const std::int32_t>(labels), SoftmaxCrossEntropy{});
+    BOOST_FAIL("expected an error");
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST(std::string(e.what()).find("label 3 of sample 2 is outside [0, 3)") != std::string::npos);
+  }
+}
