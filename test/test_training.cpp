@@ -182,3 +182,32 @@ BOOST_AUTO_TEST_CASE(misuse_gives_clear_errors) {
     BOOST_TEST(std::string(e.what()).find("label 3 of sample 2 is outside [0, 3)") != std::string::npos);
   }
 }
+
+// A fused step (each parameter updated inside backward as soon as its
+// gradient exists) computes the same bits as gradient, then optimizer.step().
+BOOST_AUTO_TEST_CASE(fused_step_equals_gradient_then_step) {
+  using Net = Sequential<Input<30>, Linear<70>, BatchNorm<>, GELU, Dropout<0.2f>, Linear<33>, ReLU, Linear<4>, Softmax>;
+  Matrix<float> x(40, 30);
+  std::vector<std::int32_t> labels(40);
+  Rng rng(8);
+  for (std::size_t i = 0; i < 40; ++i) {
+    labels[i] = static_cast<std::int32_t>(rng.below(4));
+    for (std::size_t j = 0; j < 30; ++j) x(i, j) = static_cast<float>(rng.normal());
+  }
+  const std::span<const std::int32_t> l(labels);
+  auto compare = [&](auto make_optimizer) {
+    Model<Net> fused(Init::torch_default, 3), separate(Init::torch_default, 3);
+    auto o1 = make_optimizer();
+    auto o2 = make_optimizer();
+    for (int s = 0; s < 3; ++s) {
+      const float a = train_step(fused, x.view(), l, SoftmaxCrossEntropy{}, o1);
+      const float b = loss_and_gradient(separate, x.view(), l, SoftmaxCrossEntropy{});
+      o2.step(separate);
+      BOOST_TEST(a == b);
+    }
+    BOOST_TEST(std::memcmp(fused.parameters().data(), separate.parameters().data(), Net::parameter_count * 4) == 0);
+  };
+  compare([] { return Adam<>({.lr = 0.01, .weight_decay = 0.01}); });
+  compare([] { return AdamW<>({.lr = 0.01, .weight_decay = 0.1}); });
+  compare([] { return SGD<>({.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-3, .nesterov = true}); });
+}

@@ -18,3 +18,13 @@
 #define TYPENET_INLINE inline
 #define TYPENET_RESTRICT
 #endif
+
+// Fully unrolls a short loop over register-tile indices, so that tile arrays
+// become registers (GCC at -O2 would otherwise keep them in memory).
+#if defined(__clang__)
+#define TYPENET_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define TYPENET_UNROLL _Pragma("GCC unroll 64")
+#else
+#define TYPENET_UNROLL
+#endif

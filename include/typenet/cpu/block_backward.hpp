@@ -1,52 +1,63 @@
-// The fused backward kernel of one block. Given dY (gradient of the block's
-// output), per column panel (all rows, one task, so every column sum has one
-// fixed order):
+// The fused backward kernel of one block, in two parallel phases.
 //
+// Phase 1, per column panel (all rows, one task, so every column sum has one
+// fixed order):
 //   prologue   dU = dY * drop'(keep) * act'(u or y)          (derivatives from the expressions)
 //              no BatchNorm:  dZ = dU;  db = sum_rows dZ
 //              BatchNorm:     dbeta = sum dU;  dgamma = sum dU x-hat
 //                             dZ = gamma/std (dU - (dbeta + x-hat dgamma) / batch)
-//   dW panel   dW[:, panel] = X^T dZ[:, panel]   while dZ's panel is in L1
-// then, once every panel is done,
-//   dX         dX = dZ W^T                        (split by columns of dX)
-//
-// dZ overwrites dY in place: nothing else needs dY, and no extra buffer is
-// touched.
+//   dZ overwrites dY in place: nothing else needs dY.
+// Phase 2, per block of KB rows of W (each task owns rows [k0, k0 + KB)):
+//   dX[:, k0..]   = dZ W[k0.., :]^T   (the rows transposed once into scratch, then
+//                                       the same broadcast-and-FMA kernel as forward)
+//   dW[k0.., :]   = X[:, k0..]^T dZ
+// A task reads W's rows for dX before it writes their gradient, so a fused
+// optimizer update of those rows (the gradient sink) is safe: no other task
+// reads them.
 #pragma once
 
 #include "typenet/cpu/block_forward.hpp"
+#include "typenet/cpu/gradient_sink.hpp"
 
 namespace typenet::cpu {
 
 namespace backward_detail {
 
-template <class Block, class T, int NV>
-void backward_panel(const T* params, T* grads, const BlockIo<T>& io, T* dy, const StepInfo& s, int c0,
-                    simd::Tail<T> tail) {
+// Rows of W handled by one phase-2 task: a whole number of vectors for dX.
+template <class T>
+inline constexpr int row_block = 3 * simd::lanes<T>;
+
+template <class Block, class T, int NV, class Sink>
+void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo& s, int c0, simd::Tail<T> tail,
+                    const Sink& sink) {
   using V = simd::vec<T>;
   using Act = typename Block::activation;
-  constexpr int W = simd::lanes<T>, MR = Blocking<T>::MR;
-  constexpr std::size_t In = Block::in, Out = Block::out;
+  constexpr int W = simd::lanes<T>;
+  constexpr std::size_t Out = Block::out;
   const std::size_t batch = s.batch;
   auto ld = [&](const T* p, int v) { return v == NV - 1 ? simd::load(p + v * W, tail) : simd::load(p + v * W); };
   auto st = [&](T* p, int v, V x) {
     if (v == NV - 1) simd::store(p + v * W, x, tail);
     else simd::store(p + v * W, x);
   };
+  auto tail_of = [&](int v) { return v == NV - 1 ? tail : simd::Tail<T>(); };
 
   V gamma[NV], beta[NV];
-  if constexpr (Block::has_batchnorm)
+  if constexpr (Block::has_batchnorm) {
+    TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) {
       gamma[v] = ld(params + Block::gamma_offset + c0, v);
       beta[v] = ld(params + Block::beta_offset + c0, v);
     }
+  }
 
-  // Prologue: dU, and the column sums it feeds.
   constexpr T p = T(Block::dropout::probability);
   constexpr T keep_scale = T(1) / (T(1) - p);
   V sum_du[NV], sum_du_xhat[NV];
+  TYPENET_UNROLL
   for (int v = 0; v < NV; ++v) sum_du[v] = sum_du_xhat[v] = V{};
   for (std::size_t i = 0; i < batch; ++i) {
+    TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) {
       const std::size_t at = i * Out + static_cast<std::size_t>(c0);
       V g = ld(dy + at, v);
@@ -72,18 +83,10 @@ void backward_panel(const T* params, T* grads, const BlockIo<T>& io, T* dy, cons
     }
   }
 
-  if constexpr (Block::has_bias) {
-    // db = sum dZ * du/db, with du/db = 1 from the bias expression.
-    for (int v = 0; v < NV; ++v) st(grads + Block::bias_offset + c0, v, sum_du[v]);
-  }
   if constexpr (Block::has_batchnorm) {
-    // dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1)
-    for (int v = 0; v < NV; ++v) {
-      st(grads + Block::gamma_offset + c0, v, sum_du_xhat[v]);
-      st(grads + Block::beta_offset + c0, v, sum_du[v]);
-    }
     const V inv_n = simd::splat<V>(T(1) / T(batch));
-    for (std::size_t i = 0; i < batch; ++i)
+    for (std::size_t i = 0; i < batch; ++i) {
+      TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) {
         const std::size_t at = i * Out + static_cast<std::size_t>(c0);
         const V xhat = ld(io.saved + at, v);
@@ -91,56 +94,123 @@ void backward_panel(const T* params, T* grads, const BlockIo<T>& io, T* dy, cons
         const V centred = du - simd::fma(xhat, sum_du_xhat[v], sum_du[v]) * inv_n;
         st(dy + at, v, gamma[v] * ld(io.inv_std + c0, v) * centred);
       }
+    }
+    // dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1);
+    // gamma was read above, so the sink may update it now.
+    TYPENET_UNROLL
+    for (int v = 0; v < NV; ++v) {
+      sink(Block::gamma_offset + static_cast<std::size_t>(c0 + v * W), sum_du_xhat[v], tail_of(v));
+      sink(Block::beta_offset + static_cast<std::size_t>(c0 + v * W), sum_du[v], tail_of(v));
+    }
   }
-
-  // dW[k, panel] = sum_i X[i, k] dZ[i, panel]
-  T* dw = grads + Block::weight_offset + c0;
-  Tile<T, MR, NV> acc;
-  for (std::size_t k0 = 0; k0 < In; k0 += MR) {
-    const int rows = static_cast<int>(std::min<std::size_t>(MR, In - k0));
-    outer_tile<T, MR, NV>(io.x + k0, 1, static_cast<std::ptrdiff_t>(io.ldx), rows, dy + c0,
-                          static_cast<std::ptrdiff_t>(Out), static_cast<int>(batch), tail, acc);
-    for (int m = 0; m < rows; ++m)
-      for (int v = 0; v < NV; ++v) st(dw + (k0 + static_cast<std::size_t>(m)) * Out, v, acc[m][v]);
+  if constexpr (Block::has_bias) {
+    // db = sum dZ * du/db, with du/db = 1 from the bias expression.
+    TYPENET_UNROLL
+    for (int v = 0; v < NV; ++v) sink(Block::bias_offset + static_cast<std::size_t>(c0 + v * W), sum_du[v], tail_of(v));
   }
 }
 
-// dX[i, k] = sum_j dZ[i, j] W[k, j] for the column block [k0, k0 + KR).
-template <class Block, class T>
-void input_gradient_columns(const T* params, const T* dz, T* dx, std::size_t batch, std::size_t k0) {
-  constexpr int MR = Blocking<T>::dot_rows, KR = Blocking<T>::dot_cols;
-  constexpr std::size_t In = Block::in, Out = Block::out;
-  const T* w = params + Block::weight_offset;
-  const int krows = static_cast<int>(std::min<std::size_t>(KR, In - k0));
-  T out[MR][KR];
+// dX[:, k0 .. k0 + rows) = dZ W[k0 .., :]^T. The rows of W are transposed into
+// wt (Out x NV*W, row-major) so that the product is the forward kernel's:
+// broadcast dZ[i, j], multiply a vector of W^T[j, k0 ..].
+template <class Block, class T, int NV>
+void input_gradient_rows(const T* w, const T* dz, T* dx, T* wt, std::size_t batch, std::size_t k0,
+                         simd::Tail<T> tail) {
+  constexpr int W = simd::lanes<T>, MR = Blocking<T>::MR;
+  constexpr std::size_t In = Block::in, Out = Block::out, width = NV * W;
+  const std::size_t rows = std::min<std::size_t>(width, In - k0);
+  for (std::size_t k = 0; k < rows; ++k)
+    for (std::size_t j = 0; j < Out; ++j) wt[j * width + k] = w[(k0 + k) * Out + j];
+  Tile<T, MR, NV> acc;
   for (std::size_t i0 = 0; i0 < batch; i0 += MR) {
-    const int rows = static_cast<int>(std::min<std::size_t>(MR, batch - i0));
-    dot_tile<T, MR, KR, static_cast<int>(Out)>(dz + i0 * Out, Out, rows, w + k0 * Out, Out, krows, out);
-    for (int m = 0; m < rows; ++m)
-      for (int k = 0; k < krows; ++k) dx[(i0 + static_cast<std::size_t>(m)) * In + k0 + static_cast<std::size_t>(k)] = out[m][k];
+    const int r = static_cast<int>(std::min<std::size_t>(MR, batch - i0));
+    outer_tile<T, MR, NV>(dz + i0 * Out, static_cast<std::ptrdiff_t>(Out), 1, r, wt, width, static_cast<int>(Out),
+                          tail, acc);
+    TYPENET_UNROLL
+    for (int m = 0; m < MR; ++m) {
+      if (m >= r) break;  // compile-time m keeps the tile in registers
+      T* out = dx + (i0 + static_cast<std::size_t>(m)) * In + k0;
+      TYPENET_UNROLL
+      for (int v = 0; v < NV; ++v) {
+        if (v == NV - 1) simd::store(out + v * W, acc[m][v], tail);
+        else simd::store(out + v * W, acc[m][v]);
+      }
+    }
   }
+}
+
+// dW[k0 .. k0 + rows, :] = X[:, k0 ..]^T dZ, handed to the sink tile by tile.
+template <class Block, class T, class Sink>
+void weight_gradient_rows(const BlockIo<T>& io, const T* dz, std::size_t batch, std::size_t k0, std::size_t rows,
+                          const Sink& sink) {
+  constexpr int W = simd::lanes<T>, MR = Blocking<T>::MR;
+  constexpr std::size_t Out = Block::out;
+  using P = Panels<T, Out>;
+  for (int p = 0; p < P::count; ++p)
+    P::visit(p, [&](auto nv, int c0, simd::Tail<T> tail) {
+      constexpr int NV = decltype(nv)::value;
+      Tile<T, MR, NV> acc;
+      for (std::size_t m0 = k0; m0 < k0 + rows; m0 += MR) {
+        const int r = static_cast<int>(std::min<std::size_t>(MR, k0 + rows - m0));
+        // The sink's memory for this tile (parameters and optimizer state,
+        // beyond the caches) is requested now and arrives during the product.
+        for (int m = 0; m < r; ++m)
+          for (int v = 0; v < NV; v += 64 / static_cast<int>(sizeof(T)) / W)
+            sink.prefetch(Block::weight_offset + (m0 + static_cast<std::size_t>(m)) * Out +
+                          static_cast<std::size_t>(c0 + v * W));
+        outer_tile<T, MR, NV>(io.x + m0, 1, static_cast<std::ptrdiff_t>(io.ldx), r, dz + c0,
+                              static_cast<std::ptrdiff_t>(Out), static_cast<int>(batch), tail, acc);
+        TYPENET_UNROLL
+        for (int m = 0; m < MR; ++m) {
+          if (m >= r) break;
+          TYPENET_UNROLL
+          for (int v = 0; v < NV; ++v)
+            sink(Block::weight_offset + (m0 + static_cast<std::size_t>(m)) * Out + static_cast<std::size_t>(c0 + v * W),
+                 acc[m][v], v == NV - 1 ? tail : simd::Tail<T>());
+        }
+      }
+    });
 }
 
 }  // namespace backward_detail
 
 // Backward of one block after a train-mode forward. dy holds dL/dY on entry
-// and dL/dZ on return; gradients are written (not accumulated) into grads; dx
-// (batch x in), when not null, receives dL/dX.
-template <class Block, class T>
-void block_backward(const T* params, T* grads, const BlockIo<T>& io, T* dy, T* dx, const StepInfo& s) {
+// and dL/dZ on return; each parameter gradient goes to the sink (stored, or
+// applied by a fused optimizer); dx (batch x in), when not null, receives
+// dL/dX. io.scratch must hold in x out values when dx is wanted.
+template <class Block, class T, class Sink>
+void block_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
   using P = Panels<T, Block::out>;
-  run_tasks(s.pool, P::count, s.batch * Block::in * Block::out, [&](std::size_t p0, std::size_t p1) {
+  run_tasks(s.pool, P::count, s.batch * Block::out * 4, [&](std::size_t p0, std::size_t p1) {
     for (std::size_t p = p0; p < p1; ++p)
       P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
-        backward_detail::backward_panel<Block, T, decltype(nv)::value>(params, grads, io, dy, s, c0, tail);
+        backward_detail::prologue_panel<Block, T, decltype(nv)::value>(params, io, dy, s, c0, tail, sink);
       });
   });
-  if (!dx) return;
-  constexpr std::size_t KR = Blocking<T>::dot_cols;
-  constexpr std::size_t column_blocks = (Block::in + KR - 1) / KR;
-  run_tasks(s.pool, column_blocks, s.batch * Block::in * Block::out, [&](std::size_t b0, std::size_t b1) {
-    for (std::size_t b = b0; b < b1; ++b)
-      backward_detail::input_gradient_columns<Block, T>(params, dy, dx, s.batch, b * KR);
+  constexpr std::size_t KB = backward_detail::row_block<T>;
+  constexpr std::size_t blocks = (Block::in + KB - 1) / KB;
+  constexpr int W = simd::lanes<T>;
+  constexpr int last_rows = static_cast<int>(Block::in - (blocks - 1) * KB);
+  constexpr int last_vectors = (last_rows + W - 1) / W;
+  const std::size_t macs = s.batch * Block::in * Block::out * (dx ? 2 : 1);
+  run_tasks(s.pool, blocks, macs, [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      const std::size_t k0 = b * KB;
+      if (dx) {
+        T* wt = io.scratch + k0 * Block::out;
+        const T* w = params + Block::weight_offset;
+        if (b + 1 < blocks) {
+          backward_detail::input_gradient_rows<Block, T, static_cast<int>(KB) / W>(w, dy, dx, wt, s.batch, k0,
+                                                                                   simd::Tail<T>());
+        } else {
+          const int tail = last_rows - (last_vectors - 1) * W;
+          backward_detail::input_gradient_rows<Block, T, last_vectors>(w, dy, dx, wt, s.batch, k0,
+                                                                        simd::Tail<T>(tail));
+        }
+      }
+      backward_detail::weight_gradient_rows<Block, T>(io, dy, s.batch, k0, std::min<std::size_t>(KB, Block::in - k0),
+                                                      sink);
+    }
   });
 }
 

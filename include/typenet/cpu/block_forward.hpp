@@ -33,6 +33,7 @@ struct BlockIo {
   T* saved = nullptr;    // pre-activation or x-hat (batch x out), if the block keeps one
   T* mean = nullptr;     // BatchNorm batch mean (out)
   T* inv_std = nullptr;  // BatchNorm batch 1/sqrt(var + eps) (out)
+  T* scratch = nullptr;  // backward: room for W transposed (in x out)
 };
 
 struct StepInfo {
@@ -59,6 +60,7 @@ TYPENET_INLINE void finish_row(simd::vec<T> (&u)[NV], std::size_t row, int c0, c
   using V = simd::vec<T>;
   constexpr int W = simd::lanes<T>;
   constexpr T scale = T(1) / (T(1) - T(Block::dropout::probability));
+  TYPENET_UNROLL
   for (int v = 0; v < NV; ++v) {
     V y = activation<typename Block::activation>(u[v]);
     if constexpr (Block::has_dropout) {
@@ -90,16 +92,19 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
   // Per-column constants of the epilogue: the bias (shift), or BatchNorm's
   // evaluation-mode folding u = z * scale + shift.
   V scale[NV], shift[NV];
+  TYPENET_UNROLL
   for (int v = 0; v < NV; ++v) {
     scale[v] = simd::splat<V>(1);
     shift[v] = V{};
   }
   if constexpr (Block::has_bias) {
+    TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) shift[v] = ld(params + Block::bias_offset + c0, v);
   }
   const bool bn_train = Block::has_batchnorm && s.mode == Mode::train;
   if constexpr (Block::has_batchnorm) {
     if (!bn_train) {
+      TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) {
         const V gamma = ld(params + Block::gamma_offset + c0, v), beta = ld(params + Block::beta_offset + c0, v);
         const V rm = ld(state + Block::running_mean_offset + c0, v);
@@ -111,15 +116,19 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
   }
 
   V colsum[NV];
+  TYPENET_UNROLL
   for (int v = 0; v < NV; ++v) colsum[v] = V{};
   Tile<T, MR, NV> acc;
   for (std::size_t i0 = 0; i0 < batch; i0 += MR) {
     const int rows = static_cast<int>(std::min<std::size_t>(MR, batch - i0));
     outer_tile<T, MR, NV>(io.x + i0 * io.ldx, static_cast<std::ptrdiff_t>(io.ldx), 1, rows, w,
                           static_cast<std::ptrdiff_t>(Out), static_cast<int>(In), tail, acc);
-    for (int m = 0; m < rows; ++m) {
+    TYPENET_UNROLL
+    for (int m = 0; m < MR; ++m) {
+      if (m >= rows) break;  // compile-time m keeps the tile in registers
       const std::size_t row = i0 + static_cast<std::size_t>(m);
       if (bn_train) {  // keep z; the panel pass below finishes the block
+        TYPENET_UNROLL
         for (int v = 0; v < NV; ++v) {
           st(io.saved + row * Out + c0, v, acc[m][v]);
           colsum[v] += acc[m][v];
@@ -127,6 +136,7 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
         continue;
       }
       V u[NV];
+      TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) {
         if constexpr (Block::has_bias) u[v] = apply<V>(pieces::bias, acc[m][v], shift[v]);
         else if constexpr (Block::has_batchnorm) u[v] = apply<V>(pieces::affine, acc[m][v], scale[v], shift[v]);
@@ -134,6 +144,7 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
       }
       if constexpr (Block::keeps_preactivation) {
         if (s.mode == Mode::train)
+          TYPENET_UNROLL
           for (int v = 0; v < NV; ++v) st(io.saved + row * Out + c0, v, u[v]);
       }
       finish_row<Block, T, NV>(u, row, c0, s, [&](int v, V y) { st(io.y + row * Out + c0, v, y); });
@@ -144,6 +155,7 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
     if (!bn_train) return;
     const V n = simd::splat<V>(T(batch));
     V mean[NV], inv_std[NV], gamma[NV], beta[NV];
+    TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) {
       mean[v] = colsum[v] / n;
       gamma[v] = ld(params + Block::gamma_offset + c0, v);
@@ -151,14 +163,17 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
     }
     // Two-pass variance: exact where E[z^2] - E[z]^2 would cancel.
     V var[NV];
+    TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) var[v] = V{};
     for (std::size_t i = 0; i < batch; ++i)
+      TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) {
         const V d = ld(io.saved + i * Out + c0, v) - mean[v];
         var[v] = simd::fma(d, d, var[v]);
       }
     const T momentum = T(Block::batchnorm::momentum);
     const T unbiased = batch > 1 ? T(batch) / T(batch - 1) : T(1);
+    TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) {
       var[v] = var[v] / n;
       inv_std[v] = simd::splat<V>(1) / simd::sqrt(var[v] + simd::splat<V>(T(Block::batchnorm::eps)));
@@ -172,6 +187,7 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
     }
     for (std::size_t i = 0; i < batch; ++i) {
       V u[NV];
+      TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) {
         const V xhat = apply<V>(pieces::normalize, ld(io.saved + i * Out + c0, v), mean[v], inv_std[v]);
         st(io.saved + i * Out + c0, v, xhat);

@@ -54,16 +54,22 @@ TYPENET_INLINE void outer_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t a_row
   using V = simd::vec<T>;
   constexpr int W = simd::lanes<T>;
   const T* ar[MR];
+  TYPENET_UNROLL
   for (int m = 0; m < MR; ++m) ar[m] = a + std::min(m, rows - 1) * a_row;
+  TYPENET_UNROLL
   for (int m = 0; m < MR; ++m)
+    TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) acc[m][v] = V{};
   for (int r = 0; r < depth; ++r) {
     V bv[NV];
+    TYPENET_UNROLL
     for (int v = 0; v < NV - 1; ++v) bv[v] = simd::load(b + v * W);
     bv[NV - 1] = simd::load(b + (NV - 1) * W, tail);
     const std::ptrdiff_t off = r * a_depth;
+    TYPENET_UNROLL
     for (int m = 0; m < MR; ++m) {
       const V av = simd::splat<V>(ar[m][off]);
+      TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) acc[m][v] = simd::fma(av, bv[v], acc[m][v]);
     }
     b += ldb;
@@ -80,16 +86,23 @@ TYPENET_INLINE void dot_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t lda, in
   constexpr int full = N / W, tail_lanes = N % W;
   const T* ar[MR];
   const T* br[KR];
+  TYPENET_UNROLL
   for (int m = 0; m < MR; ++m) ar[m] = a + std::min(m, rows - 1) * lda;
+  TYPENET_UNROLL
   for (int k = 0; k < KR; ++k) br[k] = b + std::min(k, krows - 1) * ldb;
   V acc[MR][KR];
+  TYPENET_UNROLL
   for (int m = 0; m < MR; ++m)
+    TYPENET_UNROLL
     for (int k = 0; k < KR; ++k) acc[m][k] = V{};
   auto step = [&](int j, auto load) {
     V bv[KR];
+    TYPENET_UNROLL
     for (int k = 0; k < KR; ++k) bv[k] = load(br[k] + j);
+    TYPENET_UNROLL
     for (int m = 0; m < MR; ++m) {
       const V av = load(ar[m] + j);
+      TYPENET_UNROLL
       for (int k = 0; k < KR; ++k) acc[m][k] = simd::fma(av, bv[k], acc[m][k]);
     }
   };
@@ -98,7 +111,9 @@ TYPENET_INLINE void dot_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t lda, in
     const simd::Tail<T> tail(tail_lanes);
     step(full * W, [tail](const T* p) { return simd::load(p, tail); });
   }
+  TYPENET_UNROLL
   for (int m = 0; m < MR; ++m)
+    TYPENET_UNROLL
     for (int k = 0; k < KR; ++k) out[m][k] = simd::reduce_add(acc[m][k]);
 }
 

@@ -168,7 +168,7 @@ class Model {
     if (grad_output.data != dy)
       for (std::size_t i = 0; i < batch_; ++i) std::copy_n(grad_output.row(i), output_size, dy + i * output_size);
     if constexpr (Net::softmax_head) softmax_backward_rows(dy);
-    backward_blocks(input_gradient);
+    backward_blocks(input_gradient, cpu::StoreGradient<T>{grads_.data()});
   }
 
   // Where a loss may write its gradient (batch x output_size) without a copy:
@@ -180,7 +180,20 @@ class Model {
   // softmax cross-entropy skips the softmax Jacobian altogether.
   void backward_from_logits(bool input_gradient = false) {
     check_backward(output_gradient_buffer());
-    backward_blocks(input_gradient);
+    backward_blocks(input_gradient, cpu::StoreGradient<T>{grads_.data()});
+  }
+
+  // A fused training step's backward: each parameter's gradient goes straight
+  // into `update` (an optimizer's per-parameter update, see
+  // train/optimizers.hpp) instead of the gradient buffer, which is then left
+  // as it was. `from_logits` as in backward_from_logits.
+  template <class Update>
+  void backward_and_update(const Update& update, bool from_logits) {
+    check_backward(output_gradient_buffer());
+    if constexpr (Net::softmax_head) {
+      if (!from_logits) softmax_backward_rows(grad_a_.data());
+    }
+    backward_blocks(false, update);
   }
 
   // dLoss/dInput of the last backward that asked for it.
@@ -198,6 +211,7 @@ class Model {
     const std::size_t width = std::max(Net::max_width, input_size);
     grad_a_.resize(rows * width);
     grad_b_.resize(rows * width);
+    if (scratch_.size() == 0) scratch_.resize(scratch_count);
     if constexpr (Net::softmax_head) probabilities_.resize(rows * output_size);
     capacity_ = rows;
   }
@@ -219,6 +233,16 @@ class Model {
   static constexpr std::size_t outputs_per_sample = sum_out<block_count>(always);
   static constexpr std::size_t saved_per_sample = sum_out<block_count>(keeps_saved);
   static constexpr std::size_t stats_count = 2 * sum_out<block_count>(has_bn);
+  // Backward's room for one block's W transposed (rows rounded up to vectors).
+  static constexpr std::size_t scratch_count = [] {
+    std::size_t n = 0;
+    for_each_block<Net>([&](auto b) {
+      using B = typename decltype(b)::type;
+      constexpr std::size_t W = static_cast<std::size_t>(simd::lanes<T>);
+      n = std::max(n, (B::in + W - 1) / W * W * B::out);
+    });
+    return n;
+  }();
 
   template <std::size_t B>
   std::size_t output_offset() const {
@@ -236,6 +260,7 @@ class Model {
       r.ldx = Net::template block<B::index - 1>::out;
     }
     r.y = outputs_.data() + output_offset<B::index>();
+    r.scratch = scratch_.data();
     if constexpr (B::keeps_preactivation || B::keeps_normalized)
       r.saved = saved_.data() + sum_out<B::index>(keeps_saved) * capacity_;
     if constexpr (B::has_batchnorm) {
@@ -261,7 +286,8 @@ class Model {
     }
   }
 
-  void backward_blocks(bool input_gradient) {
+  template <class Sink>
+  void backward_blocks(bool input_gradient, const Sink& sink) {
     T* dy = grad_a_.data();
     T* other = grad_b_.data();
     for_each_block_reversed<Net>([&](auto b) {
@@ -269,7 +295,7 @@ class Model {
       const bool want_dx = B::index > 0 || input_gradient;
       cpu::StepInfo s{batch_, Mode::train,
                       dropout_key(dropout_seed_, step_used_, static_cast<std::uint32_t>(B::index)), pool_};
-      cpu::block_backward<B, T>(params_.data(), grads_.data(), io<B>(), dy, want_dx ? other : nullptr, s);
+      cpu::block_backward<B, T>(params_.data(), io<B>(), dy, want_dx ? other : nullptr, s, sink);
       std::swap(dy, other);
     });
     input_gradient_ = input_gradient ? dy : nullptr;
@@ -306,7 +332,7 @@ class Model {
   }
 
   AlignedBuffer<T> params_, grads_, state_;
-  AlignedBuffer<T> outputs_, saved_, stats_, grad_a_, grad_b_, probabilities_;
+  AlignedBuffer<T> outputs_, saved_, stats_, grad_a_, grad_b_, probabilities_, scratch_;
   std::size_t capacity_ = 0, batch_ = 0;
   Mode mode_ = Mode::eval;
   MatrixView<const T> input_;

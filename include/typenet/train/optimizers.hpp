@@ -2,13 +2,16 @@
 // with torch.optim's definitions (including where weight decay enters).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <span>
 #include <stdexcept>
 #include <string>
 
+#include "typenet/cpu/vector_loop.hpp"
 #include "typenet/model/matrix.hpp"
+#include "typenet/simd/math.hpp"
 
 namespace typenet {
 
@@ -44,34 +47,80 @@ class SGD {
   }
   SGDOptions options;
 
-  template <class M>
-  void step(M& model) {
-    step(model.parameters(), std::span<const T>(model.gradients()));
-  }
-  void step(std::span<T> p, std::span<const T> g) {
-    optimizer_detail::check_sizes(p, g, "SGD");
-    const T lr = T(options.lr), wd = T(options.weight_decay), mom = T(options.momentum);
-    const T damp = T(1) - T(options.dampening);
-    if (options.momentum == 0) {
-      for (std::size_t i = 0; i < p.size(); ++i) p[i] -= lr * (g[i] + wd * p[i]);
-      return;
+  // The update of one vector of parameters at `index` from its gradient. A
+  // fused training step hands it to backward, which calls it as soon as each
+  // gradient is computed; step() applies it over the whole buffer. Both
+  // therefore compute the same bits.
+  struct Update {
+    T* params;
+    T* buffer;
+    simd::vec<T> lr, wd, mom, damp;
+    bool momentum, first, nesterov;
+    TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
+      const simd::vec<T> p = simd::load(params + i, t);
+      simd::vec<T> d = simd::fma(wd, p, g);
+      if (momentum) {
+        const simd::vec<T> b = first ? d : simd::fma(mom, simd::load(buffer + i, t), damp * d);
+        simd::store(buffer + i, b, t);
+        d = nesterov ? simd::fma(mom, b, d) : b;
+      }
+      simd::store(params + i, p - lr * d, t);
     }
-    if (buffer_.size() != p.size()) {
+    TYPENET_INLINE void prefetch(std::size_t i) const {
+      __builtin_prefetch(params + i, 1);
+      if (momentum) __builtin_prefetch(buffer + i, 1);
+    }
+  };
+
+  // Starts a step over these parameters: sizes the state on first use.
+  Update prepare(std::span<T> p) {
+    using V = simd::vec<T>;
+    const bool momentum = options.momentum != 0;
+    if (momentum && buffer_.size() != p.size()) {
       buffer_.resize(p.size());
       first_ = true;
     }
-    T* buf = buffer_.data();
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      T d = g[i] + wd * p[i];
-      buf[i] = first_ ? d : mom * buf[i] + damp * d;
-      d = options.nesterov ? d + mom * buf[i] : buf[i];
-      p[i] -= lr * d;
-    }
-    first_ = false;
+    Update u{p.data(),
+             buffer_.data(),
+             simd::splat<V>(T(options.lr)),
+             simd::splat<V>(T(options.weight_decay)),
+             simd::splat<V>(T(options.momentum)),
+             simd::splat<V>(T(1) - T(options.dampening)),
+             momentum,
+             first_,
+             options.nesterov};
+    if (momentum) first_ = false;
+    return u;
+  }
+
+  // One pass over the model's parameter buffer, on the model's threads.
+  template <class M>
+  void step(M& model) {
+    step(model.parameters(), std::span<const T>(model.gradients()), model.thread_pool());
+  }
+  void step(std::span<T> p, std::span<const T> g, cpu::ThreadPool* pool = nullptr) {
+    optimizer_detail::check_sizes(p, g, "SGD");
+    const Update u = prepare(p);
+    const T* gp = g.data();
+    cpu::parallel_vector_loop<T>(pool, p.size(),
+                                 [&](std::size_t i, simd::Tail<T> t) { u(i, simd::load(gp + i, t), t); });
   }
 
   std::span<T> momentum_buffer() { return buffer_.span(); }
+  std::span<const T> momentum_buffer() const { return buffer_.span(); }
   void reset() { buffer_ = {}; }
+
+  // Whether the next step blends into the momentum buffer (true) or starts
+  // it from the gradient (false): checkpoints save and restore both.
+  bool started() const { return !first_ && buffer_.size() != 0; }
+  // Replaces the momentum state (an empty buffer: none yet). Allocates before
+  // changing anything, so on failure the optimizer is as it was.
+  void restore(std::span<const T> buffer, bool started) {
+    AlignedBuffer<T> copy(buffer.size());
+    std::copy(buffer.begin(), buffer.end(), copy.data());
+    buffer_.swap(copy);
+    first_ = !started;
+  }
 
  private:
   AlignedBuffer<T> buffer_;
@@ -101,12 +150,33 @@ class BasicAdam {
   }
   AdamOptions options;
 
-  template <class M>
-  void step(M& model) {
-    step(model.parameters(), std::span<const T>(model.gradients()));
-  }
-  void step(std::span<T> p, std::span<const T> g) {
-    optimizer_detail::check_sizes(p, g, Decoupled ? "AdamW" : "Adam");
+  // The update of one vector of parameters at `index` from its gradient
+  // (see SGD::Update: the fused step and step() share it).
+  struct Update {
+    T* params;
+    T* m;
+    T* v;
+    simd::vec<T> step_size, inv_sqrt_bc2, b1, b2, one_b1, one_b2, eps, wd, decay;
+    TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
+      simd::vec<T> p = simd::load(params + i, t);
+      if constexpr (Decoupled) p = p * decay;
+      else g = simd::fma(wd, p, g);
+      const simd::vec<T> mi = b1 * simd::load(m + i, t) + one_b1 * g;
+      const simd::vec<T> vi = b2 * simd::load(v + i, t) + one_b2 * g * g;
+      simd::store(m + i, mi, t);
+      simd::store(v + i, vi, t);
+      simd::store(params + i, p - step_size * mi / (simd::sqrt(vi) * inv_sqrt_bc2 + eps), t);
+    }
+    TYPENET_INLINE void prefetch(std::size_t i) const {
+      __builtin_prefetch(params + i, 1);
+      __builtin_prefetch(m + i, 1);
+      __builtin_prefetch(v + i, 1);
+    }
+  };
+
+  // Starts step t + 1 over these parameters: sizes the moments on first use.
+  Update prepare(std::span<T> p) {
+    using V = simd::vec<T>;
     if (m_.size() != p.size()) {
       m_.resize(p.size());
       v_.resize(p.size());
@@ -115,25 +185,51 @@ class BasicAdam {
     ++t_;
     const double bc1 = 1 - std::pow(options.beta1, static_cast<double>(t_));
     const double bc2 = 1 - std::pow(options.beta2, static_cast<double>(t_));
-    const T step_size = T(options.lr / bc1), inv_sqrt_bc2 = T(1 / std::sqrt(bc2));
-    const T b1 = T(options.beta1), b2 = T(options.beta2), eps = T(options.eps);
-    const T wd = T(options.weight_decay), decay = T(1 - options.lr * options.weight_decay);
-    T* m = m_.data();
-    T* v = v_.data();
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      T gi = g[i];
-      if constexpr (Decoupled) p[i] *= decay;
-      else gi += wd * p[i];
-      m[i] = b1 * m[i] + (1 - b1) * gi;
-      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-      p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-    }
+    return Update{p.data(),
+                  m_.data(),
+                  v_.data(),
+                  simd::splat<V>(T(options.lr / bc1)),
+                  simd::splat<V>(T(1 / std::sqrt(bc2))),
+                  simd::splat<V>(T(options.beta1)),
+                  simd::splat<V>(T(options.beta2)),
+                  simd::splat<V>(T(1) - T(options.beta1)),
+                  simd::splat<V>(T(1) - T(options.beta2)),
+                  simd::splat<V>(T(options.eps)),
+                  simd::splat<V>(T(options.weight_decay)),
+                  simd::splat<V>(T(1 - options.lr * options.weight_decay))};
+  }
+
+  // One pass over the model's parameter buffer, on the model's threads.
+  template <class M>
+  void step(M& model) {
+    step(model.parameters(), std::span<const T>(model.gradients()), model.thread_pool());
+  }
+  void step(std::span<T> p, std::span<const T> g, cpu::ThreadPool* pool = nullptr) {
+    optimizer_detail::check_sizes(p, g, Decoupled ? "AdamW" : "Adam");
+    const Update u = prepare(p);
+    const T* gp = g.data();
+    cpu::parallel_vector_loop<T>(pool, p.size(),
+                                 [&](std::size_t i, simd::Tail<T> t) { u(i, simd::load(gp + i, t), t); });
   }
 
   std::size_t steps() const { return t_; }
   void set_steps(std::size_t t) { t_ = t; }
   std::span<T> first_moment() { return m_.span(); }
   std::span<T> second_moment() { return v_.span(); }
+  std::span<const T> first_moment() const { return m_.span(); }
+  std::span<const T> second_moment() const { return v_.span(); }
+  // Replaces the moments (both empty: none yet) and the step count, as a
+  // checkpoint saved them. Allocates before changing anything.
+  void restore(std::span<const T> first, std::span<const T> second, std::size_t steps) {
+    if (first.size() != second.size())
+      throw std::invalid_argument("typenet: Adam: restore needs first and second moments of the same size.");
+    AlignedBuffer<T> m(first.size()), v(second.size());
+    std::copy(first.begin(), first.end(), m.data());
+    std::copy(second.begin(), second.end(), v.data());
+    m_.swap(m);
+    v_.swap(v);
+    t_ = steps;
+  }
 
  private:
   AlignedBuffer<T> m_, v_;

@@ -1,0 +1,522 @@
+// typenet's benchmark suite (issue 4): the workloads that bench/compare.py
+// sets side by side with PyTorch, plus the machine's ceilings (OpenBLAS on the
+// same GEMM shapes, and the FP32 FMA peak).
+//
+// Every workload is timed the same way: `warmup` untimed repetitions, then
+// `reps` timed repetitions of `calls` calls each; a repetition's time divided
+// by its calls is one sample, and the MEDIAN and the minimum of the samples
+// are reported (the machine is shared and noisy: the median is the figure,
+// the minimum shows how much noise there was).
+//
+// Output, one line per workload:   name median_seconds min_seconds reps
+// Lines starting with '#' are comments (derived rates). With --json, one JSON
+// document instead, with everything compare.py needs to mirror the workloads.
+//
+//   bench [--threads N] [--reps N] [--warmup N] [--only NAME[,NAME...]] [--json] [--list]
+//
+// Build: meson (bench/meson.build) or
+//   g++ -std=c++20 -O2 -march=native -Iinclude bench/bench.cpp -lopenblas -o /tmp/bench
+// (-DTYPENET_BENCH_NO_OPENBLAS builds it without the OpenBLAS ceiling).
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "typenet/typenet.hpp"
+
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+#if !defined(TYPENET_BENCH_NO_OPENBLAS)
+#include <cblas.h>
+#endif
+
+namespace {
+
+using namespace typenet;
+
+// ------------------------------------------------------------------ workloads' definitions
+
+// MNIST-shaped training: 48,000 samples of 784 features, 10 classes, batch 64.
+constexpr std::size_t mnist_samples = 48000;
+constexpr std::size_t mnist_batch = 64;
+constexpr std::size_t mnist_steps_per_epoch = mnist_samples / mnist_batch;
+constexpr std::array<std::size_t, 4> mnist_widths{784, 256, 256, 10};
+constexpr double mnist_lr = 1e-3;
+
+using MnistNet = Sequential<Input<784>, Linear<256>, ReLU, Linear<256>, ReLU, Linear<10>>;
+using MnistBatchNormNet =
+    Sequential<Input<784>, Linear<256>, BatchNorm<>, ReLU, Linear<256>, BatchNorm<>, ReLU, Linear<10>>;
+
+// micrograd's two moons: 100 samples, MLP 2-16-16-1, hinge loss, plain SGD.
+constexpr std::size_t moons_samples = 100;
+constexpr double moons_noise = 0.1;
+constexpr double moons_lr = 0.1;
+constexpr std::array<std::size_t, 4> moons_widths{2, 16, 16, 1};
+using MoonsNet = Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>;
+
+constexpr std::uint64_t data_seed = 42;
+constexpr std::uint64_t init_seed = 1;
+
+// The FLOPs of the three products of a dense layer stack at batch B
+// (2 per multiply-add; elementwise work is not counted):
+//   forward  Z = X W        2 B sum(in out), every layer
+//   dW = X^T dZ             2 B sum(in out), every layer
+//   dX = dZ W^T             2 B sum(in out), all layers but the first (no input gradient)
+struct StepFlop {
+  double forward = 0, weight_gradient = 0, input_gradient = 0;
+  double total() const { return forward + weight_gradient + input_gradient; }
+};
+
+template <std::size_t N>
+StepFlop step_flop(const std::array<std::size_t, N>& widths, std::size_t batch) {
+  StepFlop f;
+  for (std::size_t layer = 0; layer + 1 < N; ++layer) {
+    const double products = 2.0 * static_cast<double>(batch * widths[layer] * widths[layer + 1]);
+    f.forward += products;
+    f.weight_gradient += products;
+    if (layer > 0) f.input_gradient += products;
+  }
+  return f;
+}
+
+// ------------------------------------------------------------------ timing harness
+
+using Clock = std::chrono::steady_clock;
+
+struct Plan {
+  int warmup = 1;  // untimed repetitions
+  int reps = 5;    // timed repetitions
+  long calls = 1;  // calls per repetition (amortises the clock for short calls)
+};
+
+struct Timing {
+  double median_seconds = 0, min_seconds = 0;
+};
+
+template <class F>
+Timing measure(const Plan& plan, F&& call) {
+  for (int r = 0; r < plan.warmup; ++r)
+    for (long c = 0; c < plan.calls; ++c) call();
+  std::vector<double> per_call;
+  per_call.reserve(static_cast<std::size_t>(plan.reps));
+  for (int r = 0; r < plan.reps; ++r) {
+    const auto start = Clock::now();
+    for (long c = 0; c < plan.calls; ++c) call();
+    const std::chrono::duration<double> elapsed = Clock::now() - start;
+    per_call.push_back(elapsed.count() / static_cast<double>(plan.calls));
+  }
+  std::sort(per_call.begin(), per_call.end());
+  const std::size_t n = per_call.size(), mid = n / 2;
+  const double median = n % 2 == 1 ? per_call[mid] : (per_call[mid - 1] + per_call[mid]) / 2;
+  return {median, per_call.front()};
+}
+
+// Results feed a sink the optimizer cannot see through, so no timed call is
+// optimised away.
+volatile double result_sink = 0;
+
+// ------------------------------------------------------------------ typenet workloads
+
+struct Context {
+  unsigned threads = 2;
+  cpu::ThreadPool* pool = nullptr;
+};
+
+// Random MNIST-shaped data (pixel-like values in [0, 1), uniform labels):
+// timing does not depend on the values, and no download is needed.
+struct MnistLikeData {
+  Matrix<float> x{mnist_samples, mnist_widths.front()};
+  std::vector<std::int32_t> labels = std::vector<std::int32_t>(mnist_samples);
+
+  MnistLikeData() {
+    Rng rng(data_seed);
+    for (std::size_t i = 0; i < mnist_samples; ++i) {
+      for (std::size_t j = 0; j < x.cols(); ++j) x(i, j) = static_cast<float>(rng.uniform());
+      labels[i] = static_cast<std::int32_t>(rng.below(mnist_widths.back()));
+    }
+  }
+};
+
+// Built on first use: only the workloads that need it pay for 150 MB.
+const MnistLikeData& mnist_data() {
+  static const MnistLikeData data;
+  return data;
+}
+
+template <class Net>
+Timing mnist_epoch(const Plan& plan, const Context& context) {
+  const MnistLikeData& data = mnist_data();
+  Model<Net> model(Init::torch_default, init_seed);
+  model.set_thread_pool(context.pool);
+  Adam<> adam({.lr = mnist_lr});
+  const SoftmaxCrossEntropy loss;
+  return measure(plan, [&] {
+    double loss_sum = 0;
+    for (std::size_t step = 0; step < mnist_steps_per_epoch; ++step) {
+      const std::size_t first = step * mnist_batch;
+      const std::span<const std::int32_t> labels(data.labels.data() + first, mnist_batch);
+      loss_sum += train_step(model, data.x.view().rows_view(first, mnist_batch), labels, loss, adam);
+    }
+    result_sink = loss_sum;
+  });
+}
+
+Timing moons_step(const Plan& plan, const Context& context) {
+  const auto data = data::make_moons<float>(moons_samples, moons_noise, data_seed);
+  const Matrix<float> targets = data.label_column(-1.0f, 1.0f);
+  Model<MoonsNet> model(Init::torch_default, init_seed);
+  model.set_thread_pool(context.pool);
+  SGD<> sgd({.lr = moons_lr});
+  return measure(plan, [&] { result_sink = train_step(model, data.x.view(), targets.view(), Hinge{}, sgd); });
+}
+
+template <std::size_t Batch>
+Timing inference(const Plan& plan, const Context& context) {
+  const MnistLikeData& data = mnist_data();
+  Model<MnistNet> model(Init::torch_default, init_seed);
+  model.set_thread_pool(context.pool);
+  const MatrixView<const float> x = data.x.view().rows_view(0, Batch);
+  return measure(plan, [&] { result_sink = model.forward(x, Mode::eval)(0, 0); });
+}
+
+// ------------------------------------------------------------------ FP32 FMA peak
+
+// A register-only loop: every accumulator depends only on itself, so with
+// enough of them (latency 4 cycles x 2 FMA pipes = 8 in flight on Zen 4) the
+// loop runs at the FMA units' throughput and touches no memory.
+constexpr int fma_accumulators = 16;
+#if defined(__AVX512F__)
+using FmaVector = __m512;
+constexpr int fma_lanes = 16;
+inline FmaVector fma_splat(float v) { return _mm512_set1_ps(v); }
+inline FmaVector fma_step(FmaVector acc, FmaVector a, FmaVector b) { return _mm512_fmadd_ps(acc, a, b); }
+constexpr const char* fma_instruction_set = "AVX-512 (vfmadd, zmm)";
+#elif defined(__FMA__)
+using FmaVector = __m256;
+constexpr int fma_lanes = 8;
+inline FmaVector fma_splat(float v) { return _mm256_set1_ps(v); }
+inline FmaVector fma_step(FmaVector acc, FmaVector a, FmaVector b) { return _mm256_fmadd_ps(acc, a, b); }
+constexpr const char* fma_instruction_set = "AVX2 (vfmadd, ymm)";
+#else
+constexpr int fma_lanes = 0;
+constexpr const char* fma_instruction_set = "none (compile with -march=native)";
+#endif
+
+#if defined(__AVX512F__) || defined(__FMA__)
+// Through memory rather than _mm512_reduce_add_ps, which trips GCC 12's
+// -Wuninitialized inside its own header.
+float fma_sum(FmaVector v) {
+  float lanes[fma_lanes];
+  std::memcpy(lanes, &v, sizeof v);
+  float total = 0;
+  for (float x : lanes) total += x;
+  return total;
+}
+#endif
+
+constexpr long fma_iterations = 20'000'000;  // about 0.1 s per repetition at 1 thread
+constexpr double fma_flop_per_thread = 2.0 * fma_accumulators * fma_lanes * static_cast<double>(fma_iterations);
+
+float fma_loop(long iterations) {
+#if defined(__AVX512F__) || defined(__FMA__)
+  FmaVector acc[fma_accumulators];
+  for (int k = 0; k < fma_accumulators; ++k) acc[k] = fma_splat(0.001f * static_cast<float>(k));
+  // acc -> 0.999999 acc + 1e-6 converges to 1: no overflow, no denormals.
+  const FmaVector a = fma_splat(0.999999f), b = fma_splat(1e-6f);
+  for (long i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
+    for (int k = 0; k < fma_accumulators; ++k) acc[k] = fma_step(acc[k], a, b);
+  }
+  float total = 0;
+  for (int k = 0; k < fma_accumulators; ++k) total += fma_sum(acc[k]);
+  return total;
+#else
+  return static_cast<float>(iterations);
+#endif
+}
+
+Timing fma_peak(const Plan& plan, unsigned threads) {
+  return measure(plan, [threads] {
+    std::vector<float> totals(threads);
+    std::vector<std::thread> helpers;
+    for (unsigned t = 1; t < threads; ++t) helpers.emplace_back([&totals, t] { totals[t] = fma_loop(fma_iterations); });
+    totals[0] = fma_loop(fma_iterations);
+    for (auto& h : helpers) h.join();
+    double sum = 0;
+    for (float v : totals) sum += static_cast<double>(v);
+    result_sink = sum;
+  });
+}
+
+// ------------------------------------------------------------------ OpenBLAS ceiling
+
+#if !defined(TYPENET_BENCH_NO_OPENBLAS)
+// The GEMMs of one MNIST training step at batch 64, row-major like typenet
+// (activations batch x features, weights in x out), on random operands: the
+// same products and FLOP count as step_flop(), nothing elementwise.
+class MnistStepGemms {
+ public:
+  MnistStepGemms() {
+    Rng rng(data_seed);
+    for (std::size_t i = 0; i + 1 < mnist_widths.size(); ++i) {
+      const std::size_t in = mnist_widths[i], out = mnist_widths[i + 1];
+      Layer& l = layers_.emplace_back();
+      l.in = static_cast<int>(in);
+      l.out = static_cast<int>(out);
+      l.x = random(mnist_batch * in, rng);
+      l.w = random(in * out, rng);
+      l.dz = random(mnist_batch * out, rng);
+      l.z.resize(mnist_batch * out);
+      l.dw.resize(in * out);
+      l.dx.resize(mnist_batch * in);
+    }
+  }
+
+  void run() {
+    const int batch = static_cast<int>(mnist_batch);
+    for (Layer& l : layers_)  // Z = X W
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, l.out, l.in, 1.0f, l.x.data(), l.in,
+                  l.w.data(), l.out, 0.0f, l.z.data(), l.out);
+    for (std::size_t i = layers_.size(); i-- > 0;) {
+      Layer& l = layers_[i];
+      // dW = X^T dZ
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l.in, l.out, batch, 1.0f, l.x.data(), l.in,
+                  l.dz.data(), l.out, 0.0f, l.dw.data(), l.out);
+      // dX = dZ W^T, not needed for the first layer
+      if (i > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, l.in, l.out, 1.0f, l.dz.data(), l.out,
+                    l.w.data(), l.out, 0.0f, l.dx.data(), l.in);
+    }
+    result_sink = layers_.front().dw[0];
+  }
+
+ private:
+  struct Layer {
+    int in = 0, out = 0;
+    std::vector<float> x, w, z, dz, dw, dx;  // input, weights, output; their gradients
+  };
+  static std::vector<float> random(std::size_t n, Rng& rng) {
+    std::vector<float> v(n);
+    for (float& e : v) e = static_cast<float>(rng.uniform(-0.1, 0.1));
+    return v;
+  }
+  std::vector<Layer> layers_;
+};
+
+Timing openblas_step_gemms(const Plan& plan, unsigned threads) {
+  openblas_set_num_threads(static_cast<int>(threads));
+  MnistStepGemms gemms;
+  return measure(plan, [&] { gemms.run(); });
+}
+
+std::string openblas_description() {
+  return std::string(openblas_get_corename()) + ", " + openblas_get_config();
+}
+#else
+std::string openblas_description() { return "not built (TYPENET_BENCH_NO_OPENBLAS)"; }
+#endif
+
+// ------------------------------------------------------------------ the suite
+
+struct Workload {
+  std::string name;
+  std::string per;  // what one call is
+  Plan plan;
+  double flop_per_call = 0;     // 0: not a FLOP-bound figure
+  double samples_per_call = 0;  // 0: no samples
+  std::function<Timing(const Plan&, const Context&)> run;
+};
+
+std::vector<Workload> workloads(const Context& context) {
+  const double step = step_flop(mnist_widths, mnist_batch).total();
+  const double epoch = step * static_cast<double>(mnist_steps_per_epoch);
+  const double forward_one = step_flop(mnist_widths, 1).forward;
+  const std::string threads = std::to_string(context.threads);
+  std::vector<Workload> list = {
+      {"mnist_epoch_plain", "epoch", {1, 5, 1}, epoch, mnist_samples, mnist_epoch<MnistNet>},
+      {"mnist_epoch_batchnorm", "epoch", {1, 5, 1}, epoch, mnist_samples, mnist_epoch<MnistBatchNormNet>},
+      {"moons_step", "step", {3, 21, 1000}, step_flop(moons_widths, moons_samples).total(), moons_samples, moons_step},
+      {"inference_batch1", "forward", {3, 21, 2000}, forward_one, 1, inference<1>},
+      {"inference_batch1000", "forward", {1, 21, 5}, 1000 * forward_one, 1000, inference<1000>},
+      {"fma_peak_1thread", "loop", {1, 5, 1}, fma_flop_per_thread, 0,
+       [](const Plan& p, const Context&) { return fma_peak(p, 1); }},
+      {"fma_peak_" + threads + "threads", "loop", {1, 5, 1}, context.threads * fma_flop_per_thread, 0,
+       [](const Plan& p, const Context& c) { return fma_peak(p, c.threads); }},
+  };
+#if !defined(TYPENET_BENCH_NO_OPENBLAS)
+  // Last: OpenBLAS's own threads spin for a while after each call and would
+  // steal the core from whatever ran next.
+  list.push_back({"openblas_step_gemms", "step", {1, 21, 10}, step, mnist_batch,
+                  [](const Plan& p, const Context& c) { return openblas_step_gemms(p, c.threads); }});
+#endif
+  return list;
+}
+
+struct Options {
+  unsigned threads = 2;
+  std::optional<int> reps, warmup;
+  std::set<std::string> only;
+  bool json = false, list = false;
+};
+
+int parse_count(std::string_view flag, const char* text, int minimum) {
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v < minimum || v > 1'000'000)
+    throw std::invalid_argument(std::string(flag) + " takes a whole number >= " + std::to_string(minimum) +
+                                ", not '" + text + "'");
+  return static_cast<int>(v);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) throw std::invalid_argument(std::string(a) + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--threads") o.threads = static_cast<unsigned>(parse_count(a, value(), 1));
+    else if (a == "--reps") o.reps = parse_count(a, value(), 1);
+    else if (a == "--warmup") o.warmup = parse_count(a, value(), 0);
+    else if (a == "--only") {
+      std::string names = value();
+      for (std::size_t start = 0; start <= names.size();) {
+        const std::size_t comma = std::min(names.find(',', start), names.size());
+        if (comma > start) o.only.insert(names.substr(start, comma - start));
+        start = comma + 1;
+      }
+    } else if (a == "--json") o.json = true;
+    else if (a == "--list") o.list = true;
+    else if (a == "--help" || a == "-h") {
+      std::puts(
+          "bench [--threads N] [--reps N] [--warmup N] [--only NAME[,NAME...]] [--json] [--list]\n"
+          "  --threads N  threads of typenet's pool, of OpenBLAS and of the multi-thread FMA peak (default 2)\n"
+          "  --reps N     timed repetitions of every workload (default: per workload, 5 to 21)\n"
+          "  --warmup N   untimed repetitions before them (default: per workload)\n"
+          "  --only LIST  run only these workloads (comma-separated; --list shows the names)\n"
+          "  --json       one JSON document instead of lines 'name median_seconds min_seconds reps'");
+      std::exit(0);
+    } else throw std::invalid_argument("unknown argument '" + std::string(a) + "' (try --help)");
+  }
+  return o;
+}
+
+struct Result {
+  const Workload* workload;
+  Plan plan;
+  Timing timing;
+};
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void print_json(const Options& o, const std::vector<Result>& results) {
+  const StepFlop f = step_flop(mnist_widths, mnist_batch);
+  std::printf("{\n  \"threads\": %u,\n  \"typenet_instruction_set\": %s,\n  \"fma_instruction_set\": %s,\n",
+              o.threads, json_string(simd::instruction_set).c_str(), json_string(fma_instruction_set).c_str());
+  std::printf("  \"openblas\": %s,\n", json_string(openblas_description()).c_str());
+  std::printf(
+      "  \"mnist\": {\"samples\": %zu, \"batch\": %zu, \"steps_per_epoch\": %zu, \"widths\": [%zu, %zu, %zu, %zu], "
+      "\"lr\": %g},\n",
+      mnist_samples, mnist_batch, mnist_steps_per_epoch, mnist_widths[0], mnist_widths[1], mnist_widths[2],
+      mnist_widths[3], mnist_lr);
+  std::printf("  \"moons\": {\"samples\": %zu, \"noise\": %g, \"widths\": [%zu, %zu, %zu, %zu], \"lr\": %g},\n",
+              moons_samples, moons_noise, moons_widths[0], moons_widths[1], moons_widths[2], moons_widths[3],
+              moons_lr);
+  std::printf(
+      "  \"mnist_step_flop\": {\"forward\": %.0f, \"weight_gradient\": %.0f, \"input_gradient\": %.0f, "
+      "\"total\": %.0f},\n",
+      f.forward, f.weight_gradient, f.input_gradient, f.total());
+  std::printf("  \"results\": [");
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const Result& r = results[i];
+    std::printf(
+        "%s\n    {\"name\": %s, \"per\": %s, \"median_seconds\": %.9g, \"min_seconds\": %.9g, \"reps\": %d, "
+        "\"warmup\": %d, \"calls_per_rep\": %ld, \"flop_per_call\": %.0f, \"samples_per_call\": %.0f}",
+        i ? "," : "", json_string(r.workload->name).c_str(), json_string(r.workload->per).c_str(),
+        r.timing.median_seconds, r.timing.min_seconds, r.plan.reps, r.plan.warmup, r.plan.calls,
+        r.workload->flop_per_call, r.workload->samples_per_call);
+  }
+  std::printf("\n  ]\n}\n");
+}
+
+void print_header(const Options& o) {
+  const StepFlop f = step_flop(mnist_widths, mnist_batch);
+  std::printf("# typenet bench: %u threads, typenet kernels %s, FMA loop %s\n", o.threads, simd::instruction_set,
+              fma_instruction_set);
+  std::printf("# OpenBLAS: %s\n", openblas_description().c_str());
+  std::printf("# FLOP of one MNIST training step (batch %zu): forward %.0f + dW %.0f + dX %.0f = %.0f\n",
+              mnist_batch, f.forward, f.weight_gradient, f.input_gradient, f.total());
+  std::printf("# name median_seconds min_seconds reps\n");
+}
+
+void print_line(const Result& r) {
+  const Workload& w = *r.workload;
+  std::printf("%s %.9g %.9g %d\n", w.name.c_str(), r.timing.median_seconds, r.timing.min_seconds, r.plan.reps);
+  std::printf("#   per %s (median of %d x %ld calls):", w.per.c_str(), r.plan.reps, r.plan.calls);
+  if (w.samples_per_call > 0) std::printf(" %.0f samples/s", w.samples_per_call / r.timing.median_seconds);
+  if (w.flop_per_call > 0) std::printf(" %.1f GFLOP/s", w.flop_per_call / r.timing.median_seconds * 1e-9);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options options = parse(argc, argv);
+    cpu::ThreadPool pool(options.threads);
+    const Context context{options.threads, &pool};
+    const std::vector<Workload> suite = workloads(context);
+
+    if (options.list) {
+      for (const Workload& w : suite) std::printf("%s\n", w.name.c_str());
+      return 0;
+    }
+    for (const std::string& name : options.only)
+      if (std::none_of(suite.begin(), suite.end(), [&](const Workload& w) { return w.name == name; }))
+        throw std::invalid_argument("no workload named '" + name + "' (--list shows the names)");
+    if (const char* coretype = std::getenv("OPENBLAS_CORETYPE"))
+      std::fprintf(stderr, "note: OPENBLAS_CORETYPE=%s overrides OpenBLAS's kernel choice; unset it for the ceiling\n",
+                   coretype);
+
+    if (!options.json) print_header(options);
+    std::vector<Result> results;
+    for (const Workload& w : suite) {
+      if (!options.only.empty() && !options.only.contains(w.name)) continue;
+      Plan plan = w.plan;
+      if (options.reps) plan.reps = *options.reps;
+      if (options.warmup) plan.warmup = *options.warmup;
+      results.push_back({&w, plan, w.run(plan, context)});
+      if (!options.json) print_line(results.back());
+    }
+    if (options.json) print_json(options, results);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench: %s\n", e.what());
+    return 2;
+  }
+}

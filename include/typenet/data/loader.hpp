@@ -1,0 +1,245 @@
+// Mini-batches over a data set for training loops:
+//
+//   data::BatchLoader<float> loader(d.x.view(), d.labels, {.batch_size = 64, .seed = 1});
+//   for (std::size_t k = 0; k < epochs; ++k)
+//     for (auto batch : loader.epoch(k))
+//       train_step(model, batch.x, batch.labels, SoftmaxCrossEntropy{}, adam);
+//
+// A batch has `x` (MatrixView<const T>, batch rows x features), `labels`
+// (std::span<const std::int32_t>, empty when the loader has none) and
+// `targets` (MatrixView<const T>, batch rows x target columns, empty when the
+// loader has none): integer labels for classification, a float target matrix
+// for regression or hinge targets (for example LabelledData::label_column).
+// A loader may carry either or both.
+//
+// The data set is never copied; the loader keeps views of it, so the data
+// must outlive the loader (constructing one from a temporary LabelledData is
+// a compile error).
+//  - shuffle = true (default): epoch k visits the samples in an order that is
+//    a function of (seed, k) alone: the same seed and epoch give the same
+//    batches in any program, on any machine, whatever epochs came before.
+//    Each batch's rows (and labels and targets) are gathered into buffers the
+//    loader allocates once, at construction, for one batch; they are reused,
+//    so iterating allocates nothing. A batch is therefore valid until the
+//    next batch is produced (copy it to keep it).
+//  - shuffle = false: batches are views straight into the data (rows
+//    [b * batch_size, ...)), with no copy at all.
+// The last batch holds the n mod batch_size samples left over, unless
+// drop_last is set, in which case it is skipped and every batch is full.
+//
+// One epoch at a time: starting epoch(k) reorders the loader's permutation,
+// so an iterator of an earlier epoch is stale and throws std::logic_error if
+// used, rather than silently yielding the new epoch's samples.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <numeric>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "typenet/data/generators.hpp"
+#include "typenet/model/matrix.hpp"
+#include "typenet/random/rng.hpp"
+
+namespace typenet::data {
+
+struct LoaderOptions {
+  std::size_t batch_size = 32;
+  bool shuffle = true;
+  bool drop_last = false;
+  std::uint64_t seed = 0;
+};
+
+template <class T>
+struct Batch {
+  MatrixView<const T> x;
+  std::span<const std::int32_t> labels;  // empty when the loader has no labels
+  MatrixView<const T> targets;           // rows == 0 when the loader has no targets
+  // The data set rows this batch holds, in order (a view of the loader's
+  // permutation, or of nothing when unshuffled: then they are first_sample...).
+  std::span<const std::size_t> samples;
+  std::size_t first_sample = 0;  // unshuffled mode: the batch is rows [first_sample, first_sample + size())
+  std::size_t index = 0;         // position of the batch in its epoch
+
+  std::size_t size() const { return x.rows; }
+};
+
+template <class T>
+class BatchLoader {
+  static_assert(std::is_trivially_copyable_v<T>, "typenet: BatchLoader<T> needs a plain number type.");
+
+ public:
+  BatchLoader(MatrixView<const T> x, std::span<const std::int32_t> labels, LoaderOptions options)
+      : BatchLoader(x, labels, MatrixView<const T>(), options) {}
+  BatchLoader(MatrixView<const T> x, MatrixView<const T> targets, LoaderOptions options)
+      : BatchLoader(x, std::span<const std::int32_t>(), targets, options) {}
+  BatchLoader(const LabelledData<T>& d, LoaderOptions options)
+      : BatchLoader(d.x.view(), std::span<const std::int32_t>(d.labels), options) {}
+  BatchLoader(const LabelledData<T>&&, LoaderOptions) = delete;  // would view a temporary
+
+  // Labels, targets, or both (pass an empty span or view for the one you do
+  // not have).
+  BatchLoader(MatrixView<const T> x, std::span<const std::int32_t> labels, MatrixView<const T> targets,
+              LoaderOptions options)
+      : x_(x), labels_(labels), targets_(targets), options_(options) {
+    validate();
+    if (options_.shuffle) {
+      const std::size_t rows = std::min(options_.batch_size, x_.rows);
+      permutation_.resize(x_.rows);
+      x_buffer_.resize(rows * x_.cols);
+      if (!labels_.empty()) label_buffer_.resize(rows);
+      if (!targets_.empty()) target_buffer_.resize(rows * targets_.cols);
+    }
+  }
+
+  std::size_t size() const { return x_.rows; }  // samples in the data set
+  const LoaderOptions& options() const { return options_; }
+  std::size_t batches_per_epoch() const {
+    const std::size_t b = options_.batch_size;
+    return options_.drop_last ? x_.rows / b : (x_.rows + b - 1) / b;
+  }
+
+  class Epoch;
+  // Starts epoch k: in shuffled mode, draws its order (no allocation).
+  Epoch epoch(std::size_t k) {
+    ++generation_;
+    if (options_.shuffle) {
+      std::iota(permutation_.begin(), permutation_.end(), std::size_t{0});
+      Rng rng(epoch_seed(options_.seed, k));
+      rng.shuffle(std::span<std::size_t>(permutation_));
+    }
+    return Epoch(this, generation_);
+  }
+
+  class Iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Batch<T>;
+    using difference_type = std::ptrdiff_t;
+
+    Iterator() = default;
+    Batch<T> operator*() const {
+      if (loader_->generation_ != generation_)
+        throw std::logic_error(
+            "typenet: BatchLoader: this epoch's iterator was used after a later epoch() call reordered the loader; "
+            "iterate one epoch at a time.");
+      return loader_->make_batch(index_);
+    }
+    Iterator& operator++() {
+      ++index_;
+      return *this;
+    }
+    void operator++(int) { ++index_; }
+    bool operator==(const Iterator& o) const { return index_ == o.index_; }
+
+   private:
+    friend class Epoch;
+    Iterator(BatchLoader* loader, std::size_t generation, std::size_t index)
+        : loader_(loader), generation_(generation), index_(index) {}
+    BatchLoader* loader_ = nullptr;
+    std::size_t generation_ = 0;
+    std::size_t index_ = 0;
+  };
+
+  class Epoch {
+   public:
+    Iterator begin() const { return Iterator(loader_, generation_, 0); }
+    Iterator end() const { return Iterator(loader_, generation_, loader_->batches_per_epoch()); }
+    std::size_t size() const { return loader_->batches_per_epoch(); }
+
+   private:
+    friend class BatchLoader;
+    Epoch(BatchLoader* loader, std::size_t generation) : loader_(loader), generation_(generation) {}
+    BatchLoader* loader_;
+    std::size_t generation_;
+  };
+
+ private:
+  void validate() const {
+    if (options_.batch_size == 0) throw std::invalid_argument("typenet: BatchLoader: batch_size must be >= 1.");
+    if (x_.rows == 0 || x_.cols == 0)
+      throw std::invalid_argument("typenet: BatchLoader: the data set is empty (" + std::to_string(x_.rows) + " x " +
+                                  std::to_string(x_.cols) + ").");
+    if (labels_.empty() && targets_.empty())
+      throw std::invalid_argument("typenet: BatchLoader: give labels, a target matrix, or both.");
+    if (!labels_.empty() && labels_.size() != x_.rows)
+      throw std::invalid_argument("typenet: BatchLoader: " + std::to_string(labels_.size()) + " labels for " +
+                                  std::to_string(x_.rows) + " samples.");
+    if (!targets_.empty() && targets_.rows != x_.rows)
+      throw std::invalid_argument("typenet: BatchLoader: " + std::to_string(targets_.rows) + " target rows for " +
+                                  std::to_string(x_.rows) + " samples.");
+    if (options_.drop_last && options_.batch_size > x_.rows)
+      throw std::invalid_argument("typenet: BatchLoader: drop_last with batch_size " +
+                                  std::to_string(options_.batch_size) + " > " + std::to_string(x_.rows) +
+                                  " samples would give no batch at all.");
+  }
+
+  // Independent streams per epoch: the (seed, k) pair is hashed into one
+  // seed (SplitMix64 twice), because Rng(seed + k) would start the streams
+  // of neighbouring epochs from overlapping SplitMix64 sequences.
+  static std::uint64_t epoch_seed(std::uint64_t seed, std::size_t k) {
+    std::uint64_t state = seed;
+    std::uint64_t mixed = splitmix64(state) ^ static_cast<std::uint64_t>(k);
+    return splitmix64(mixed);
+  }
+
+  Batch<T> make_batch(std::size_t b) const {
+    const std::size_t begin = b * options_.batch_size;
+    const std::size_t count = std::min(options_.batch_size, x_.rows - begin);
+    Batch<T> batch;
+    batch.index = b;
+    batch.first_sample = begin;
+    if (!options_.shuffle) {
+      batch.x = x_.rows_view(begin, count);
+      if (!labels_.empty()) batch.labels = labels_.subspan(begin, count);
+      if (!targets_.empty()) batch.targets = targets_.rows_view(begin, count);
+      return batch;
+    }
+    // The buffers are logically the current batch, not loader state: a
+    // const loader method may refill them.
+    const std::span<const std::size_t> rows(permutation_.data() + begin, count);
+    T* xb = const_cast<T*>(x_buffer_.data());
+    for (std::size_t i = 0; i < count; ++i) std::copy_n(x_.row(rows[i]), x_.cols, xb + i * x_.cols);
+    batch.x = MatrixView<const T>(xb, count, x_.cols);
+    if (!labels_.empty()) {
+      std::int32_t* lb = const_cast<std::int32_t*>(label_buffer_.data());
+      for (std::size_t i = 0; i < count; ++i) lb[i] = labels_[rows[i]];
+      batch.labels = std::span<const std::int32_t>(lb, count);
+    }
+    if (!targets_.empty()) {
+      T* tb = const_cast<T*>(target_buffer_.data());
+      for (std::size_t i = 0; i < count; ++i) std::copy_n(targets_.row(rows[i]), targets_.cols, tb + i * targets_.cols);
+      batch.targets = MatrixView<const T>(tb, count, targets_.cols);
+    }
+    batch.samples = rows;
+    return batch;
+  }
+
+  MatrixView<const T> x_;
+  std::span<const std::int32_t> labels_;
+  MatrixView<const T> targets_;
+  LoaderOptions options_;
+  std::vector<std::size_t> permutation_;
+  AlignedBuffer<T> x_buffer_;
+  AlignedBuffer<std::int32_t> label_buffer_;
+  AlignedBuffer<T> target_buffer_;
+  std::size_t generation_ = 0;
+};
+
+// BatchLoader loader(matrix.view(), labels, options) deduces T from a view
+// of mutable or constant data.
+template <class U>
+BatchLoader(MatrixView<U>, std::span<const std::int32_t>, LoaderOptions) -> BatchLoader<std::remove_const_t<U>>;
+template <class U, class V>
+BatchLoader(MatrixView<U>, MatrixView<V>, LoaderOptions) -> BatchLoader<std::remove_const_t<U>>;
+template <class U, class V>
+BatchLoader(MatrixView<U>, std::span<const std::int32_t>, MatrixView<V>, LoaderOptions)
+    -> BatchLoader<std::remove_const_t<U>>;
+
+}  // namespace typenet::data
