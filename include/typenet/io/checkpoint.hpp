@@ -29,6 +29,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -231,10 +232,9 @@ class ChecksummedWriter {
   void f64(double v) { integer(std::bit_cast<std::uint64_t>(v), 8); }
   template <class T>
   void scalars(std::span<const T> values) {
-    const std::size_t per_flush = buffer_.size() / sizeof(T);
     while (!values.empty()) {
       if (buffer_.size() - used_ < sizeof(T)) flush();
-      const std::size_t n = std::min(values.size(), std::min(per_flush, (buffer_.size() - used_) / sizeof(T)));
+      const std::size_t n = std::min(values.size(), (buffer_.size() - used_) / sizeof(T));
       encode_scalars(values.first(n), buffer_.data() + used_);
       used_ += n * sizeof(T);
       values = values.subspan(n);
@@ -302,7 +302,8 @@ class TemporaryFile {
     // A unique name from the process id and a counter; O_EXCL makes sure no
     // other saver (another thread, process or a stale leftover) shares it.
     static std::atomic<std::uint64_t> counter{0};
-    for (int attempt = 0; attempt < 1000; ++attempt) {
+    int error = EEXIST;
+    for (int attempt = 0; attempt < 1000 && error == EEXIST; ++attempt) {
       path_ = directory_ / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
                             std::to_string(counter.fetch_add(1)));
       const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -310,10 +311,10 @@ class TemporaryFile {
         fd_ = std::make_unique<FileDescriptor>(fd);
         return;
       }
-      if (errno != EEXIST) break;
+      error = errno;
     }
     throw CheckpointError(target, "cannot save: cannot create a temporary file in " + directory_.string() + ": " +
-                                      os_error(errno));
+                                      os_error(error));
   }
   TemporaryFile(const TemporaryFile&) = delete;
   TemporaryFile& operator=(const TemporaryFile&) = delete;
@@ -331,26 +332,28 @@ class TemporaryFile {
   // rename the target is untouched; after it the target is the new file.
   void commit() {
     using checkpoint_testing::SaveStage;
-    if (int e = fault_or(SaveStage::fsync, ::fsync(fd()))) fail_before_rename("syncing " + path_.string(), e);
+    if (int e = system_call(SaveStage::fsync, [&] { return ::fsync(fd()); }))
+      fail_before_rename("syncing " + path_.string(), e);
     if (int e = fd_->close()) fail_before_rename("closing " + path_.string(), e);
-    if (int e = fault_or(SaveStage::rename, ::rename(path_.c_str(), target_.c_str())))
+    if (int e = system_call(SaveStage::rename, [&] { return ::rename(path_.c_str(), target_.c_str()); }))
       fail_before_rename("renaming " + path_.string() + " to " + target_.string(), e);
     renamed_ = true;
     // Without this the rename itself may not survive a power loss. Some file
     // systems cannot sync a directory (EINVAL); nothing more can be done there.
     FileDescriptor dir(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    int e = dir.get() < 0 ? errno : fault_or(SaveStage::sync_directory, ::fsync(dir.get()));
+    const int e = dir.get() < 0 ? errno : system_call(SaveStage::sync_directory, [&] { return ::fsync(dir.get()); });
     if (e != 0 && e != EINVAL)
       throw CheckpointError(target_, "saved, but syncing the directory " + directory_.string() + " failed: " +
                                          os_error(e) + "; the new checkpoint may not survive a power loss");
   }
 
  private:
-  // The error of a system call that returned `result` (0 on success), or the
-  // injected one.
-  static int fault_or(checkpoint_testing::SaveStage stage, int result) {
+  // Runs `call` (a system call returning 0 on success) and returns its errno,
+  // 0 on success; an injected fault fails the stage without making the call.
+  template <class Call>
+  static int system_call(checkpoint_testing::SaveStage stage, Call call) {
     if (const auto* fault = injected_fault(stage)) return fault->error;
-    return result == 0 ? 0 : errno;
+    return call() == 0 ? 0 : errno;
   }
   [[noreturn]] void fail_before_rename(const std::string& what, int error) const {
     throw CheckpointError(target_, "cannot save (the existing file is untouched): " + what + ": " + os_error(error));
@@ -474,7 +477,10 @@ inline std::size_t read_fully(const path& file, int fd, unsigned char* out, std:
 // The whole file, its frame and both checksums verified.
 inline std::vector<unsigned char> read_verified(const path& file) {
   FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw CheckpointError(file, "cannot open: " + os_error(errno));
+  if (fd.get() < 0) {
+    const int error = errno;
+    throw CheckpointError(file, "cannot open: " + os_error(error));
+  }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw CheckpointError(file, "cannot read: " + os_error(errno));
   if (!S_ISREG(st.st_mode)) throw CheckpointError(file, "not a regular file");
@@ -482,7 +488,8 @@ inline std::vector<unsigned char> read_verified(const path& file) {
 
   std::array<unsigned char, header_size> head{};
   const std::size_t head_size = read_fully(file, fd.get(), head.data(), head.size());
-  check_frame(file, {head.data(), head_size}, std::max<std::uint64_t>(head_size, actual));
+  // A file that is shorter than its size said (it shrank meanwhile) is judged by what was read.
+  check_frame(file, {head.data(), head_size}, head_size < header_size ? head_size : actual);
   if (actual > std::numeric_limits<std::size_t>::max())
     throw CheckpointError(file, "too large for this machine's address space (" + std::to_string(actual) + " bytes)");
 
@@ -582,8 +589,8 @@ inline Parsed parse(const path& file) {
     const std::uint32_t flags = r.u32("the SGD flags");
     if (flags & ~(sgd_nesterov | sgd_started))
       throw CheckpointError(file, "malformed checkpoint: unknown SGD flags " + std::to_string(flags));
-    s.options.nesterov = flags & sgd_nesterov;
-    s.started = flags & sgd_started;
+    s.options.nesterov = (flags & sgd_nesterov) != 0;
+    s.started = (flags & sgd_started) != 0;
     const std::uint64_t n = buffer_length("the SGD momentum buffer length");
     if (s.started && n == 0)
       throw CheckpointError(file, "malformed checkpoint: SGD momentum marked started, but no momentum buffer");

@@ -64,7 +64,7 @@ class SGD {
         simd::store(buffer + i, b, t);
         d = nesterov ? simd::fma(mom, b, d) : b;
       }
-      simd::store(params + i, p - lr * d, t);
+      simd::store(params + i, simd::fma(-lr, d, p), t);  // explicit: see BasicAdam::Update
     }
     TYPENET_INLINE void prefetch(std::size_t i) const {
       __builtin_prefetch(params + i, 1);
@@ -159,13 +159,16 @@ class BasicAdam {
     simd::vec<T> step_size, inv_sqrt_bc2, b1, b2, one_b1, one_b2, eps, wd, decay;
     TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
       simd::vec<T> p = simd::load(params + i, t);
-      if constexpr (Decoupled) p = p * decay;
-      else g = simd::fma(wd, p, g);
-      const simd::vec<T> mi = b1 * simd::load(m + i, t) + one_b1 * g;
-      const simd::vec<T> vi = b2 * simd::load(v + i, t) + one_b2 * g * g;
+      // Every multiply-add is an explicit fma: left to the compiler, the
+      // contraction could differ between the fused and the separate step.
+      if constexpr (!Decoupled) g = simd::fma(wd, p, g);
+      const simd::vec<T> mi = simd::fma(b1, simd::load(m + i, t), one_b1 * g);
+      const simd::vec<T> vi = simd::fma(b2, simd::load(v + i, t), (one_b2 * g) * g);
       simd::store(m + i, mi, t);
       simd::store(v + i, vi, t);
-      simd::store(params + i, p - step_size * mi / (simd::sqrt(vi) * inv_sqrt_bc2 + eps), t);
+      const simd::vec<T> step = step_size * mi / simd::fma(simd::sqrt(vi), inv_sqrt_bc2, eps);
+      if constexpr (Decoupled) simd::store(params + i, simd::fma(p, decay, -step), t);
+      else simd::store(params + i, p - step, t);
     }
     TYPENET_INLINE void prefetch(std::size_t i) const {
       __builtin_prefetch(params + i, 1);
