@@ -1,29 +1,106 @@
 // micrograd's two-moons classifier in typenet: 100 samples, noise 0.1,
-// labels -1/+1, MLP 2-16-16-1 (ReLU, linear output), max-margin loss, SGD
-// with learning rate 1.0 - 0.9 k/100.
+// labels -1/+1, MLP 2-16-16-1 (ReLU, linear output), max-margin loss with
+// micrograd's L2 term (1e-4 sum p^2), SGD with learning rate 1.0 - 0.9 k/100,
+// mini-batches of up to 128 samples drawn from the data.
 #include <cstdio>
+#include <exception>
 
+#include "support/command_line.hpp"
+#include "support/pictures.hpp"
+#include "typenet/io/checkpoint.hpp"
 #include "typenet/typenet.hpp"
 
 using namespace typenet;
-
 using Net = Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>;
 
-int main() {
-  const auto data = data::make_moons<float>(100, 0.1, 1);
-  const Matrix<float> y = data.label_column(-1.0f, 1.0f);
-  Model<Net> model(Init::uniform, 1337);
-  std::printf("%s: %zu parameters\n", Net::name().c_str(), Net::parameter_count);
-
-  SGD<> sgd({.lr = 1.0});
-  const LinearLR schedule{1.0, 0.1, 100};
-  double acc = 0;
-  for (std::size_t k = 0; k < 50; ++k) {
-    sgd.options.lr = schedule(k);
-    const float loss = train_step(model, data.x.view(), y.view(), Hinge{}, sgd);
-    acc = binary_accuracy(model.output(), y.view(), 0.0f);
-    std::printf("step %zu loss %.6f, accuracy %.0f%%\n", k, static_cast<double>(loss), 100 * acc);
+int main(int argc, char** argv) {
+  std::size_t steps = 50, batch_size = 128, samples = 100;
+  std::uint64_t seed = 1337;
+  double lr = 1.0, noise = 0.1;
+  std::string device = "cpu", save, load, out;
+  examples::CommandLine cli("moons", "micrograd's two-moons classifier: MLP 2-16-16-1, hinge loss, SGD.");
+  cli.number("--steps", steps, "training steps", std::size_t{1}, std::size_t{1000000})
+      .number("--batch-size", batch_size, "samples per step (all when larger than the data)", std::size_t{1},
+              std::size_t{1} << 30)
+      .number("--lr", lr, "initial learning rate; step k uses lr (1 - 0.9 k/100)", 0.0, 1e6)
+      .number("--seed", seed, "seed for the data, the initial weights and the batches")
+      .number("--samples", samples, "number of points", std::size_t{2}, std::size_t{10000000})
+      .number("--noise", noise, "standard deviation of the noise", 0.0, 10.0)
+      .choice("--device", device, {"cpu"}, "where to compute (this build has the CPU backend only)")
+      .text("--save", save, "write a checkpoint here after training", "FILE")
+      .text("--load", load, "evaluate this checkpoint instead of training", "FILE")
+      .text("--out", out, "folder for the decision-boundary picture and the CSV log", "DIR");
+  try {
+    if (!cli.parse(argc, argv)) {
+      std::printf("%s", cli.usage().c_str());
+      return 0;
+    }
+  } catch (const examples::UsageError& e) {
+    std::fprintf(stderr, "moons: %s\n\n%s", e.what(), cli.usage().c_str());
+    return 2;
   }
-  std::printf("final accuracy: %.2f%%\n", 100 * acc);
-  return acc >= 0.98 ? 0 : 1;
+
+  try {
+    const examples::Pictures pictures(out);
+    const auto data = data::make_moons<float>(samples, noise, seed);
+    const Matrix<float> y = data.label_column(-1.0f, 1.0f);
+    Model<Net> model(Init::uniform, seed);
+    std::printf("%s: %zu parameters\n", Net::name().c_str(), Net::parameter_count);
+
+    double accuracy = 0;
+    auto score_all = [&] {
+      accuracy = binary_accuracy(model.forward(data.x.view()), y.view(), 0.0f);
+    };
+    if (!load.empty()) {
+      load_checkpoint(load, model);
+      score_all();
+      std::printf("loaded %s\n", load.c_str());
+    } else {
+      SGD<> sgd({.lr = lr, .weight_decay = 2e-4});  // the gradient of 1e-4 sum p^2
+      const LinearLR schedule{lr, 0.1 * lr, 100};
+      Rng rng(seed);
+      std::vector<std::size_t> order(samples);
+      Matrix<float> bx(std::min(batch_size, samples), 2), by(std::min(batch_size, samples), 1);
+      examples::Curves log({"step", "loss", "accuracy"});
+      for (std::size_t k = 0; k < steps; ++k) {
+        // micrograd: the whole data set, or a random subset of batch_size rows
+        MatrixView<const float> xb = data.x.view(), yb = y.view();
+        if (batch_size < samples) {
+          for (std::size_t i = 0; i < samples; ++i) order[i] = i;
+          rng.shuffle(std::span<std::size_t>(order));
+          for (std::size_t i = 0; i < batch_size; ++i) {
+            bx(i, 0) = data.x(order[i], 0);
+            bx(i, 1) = data.x(order[i], 1);
+            by(i, 0) = y(order[i], 0);
+          }
+          xb = bx.view();
+          yb = by.view();
+        }
+        sgd.options.lr = schedule(k);
+        const float hinge = train_step(model, xb, yb, Hinge{}, sgd);
+        double l2 = 0;
+        for (float p : model.parameters()) l2 += static_cast<double>(p) * p;
+        const double loss = hinge + 1e-4 * l2;
+        accuracy = binary_accuracy(model.output(), yb, 0.0f);
+        std::printf("step %zu loss %.6f, accuracy %.0f%%\n", k, loss, 100 * accuracy);
+        log.add({static_cast<double>(k), loss, accuracy});
+      }
+      score_all();
+      log.write(pictures, "moons_training", "moons: loss and accuracy per step");
+      if (!save.empty()) {
+        save_checkpoint(save, model);
+        std::printf("saved %s\n", save.c_str());
+      }
+    }
+    examples::draw_decision_boundary(pictures, "moons_boundary", "moons: decision boundary", data.x.data(),
+                                     data.labels.data(), data.size(), [&](const float* p, std::size_t n) {
+                                       const auto s = model.forward(MatrixView<const float>(p, n, 2));
+                                       return std::vector<float>(s.data, s.data + n);
+                                     });
+    std::printf("final accuracy: %.2f%%\n", 100 * accuracy);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "moons: %s\n", e.what());
+    return 1;
+  }
 }
