@@ -165,3 +165,13 @@ BOOST_AUTO_TEST_CASE(dropout_mask_rate_and_forms_agree) {
   BOOST_TEST(dropout_key(1234, 8, 2) != key);
   BOOST_TEST(dropout_key(1234, 7, 3) != key);
 }
+
+// NaN is never turned into a number by the vector math (it would hide a
+// diverging training from the finite-value checks).
+BOOST_AUTO_TEST_CASE(simd_math_propagates_nan) {
+  using V = simd::vec<float>;
+  const V nan = simd::splat<V>(std::numeric_limits<float>::quiet_NaN());
+  const V results[] = {simd::exp(nan), simd::tanh(nan), simd::sigmoid(nan), simd::erf(nan)};
+  for (const V& r : results)
+    for (int l = 0; l < simd::lanes<float>; ++l) BOOST_TEST(std::isnan(r[l]));
+}

@@ -214,3 +214,43 @@ BOOST_AUTO_TEST_CASE(fused_step_equals_gradient_then_step) {
   compare([] { return AdamW<>({.lr = 0.01, .weight_decay = 0.1}); });
   compare([] { return SGD<>({.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-3, .nesterov = true}); });
 }
+
+BOOST_AUTO_TEST_CASE(divergence_is_reported_with_step_and_block) {
+  using Net = Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, Tanh, Linear<1>>;
+  Model<Net> model(Init::uniform, 1);
+  const auto d = data::make_moons<float>(50, 0.1, 1);
+  const Matrix<float> y = d.label_column(-1.0f, 1.0f);
+  // Poison one weight of block 1, as an overflowing update would.
+  model.weight<1>()(3, 4) = std::numeric_limits<float>::quiet_NaN();
+  SGD<> sgd({.lr = 0.1});
+  const float loss = train_step(model, d.x.view(), y.view(), MeanSquaredError{}, sgd);
+  try {
+    check_finite(model, 7, loss);
+    BOOST_FAIL("expected a NumericsError");
+  } catch (const NumericsError& e) {
+    const std::string what = e.what();
+    BOOST_TEST_INFO(what);
+    BOOST_TEST(what.find("at step 7") != std::string::npos);
+    BOOST_TEST(what.find("block 1 (Linear<16>, Tanh)") != std::string::npos);
+  }
+  Model<Net> healthy(Init::uniform, 1);
+  const float ok = train_step(healthy, d.x.view(), y.view(), MeanSquaredError{}, sgd);
+  BOOST_CHECK_NO_THROW(check_finite(healthy, 1, ok));
+}
+
+BOOST_AUTO_TEST_CASE(gradient_norm_clipping) {
+  Model<Moons, double> model(Init::uniform, 2);
+  const auto d = data::make_moons<double>(40, 0.1, 2);
+  const Matrix<double> y = d.label_column(-1.0, 1.0);
+  loss_and_gradient(model, d.x.view(), y.view(), MeanSquaredError{});
+  double before = 0;
+  for (double g : model.gradients()) before += g * g;
+  before = std::sqrt(before);
+  BOOST_TEST(clip_gradient_norm(model, 1e9) == before, boost::test_tools::tolerance(1e-12));
+  const double norm = clip_gradient_norm(model, before / 4);
+  BOOST_TEST(norm == before, boost::test_tools::tolerance(1e-12));
+  double after = 0;
+  for (double g : model.gradients()) after += g * g;
+  BOOST_TEST(std::sqrt(after) == before / 4, boost::test_tools::tolerance(1e-6));
+  BOOST_CHECK_THROW(clip_gradient_norm(model, 0.0), std::invalid_argument);
+}

@@ -8,6 +8,7 @@
 #include "typenet/train/init.hpp"
 #include "typenet/train/losses.hpp"
 #include "typenet/train/metrics.hpp"
+#include "typenet/train/numerics.hpp"
 #include "typenet/train/optimizers.hpp"
 #include "typenet/train/schedules.hpp"
 #include "typenet/train/train_step.hpp"

@@ -157,6 +157,12 @@ class Model {
   }
   std::size_t batch_size() const { return batch_; }
 
+  // Block B's output in the last forward (its activations after dropout).
+  template <std::size_t B>
+  MatrixView<const T> block_output() const {
+    return {outputs_.data() + output_offset<B>(), batch_, block<B>::out};
+  }
+
   // ------------------------------------------------------------ backward
   // After a train-mode forward: writes dLoss/dParameters into gradients()
   // (overwriting, not accumulating). `grad_output` is dLoss/dOutput for the

@@ -23,10 +23,12 @@ TYPENET_INLINE V per_lane(V x, F f) {
 // exp for float lanes: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2,
 // then the degree-6 minimax polynomial of Cephes' expf, then 2^n by writing
 // the exponent field. Inputs are clamped to [-87.3, 88]; beyond, every caller
-// (sigmoid, tanh, ELU, softplus) has saturated anyway.
+// (sigmoid, tanh, ELU, softplus) has saturated anyway. NaN propagates.
 TYPENET_INLINE vec<float> exp_f32(vec<float> x) {
   using V = vec<float>;
-  x = simd::min(simd::max(x, splat<V>(-87.3f)), splat<V>(88.0f));
+  // Clamped so that NaN stays NaN (a comparison with NaN is false).
+  x = select(x < splat<V>(-87.3f), splat<V>(-87.3f), x);
+  x = select(x > splat<V>(88.0f), splat<V>(88.0f), x);
   const V magic = splat<V>(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
   V n = fma(x, splat<V>(1.44269504088896341f), magic) - magic;
   V r = fma(n, splat<V>(-0.693359375f), x);

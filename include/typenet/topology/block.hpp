@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <type_traits>
 
 #include "typenet/topology/activations.hpp"
@@ -53,6 +54,15 @@ struct Block {
   static constexpr expr::Saved activation_saves = activation_backward::saved;
   static constexpr bool keeps_preactivation = !has_batchnorm && activation_saves == expr::Saved::input;
   static constexpr bool keeps_normalized = has_batchnorm;
+
+  // "Linear<256>, BatchNorm, ReLU": the layers this block fuses, for messages.
+  static std::string name() {
+    std::string s = "Linear<" + std::to_string(Out) + (Bias ? "" : ",false") + ">";
+    if constexpr (has_batchnorm) s += ", " + BN::name();
+    if constexpr (!std::is_same_v<Act, Identity>) s += ", " + Act::name();
+    if constexpr (!std::is_same_v<Drop, NoDropout>) s += ", " + Drop::name();
+    return s;
+  }
 };
 
 }  // namespace typenet
