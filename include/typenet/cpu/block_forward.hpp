@@ -118,13 +118,14 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
   V colsum[NV];
   TYPENET_UNROLL
   for (int v = 0; v < NV; ++v) colsum[v] = V{};
-  Tile<T, MR, NV> acc;
-  for (std::size_t i0 = 0; i0 < batch; i0 += MR) {
-    const int rows = static_cast<int>(std::min<std::size_t>(MR, batch - i0));
-    outer_tile<T, MR, NV>(io.x + i0 * io.ldx, static_cast<std::ptrdiff_t>(io.ldx), 1, rows, w,
-                          static_cast<std::ptrdiff_t>(Out), static_cast<int>(In), tail, acc);
+  // One row tile: the product, then the epilogue while the tile is in
+  // registers. R rows at compile time; `rows` <= R of them are real.
+  auto row_tile = [&]<int R>(std::integral_constant<int, R>, std::size_t i0, int rows) {
+    Tile<T, R, NV> acc;
+    outer_tile<T, R, NV>(io.x + i0 * io.ldx, static_cast<std::ptrdiff_t>(io.ldx), 1, rows, w,
+                         static_cast<std::ptrdiff_t>(Out), static_cast<int>(In), tail, acc);
     TYPENET_UNROLL
-    for (int m = 0; m < MR; ++m) {
+    for (int m = 0; m < R; ++m) {
       if (m >= rows) break;  // compile-time m keeps the tile in registers
       const std::size_t row = i0 + static_cast<std::size_t>(m);
       if (bn_train) {  // keep z; the panel pass below finishes the block
@@ -149,7 +150,13 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
       }
       finish_row<Block, T, NV>(u, row, c0, s, [&](int v, V y) { st(io.y + row * Out + c0, v, y); });
     }
-  }
+  };
+  std::size_t i0 = 0;
+  for (; i0 + MR <= batch; i0 += MR) row_tile(std::integral_constant<int, MR>{}, i0, MR);
+  // The last rows: a single-row kernel for one sample (inference latency),
+  // else a full tile whose extra rows repeat the last one.
+  if (const int rest = static_cast<int>(batch - i0); rest == 1) row_tile(std::integral_constant<int, 1>{}, i0, 1);
+  else if (rest > 1) row_tile(std::integral_constant<int, MR>{}, i0, rest);
 
   if constexpr (Block::has_batchnorm) {
     if (!bn_train) return;
