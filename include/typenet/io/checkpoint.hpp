@@ -40,10 +40,16 @@
 #include <vector>
 
 #include "typenet/io/crc32c.hpp"
-#include "typenet/model/model.hpp"
 #include "typenet/train/optimizers.hpp"
 
 namespace typenet {
+
+// Declared, not included: the file format code (parsing, checks,
+// describe_checkpoint) then compiles without the network machinery, which
+// lets the fuzzer build it with clang; save and load are templates that
+// meet the full Model where they are used.
+template <class Net, class T>
+class Model;
 
 // Every problem with saving or loading a checkpoint; what() is
 // "<path>: <problem>".
@@ -474,6 +480,20 @@ inline std::size_t read_fully(const path& file, int fd, unsigned char* out, std:
   return got;
 }
 
+inline void verify_trailer(const path& file, std::span<const unsigned char> bytes) {
+  const std::size_t body = bytes.size() - trailer_size;
+  if (load_le(bytes.data() + body, trailer_size) != crc32c({bytes.data(), body}))
+    throw CheckpointError(file, "checksum mismatch (file corrupted)");
+}
+
+// A checkpoint already in memory (the fuzzer's entry): frame and both
+// checksums verified, as read_verified does for a file.
+inline std::vector<unsigned char> verified_bytes(const path& label, std::span<const unsigned char> bytes) {
+  check_frame(label, bytes.first(std::min(bytes.size(), header_size)), bytes.size());
+  verify_trailer(label, bytes);
+  return {bytes.begin(), bytes.end()};
+}
+
 // The whole file, its frame and both checksums verified.
 inline std::vector<unsigned char> read_verified(const path& file) {
   FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -499,9 +519,7 @@ inline std::vector<unsigned char> read_verified(const path& file) {
   if (rest != bytes.size() - header_size)  // it shrank while we read
     throw CheckpointError(file, "truncated: expected " + std::to_string(actual) + " bytes, found " +
                                     std::to_string(header_size + rest));
-  const std::size_t body = bytes.size() - trailer_size;
-  if (load_le(bytes.data() + body, trailer_size) != crc32c({bytes.data(), body}))
-    throw CheckpointError(file, "checksum mismatch (file corrupted)");
+  verify_trailer(file, bytes);
   return bytes;
 }
 
@@ -550,9 +568,14 @@ struct Parsed {
   std::variant<std::monostate, SgdSection, AdamSection> optimizer;
 };
 
-inline Parsed parse(const path& file) {
+inline Parsed parse(const path& file, std::vector<unsigned char> verified);
+
+inline Parsed parse(const path& file) { return parse(file, read_verified(file)); }
+
+// Takes apart bytes whose frame and checksums are verified.
+inline Parsed parse(const path& file, std::vector<unsigned char> verified) {
   Parsed p;
-  p.bytes = read_verified(file);
+  p.bytes = std::move(verified);
   CheckpointInfo& info = p.info;
   info.file_size = p.bytes.size();
   info.format_version = static_cast<std::uint32_t>(load_le(p.bytes.data() + version_offset, 4));
