@@ -61,11 +61,12 @@ struct Batch {
   MatrixView<const T> x;
   std::span<const std::int32_t> labels;  // empty when the loader has no labels
   MatrixView<const T> targets;           // rows == 0 when the loader has no targets
-  // The data set rows this batch holds, in order (a view of the loader's
-  // permutation, or of nothing when unshuffled: then they are first_sample...).
+  // Which data set rows the batch holds, in order. Shuffled: `samples` (a
+  // view of the loader's permutation). Unshuffled: `samples` is empty and the
+  // batch is rows [first_sample, first_sample + size()).
   std::span<const std::size_t> samples;
-  std::size_t first_sample = 0;  // unshuffled mode: the batch is rows [first_sample, first_sample + size())
-  std::size_t index = 0;         // position of the batch in its epoch
+  std::size_t first_sample = 0;
+  std::size_t index = 0;  // position of the batch in its epoch
 
   std::size_t size() const { return x.rows; }
 };
@@ -189,31 +190,29 @@ class BatchLoader {
     return splitmix64(mixed);
   }
 
-  Batch<T> make_batch(std::size_t b) const {
+  Batch<T> make_batch(std::size_t b) {
     const std::size_t begin = b * options_.batch_size;
     const std::size_t count = std::min(options_.batch_size, x_.rows - begin);
     Batch<T> batch;
     batch.index = b;
-    batch.first_sample = begin;
     if (!options_.shuffle) {
+      batch.first_sample = begin;
       batch.x = x_.rows_view(begin, count);
       if (!labels_.empty()) batch.labels = labels_.subspan(begin, count);
       if (!targets_.empty()) batch.targets = targets_.rows_view(begin, count);
       return batch;
     }
-    // The buffers are logically the current batch, not loader state: a
-    // const loader method may refill them.
     const std::span<const std::size_t> rows(permutation_.data() + begin, count);
-    T* xb = const_cast<T*>(x_buffer_.data());
+    T* xb = x_buffer_.data();
     for (std::size_t i = 0; i < count; ++i) std::copy_n(x_.row(rows[i]), x_.cols, xb + i * x_.cols);
     batch.x = MatrixView<const T>(xb, count, x_.cols);
     if (!labels_.empty()) {
-      std::int32_t* lb = const_cast<std::int32_t*>(label_buffer_.data());
+      std::int32_t* lb = label_buffer_.data();
       for (std::size_t i = 0; i < count; ++i) lb[i] = labels_[rows[i]];
       batch.labels = std::span<const std::int32_t>(lb, count);
     }
     if (!targets_.empty()) {
-      T* tb = const_cast<T*>(target_buffer_.data());
+      T* tb = target_buffer_.data();
       for (std::size_t i = 0; i < count; ++i) std::copy_n(targets_.row(rows[i]), targets_.cols, tb + i * targets_.cols);
       batch.targets = MatrixView<const T>(tb, count, targets_.cols);
     }

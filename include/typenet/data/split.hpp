@@ -10,8 +10,9 @@
 //
 // Part sizes:
 //  - train_test_split follows scikit-learn's train_test_split(test_size=t):
-//    test = ceil(t * n), train = n - test (computed in double, as NumPy does,
-//    so n = 10, t = 0.7 gives test = 8 there and here).
+//    test = ceil(t * n), train = n - test, with t * n computed in double as
+//    Python does (so n = 100, t = 0.07 gives 7.000000000000001 and a test
+//    part of 8, there and here).
 //  - random_split follows PyTorch's random_split with fractions: each part
 //    first gets floor(f_i * n) samples, then the samples left over go one at
 //    a time to parts 0, 1, 2, ... in order. For two parts this can differ by
