@@ -3,9 +3,8 @@
 // micrograd's L2 term (1e-4 sum p^2), SGD with learning rate 1.0 - 0.9 k/100,
 // mini-batches of up to 128 samples drawn from the data.
 #include <cstdio>
-#include <exception>
 
-#include "support/command_line.hpp"
+#include "support/example_main.hpp"
 #include "support/pictures.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/typenet.hpp"
@@ -17,7 +16,7 @@ int main(int argc, char** argv) {
   std::size_t steps = 50, batch_size = 128, samples = 100;
   std::uint64_t seed = 1337;
   double lr = 1.0, noise = 0.1;
-  std::string device = "cpu", save, load, out;
+  examples::CommonOptions common;
   examples::CommandLine cli("moons", "micrograd's two-moons classifier: MLP 2-16-16-1, hinge loss, SGD.");
   cli.number("--steps", steps, "training steps", std::size_t{1}, std::size_t{1000000})
       .number("--batch-size", batch_size, "samples per step (all when larger than the data)", std::size_t{1},
@@ -25,36 +24,25 @@ int main(int argc, char** argv) {
       .number("--lr", lr, "initial learning rate; step k uses lr (1 - 0.9 k/100)", 0.0, 1e6)
       .number("--seed", seed, "seed for the data, the initial weights and the batches")
       .number("--samples", samples, "number of points", std::size_t{2}, std::size_t{10000000})
-      .number("--noise", noise, "standard deviation of the noise", 0.0, 10.0)
-      .choice("--device", device, {"cpu"}, "where to compute (this build has the CPU backend only)")
-      .text("--save", save, "write a checkpoint here after training", "FILE")
-      .text("--load", load, "evaluate this checkpoint instead of training", "FILE")
-      .text("--out", out, "folder for the decision-boundary picture and the CSV log", "DIR");
-  try {
-    if (!cli.parse(argc, argv)) {
-      std::printf("%s", cli.usage().c_str());
-      return 0;
-    }
-  } catch (const examples::UsageError& e) {
-    std::fprintf(stderr, "moons: %s\n\n%s", e.what(), cli.usage().c_str());
-    return 2;
-  }
-
-  try {
-    const examples::Pictures pictures(out);
+      .number("--noise", noise, "standard deviation of the noise", 0.0, 10.0);
+  common.add_to(cli, "the decision boundary and the training curves");
+  return examples::run_example("moons", cli, argc, argv, [&] {
+    const examples::Pictures pictures(common.out);
+    const auto pool = common.make_pool();
     const auto data = data::make_moons<float>(samples, noise, seed);
     const Matrix<float> y = data.label_column(-1.0f, 1.0f);
     Model<Net> model(Init::uniform, seed);
+    model.set_thread_pool(pool.get());
     std::printf("%s: %zu parameters\n", Net::name().c_str(), Net::parameter_count);
 
     double accuracy = 0;
     auto score_all = [&] {
       accuracy = binary_accuracy(model.forward(data.x.view()), y.view(), 0.0f);
     };
-    if (!load.empty()) {
-      load_checkpoint(load, model);
+    if (!common.load.empty()) {
+      load_checkpoint(common.load, model);
       score_all();
-      std::printf("loaded %s\n", load.c_str());
+      std::printf("loaded %s\n", common.load.c_str());
     } else {
       SGD<> sgd({.lr = lr, .weight_decay = 2e-4});  // the gradient of 1e-4 sum p^2
       const LinearLR schedule{lr, 0.1 * lr, 100};
@@ -81,15 +69,16 @@ int main(int argc, char** argv) {
         double l2 = 0;
         for (float p : model.parameters()) l2 += static_cast<double>(p) * p;
         const double loss = hinge + 1e-4 * l2;
+        if (!common.unchecked) check_finite(model, k, static_cast<float>(loss));
         accuracy = binary_accuracy(model.output(), yb, 0.0f);
         std::printf("step %zu loss %.6f, accuracy %.0f%%\n", k, loss, 100 * accuracy);
         log.add({static_cast<double>(k), loss, accuracy});
       }
       score_all();
       log.write(pictures, "moons_training", "moons: loss and accuracy per step");
-      if (!save.empty()) {
-        save_checkpoint(save, model);
-        std::printf("saved %s\n", save.c_str());
+      if (!common.save.empty()) {
+        save_checkpoint(common.save, model);
+        std::printf("saved %s\n", common.save.c_str());
       }
     }
     examples::draw_decision_boundary(pictures, "moons_boundary", "moons: decision boundary", data.x.data(),
@@ -99,8 +88,5 @@ int main(int argc, char** argv) {
                                      });
     std::printf("final accuracy: %.2f%%\n", 100 * accuracy);
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "moons: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -1,0 +1,92 @@
+// A deeper MNIST MLP: 784-150-150-150-10 with a different activation on each
+// hidden layer (ReLU, Tanh, ELU), inputs centred as (x - 0.5) / 1.0, plain SGD
+// with learning rate 0.02 (or Nesterov momentum 0.9 with --nesterov),
+// batches of 100. Prints per-epoch loss, training and test accuracy.
+#include <cstdio>
+
+#include "support/example_main.hpp"
+#include "support/mnist_common.hpp"
+#include "support/progress.hpp"
+#include "typenet/data/loader.hpp"
+#include "typenet/io/checkpoint.hpp"
+
+using namespace typenet;
+using Net = Sequential<Input<784>, Linear<150>, ReLU, Linear<150>, Tanh, Linear<150>, ELU<>, Linear<10>, Softmax>;
+
+int main(int argc, char** argv) {
+  std::size_t epochs = 10, batch_size = 100;
+  double lr = 0.02;
+  std::uint64_t seed = 1;
+  bool nesterov = false;
+  std::string folder = examples::default_mnist_folder();
+  examples::CommonOptions common;
+  examples::CommandLine cli("mnist_deep", "MNIST MLP 784-150-150-150-10 (ReLU, Tanh, ELU) with SGD.");
+  cli.number("--epochs", epochs, "passes over the training set", std::size_t{1}, std::size_t{10000})
+      .number("--batch-size", batch_size, "samples per step", std::size_t{1}, std::size_t{60000})
+      .number("--lr", lr, "learning rate", 0.0, 100.0)
+      .flag("--nesterov", nesterov, "Nesterov momentum 0.9 instead of plain SGD")
+      .number("--seed", seed, "seed for the weights and the batch order")
+      .text("--data", folder, "folder with the four MNIST-format IDX files (plain or .gz)", "DIR");
+  common.add_to(cli, "the training curves, the confusion matrix and misclassified digits");
+  return examples::run_example("mnist_deep", cli, argc, argv, [&] {
+    const examples::Pictures pictures(common.out);
+    const auto pool = common.make_pool();
+    const auto scaling = data::PixelScaling::standardise({0.5f, 1.0f});  // (x - 0.5) / 1.0
+    const auto train = examples::load_mnist_or_explain(folder, "train", scaling);
+    const auto test = examples::load_mnist_or_explain(folder, "t10k", scaling);
+    data::check_width<Net::input_size>(train);
+    data::check_width<Net::input_size>(test);
+    std::printf("%s: %zu parameters; %zu training and %zu test images from %s\n", Net::name().c_str(),
+                Net::parameter_count, train.data.size(), test.data.size(), folder.c_str());
+
+    Model<Net> model(Init::torch_default, seed);
+    model.set_thread_pool(pool.get());
+    const std::span<const std::int32_t> train_labels(train.data.labels), test_labels(test.data.labels);
+    if (!common.load.empty()) {
+      load_checkpoint(common.load, model);
+      std::printf("loaded %s\n", common.load.c_str());
+    } else {
+      SGD<> sgd(nesterov ? SGDOptions{.lr = lr, .momentum = 0.9, .nesterov = true} : SGDOptions{.lr = lr});
+      data::BatchLoader<float> loader(train.data, {.batch_size = batch_size, .seed = seed});
+      examples::Curves log({"epoch", "loss", "train_accuracy", "test_accuracy"});
+      std::size_t step = 0;
+      double seconds = 0;
+      for (std::size_t e = 0; e < epochs; ++e) {
+        examples::Progress progress("epoch " + std::to_string(e + 1), train.data.size());
+        double total = 0;
+        std::size_t seen = 0, right = 0;
+        for (const auto batch : loader.epoch(e)) {
+          const float loss = train_step(model, batch.x, batch.labels, SoftmaxCrossEntropy{}, sgd);
+          if (!common.unchecked) check_finite(model, step, loss, 0);
+          right += static_cast<std::size_t>(accuracy(model.output(), batch.labels) * static_cast<double>(batch.size()) + 0.5);
+          total += static_cast<double>(loss) * static_cast<double>(batch.size());
+          seen += batch.size();
+          ++step;
+          progress.update(seen);
+        }
+        seconds += progress.seconds();
+        progress.finish();
+        const Matrix<float> p = examples::predict_in_chunks(model, test.data.x.view());
+        const double train_acc = static_cast<double>(right) / static_cast<double>(seen);
+        const double test_acc = accuracy(p.view(), test_labels);
+        std::printf("epoch %zu loss %.4f, training accuracy %.2f%%, test accuracy %.2f%%\n", e + 1,
+                    total / static_cast<double>(seen), 100 * train_acc, 100 * test_acc);
+        log.add({static_cast<double>(e + 1), total / static_cast<double>(seen), train_acc, test_acc});
+      }
+      std::printf("time: %.2f s training, %.0f samples/s\n", seconds,
+                  static_cast<double>(train.data.size() * epochs) / seconds);
+      log.write(pictures, "mnist_deep_training", "MNIST deep MLP: loss and accuracy per epoch");
+      if (!common.save.empty()) {
+        save_checkpoint(common.save, model, sgd);
+        std::printf("saved %s\n", common.save.c_str());
+      }
+    }
+    const Matrix<float> p = examples::predict_in_chunks(model, test.data.x.view());
+    const std::vector<std::int32_t> predicted = predicted_classes(p.view());
+    const auto cm = confusion_matrix(test.data.labels, predicted);
+    examples::draw_confusion_heatmap(pictures, cm, "mnist_deep_confusion");
+    examples::draw_misclassified(pictures, test, predicted, "mnist_deep_misclassified", test.statistics);
+    std::printf("final test accuracy: %.2f%%\n", 100 * accuracy(p.view(), test_labels));
+    return 0;
+  });
+}
