@@ -10,7 +10,6 @@
 
 #include "support/example_main.hpp"
 #include "support/mnist_common.hpp"
-#include "support/progress.hpp"
 #include "typenet/data/loader.hpp"
 #include "typenet/data/split.hpp"
 #include "typenet/io/checkpoint.hpp"
@@ -67,26 +66,15 @@ int run(const Settings& s) {
     std::size_t step = 0;
     double seconds = 0;
     for (std::size_t e = 0; e < s.epochs; ++e) {
-      examples::Progress progress("epoch " + std::to_string(e + 1), train.size());
-      double total = 0;
-      std::size_t seen = 0;
-      for (const auto batch : loader.epoch(e)) {
-        const float loss = train_step(model, batch.x, batch.labels, SoftmaxCrossEntropy{}, adam);
-        if (!s.common.unchecked) check_finite(model, step, loss, 0);
-        total += static_cast<double>(loss) * static_cast<double>(batch.size());
-        seen += batch.size();
-        ++step;
-        progress.update(seen);
-      }
-      seconds += progress.seconds();
-      progress.finish();
+      const auto epoch = examples::train_epoch(model, adam, loader, e, step, s.common.unchecked);
+      seconds += epoch.seconds;
       const Matrix<float> p = examples::predict_in_chunks(model, validation.x.view());
       const std::span<const std::int32_t> vl(validation.labels);
       const double val_loss = examples::cross_entropy_of_probabilities(p.view(), vl);
       const double val_acc = accuracy(p.view(), vl);
-      std::printf("epoch %zu train loss %.4f, validation loss %.4f, validation accuracy %.2f%%\n", e + 1,
-                  total / static_cast<double>(seen), val_loss, 100 * val_acc);
-      log.add({static_cast<double>(e + 1), total / static_cast<double>(seen), val_loss, val_acc});
+      std::printf("epoch %zu train loss %.4f, validation loss %.4f, validation accuracy %.2f%%\n", e + 1, epoch.loss,
+                  val_loss, 100 * val_acc);
+      log.add({static_cast<double>(e + 1), epoch.loss, val_loss, val_acc});
     }
     std::printf("time: %.2f s training, %.0f samples/s\n", seconds,
                 static_cast<double>(train.size() * s.epochs) / seconds);

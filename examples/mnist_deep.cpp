@@ -6,7 +6,6 @@
 
 #include "support/example_main.hpp"
 #include "support/mnist_common.hpp"
-#include "support/progress.hpp"
 #include "typenet/data/loader.hpp"
 #include "typenet/io/checkpoint.hpp"
 
@@ -41,7 +40,7 @@ int main(int argc, char** argv) {
 
     Model<Net> model(Init::torch_default, seed);
     model.set_thread_pool(pool.get());
-    const std::span<const std::int32_t> train_labels(train.data.labels), test_labels(test.data.labels);
+    const std::span<const std::int32_t> test_labels(test.data.labels);
     if (!common.load.empty()) {
       load_checkpoint(common.load, model);
       std::printf("loaded %s\n", common.load.c_str());
@@ -52,26 +51,13 @@ int main(int argc, char** argv) {
       std::size_t step = 0;
       double seconds = 0;
       for (std::size_t e = 0; e < epochs; ++e) {
-        examples::Progress progress("epoch " + std::to_string(e + 1), train.data.size());
-        double total = 0;
-        std::size_t seen = 0, right = 0;
-        for (const auto batch : loader.epoch(e)) {
-          const float loss = train_step(model, batch.x, batch.labels, SoftmaxCrossEntropy{}, sgd);
-          if (!common.unchecked) check_finite(model, step, loss, 0);
-          right += static_cast<std::size_t>(accuracy(model.output(), batch.labels) * static_cast<double>(batch.size()) + 0.5);
-          total += static_cast<double>(loss) * static_cast<double>(batch.size());
-          seen += batch.size();
-          ++step;
-          progress.update(seen);
-        }
-        seconds += progress.seconds();
-        progress.finish();
+        const auto epoch = examples::train_epoch(model, sgd, loader, e, step, common.unchecked);
+        seconds += epoch.seconds;
         const Matrix<float> p = examples::predict_in_chunks(model, test.data.x.view());
-        const double train_acc = static_cast<double>(right) / static_cast<double>(seen);
         const double test_acc = accuracy(p.view(), test_labels);
-        std::printf("epoch %zu loss %.4f, training accuracy %.2f%%, test accuracy %.2f%%\n", e + 1,
-                    total / static_cast<double>(seen), 100 * train_acc, 100 * test_acc);
-        log.add({static_cast<double>(e + 1), total / static_cast<double>(seen), train_acc, test_acc});
+        std::printf("epoch %zu loss %.4f, training accuracy %.2f%%, test accuracy %.2f%%\n", e + 1, epoch.loss,
+                    100 * epoch.accuracy, 100 * test_acc);
+        log.add({static_cast<double>(e + 1), epoch.loss, epoch.accuracy, test_acc});
       }
       std::printf("time: %.2f s training, %.0f samples/s\n", seconds,
                   static_cast<double>(train.data.size() * epochs) / seconds);

@@ -115,3 +115,37 @@ inline void draw_misclassified(const Pictures& pictures, const typenet::data::Mn
 }
 
 }  // namespace examples
+
+#include "support/progress.hpp"
+#include "typenet/data/loader.hpp"
+
+namespace examples {
+
+struct EpochResult {
+  double loss = 0;      // mean training loss over the epoch's batches
+  double accuracy = 0;  // training accuracy, as measured on each batch before its update
+  double seconds = 0;
+};
+
+// One epoch of softmax cross-entropy training, with a progress bar on a
+// terminal and the per-step finite-value check unless `unchecked`.
+template <class M, class Optimizer>
+EpochResult train_epoch(M& model, Optimizer& optimizer, typenet::data::BatchLoader<float>& loader, std::size_t epoch,
+                        std::size_t& step, bool unchecked) {
+  Progress progress("epoch " + std::to_string(epoch + 1), loader.size());
+  double total = 0, right = 0;
+  std::size_t seen = 0;
+  for (const auto batch : loader.epoch(epoch)) {
+    const float loss = typenet::train_step(model, batch.x, batch.labels, typenet::SoftmaxCrossEntropy{}, optimizer);
+    if (!unchecked) typenet::check_finite(model, step, loss, 0);
+    right += typenet::accuracy(model.output(), batch.labels) * static_cast<double>(batch.size());
+    total += static_cast<double>(loss) * static_cast<double>(batch.size());
+    seen += batch.size();
+    ++step;
+    progress.update(seen);
+  }
+  progress.finish();
+  return {total / static_cast<double>(seen), right / static_cast<double>(seen), progress.seconds()};
+}
+
+}  // namespace examples
