@@ -1,13 +1,12 @@
 // GEMM micro-kernels with fusion hooks.
 //
-// Two register-blocked kernels cover the three products of a dense layer
+// One register-blocked kernel covers the three products of a dense layer
 // (row-major X: batch x in, W: in x out, Z: batch x out):
 //
 //   outer_tile   C[m, j..j+NV*W) = sum_r A(m, r) B[r, j..]     (broadcast A, vector B)
 //                forward  Z  = X W     A(m, r) = X[m, r],  B = W
 //                backward dW = X^T dZ  A(m, r) = X[r, m],  B = dZ
-//   dot_tile     C[m, k] = sum_j A[m, j] B[k, j]               (both contiguous in j)
-//                backward dX = dZ W^T  A = dZ, B = W
+//                backward dX = dZ W^T  A = dZ,  B = rows of W transposed into scratch
 //
 // A kernel leaves its accumulator tile in registers and hands it to an
 // epilogue (forward: bias, BatchNorm, activation, dropout while the tile is
@@ -37,7 +36,6 @@ struct Blocking {
   static constexpr int MR = 4, NV = 2;
 #endif
   static constexpr int panel = NV * W;  // columns per panel of the outer kernel
-  static constexpr int dot_rows = 4, dot_cols = 4;
 };
 
 template <class T, int MR, int NV>
@@ -74,47 +72,6 @@ TYPENET_INLINE void outer_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t a_row
     }
     b += ldb;
   }
-}
-
-// out[m][k] = sum over j < N of A[m, j] * B[k, j], for m < MR, k < KR, with
-// the same row-repetition rule for rows past `rows` and `krows`.
-template <class T, int MR, int KR, int N>
-TYPENET_INLINE void dot_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t lda, int rows,
-                             const T* TYPENET_RESTRICT b, std::ptrdiff_t ldb, int krows, T (&out)[MR][KR]) {
-  using V = simd::vec<T>;
-  constexpr int W = simd::lanes<T>;
-  constexpr int full = N / W, tail_lanes = N % W;
-  const T* ar[MR];
-  const T* br[KR];
-  TYPENET_UNROLL
-  for (int m = 0; m < MR; ++m) ar[m] = a + std::min(m, rows - 1) * lda;
-  TYPENET_UNROLL
-  for (int k = 0; k < KR; ++k) br[k] = b + std::min(k, krows - 1) * ldb;
-  V acc[MR][KR];
-  TYPENET_UNROLL
-  for (int m = 0; m < MR; ++m)
-    TYPENET_UNROLL
-    for (int k = 0; k < KR; ++k) acc[m][k] = V{};
-  auto step = [&](int j, auto load) {
-    V bv[KR];
-    TYPENET_UNROLL
-    for (int k = 0; k < KR; ++k) bv[k] = load(br[k] + j);
-    TYPENET_UNROLL
-    for (int m = 0; m < MR; ++m) {
-      const V av = load(ar[m] + j);
-      TYPENET_UNROLL
-      for (int k = 0; k < KR; ++k) acc[m][k] = simd::fma(av, bv[k], acc[m][k]);
-    }
-  };
-  for (int jv = 0; jv < full; ++jv) step(jv * W, [](const T* p) { return simd::load(p); });
-  if constexpr (tail_lanes > 0) {
-    const simd::Tail<T> tail(tail_lanes);
-    step(full * W, [tail](const T* p) { return simd::load(p, tail); });
-  }
-  TYPENET_UNROLL
-  for (int m = 0; m < MR; ++m)
-    TYPENET_UNROLL
-    for (int k = 0; k < KR; ++k) out[m][k] = simd::reduce_add(acc[m][k]);
 }
 
 // Column panels of an `n`-wide matrix: `full` panels of NV vectors, then one
