@@ -3,7 +3,10 @@
 // eval mode from the running statistics; and its errors.
 #define BOOST_TEST_MODULE batchnorm
 #include <boost/test/unit_test.hpp>
+#include <barrier>
 #include <cmath>
+#include <thread>
+#include <vector>
 
 #include "typenet/typenet.hpp"
 
@@ -71,5 +74,79 @@ BOOST_AUTO_TEST_CASE(single_sample_training_is_a_clear_error) {
     BOOST_FAIL("expected an error");
   } catch (const std::invalid_argument& e) {
     BOOST_TEST(std::string(e.what()).find("at least 2 samples") != std::string::npos);
+  }
+}
+
+// Synchronised BatchNorm without MPI: two "processes" are two threads whose
+// reducer sums through shared memory. Each trains on half of a batch; the
+// averaged gradients and the running statistics must be those of one model
+// on the whole batch.
+namespace {
+class SharedMemoryReducer {
+ public:
+  class Member : public cpu::BatchStatisticsReducer<double> {
+   public:
+    Member(SharedMemoryReducer& group, std::size_t rank) : group_(group), rank_(rank) {}
+    void sum(double* values, std::size_t n) override { group_.sum(rank_, values, n); }
+    std::size_t total_batch(std::size_t local) override {
+      double b = static_cast<double>(local);
+      group_.sum(rank_, &b, 1);
+      return static_cast<std::size_t>(b);
+    }
+
+   private:
+    SharedMemoryReducer& group_;
+    std::size_t rank_;
+  };
+
+  void sum(std::size_t rank, double* values, std::size_t n) {
+    slots_[rank].assign(values, values + n);
+    barrier_.arrive_and_wait();
+    for (std::size_t i = 0; i < n; ++i) values[i] = slots_[0][i] + slots_[1][i];  // same order on both
+    barrier_.arrive_and_wait();
+  }
+
+ private:
+  std::vector<double> slots_[2];
+  std::barrier<> barrier_{2};
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(synchronised_batchnorm_equals_one_process_on_the_whole_batch) {
+  using Deep = Sequential<Input<7>, Linear<20>, BatchNorm<>, Tanh, Linear<9>, BatchNorm<>, ReLU, Linear<3>>;
+  Matrix<double> x(24, 7);
+  std::vector<std::int32_t> labels(24);
+  Rng rng(3);
+  for (std::size_t i = 0; i < 24; ++i) {
+    labels[i] = static_cast<std::int32_t>(rng.below(3));
+    for (std::size_t j = 0; j < 7; ++j) x(i, j) = rng.normal();
+  }
+  Model<Deep, double> whole(Init::torch_default, 5);
+  const double loss = loss_and_gradient(whole, x.view(), std::span<const std::int32_t>(labels), SoftmaxCrossEntropy{});
+
+  SharedMemoryReducer group;
+  Model<Deep, double> half[2] = {Model<Deep, double>(Init::torch_default, 5), Model<Deep, double>(Init::torch_default, 5)};
+  double half_loss[2] = {0, 0};
+  auto run = [&](std::size_t r) {
+    SharedMemoryReducer::Member reducer(group, r);
+    half[r].set_batch_statistics_reducer(&reducer);
+    half_loss[r] = loss_and_gradient(half[r], x.view().rows_view(12 * r, 12),
+                                     std::span<const std::int32_t>(labels).subspan(12 * r, 12), SoftmaxCrossEntropy{});
+    half[r].set_batch_statistics_reducer(nullptr);
+  };
+  std::thread other(run, 1);
+  run(0);
+  other.join();
+
+  BOOST_TEST(std::abs((half_loss[0] + half_loss[1]) / 2 - loss) < 1e-12);
+  double worst = 0;
+  for (std::size_t i = 0; i < Deep::parameter_count; ++i) {
+    const double averaged = (half[0].gradients()[i] + half[1].gradients()[i]) / 2;
+    worst = std::max(worst, std::abs(averaged - whole.gradients()[i]) / std::max(1.0, std::abs(whole.gradients()[i])));
+  }
+  BOOST_TEST(worst < 1e-12);
+  for (std::size_t i = 0; i < Deep::state_count; ++i) {
+    BOOST_TEST(std::abs(half[0].state()[i] - whole.state()[i]) < 1e-12);
+    BOOST_TEST(half[0].state()[i] == half[1].state()[i]);
   }
 }

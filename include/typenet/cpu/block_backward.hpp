@@ -27,9 +27,12 @@ namespace backward_detail {
 template <class T>
 inline constexpr int row_block = 3 * simd::lanes<T>;
 
+// The prologue's passes (see BatchNormPass): `all` for one process;
+// synchronised BatchNorm runs `column_sums` (dU, and its sums into io.sum_a
+// and io.sum_b), sums them across processes, then `normalise` (dZ).
 template <class Block, class T, int NV, class Sink>
 void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo& s, int c0, simd::Tail<T> tail,
-                    const Sink& sink) {
+                    const Sink& sink, BatchNormPass pass, std::size_t statistics_batch) {
   using V = simd::vec<T>;
   using Act = typename Block::activation;
   constexpr int W = simd::lanes<T>;
@@ -51,11 +54,12 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
     }
   }
 
-  constexpr T p = T(Block::dropout::probability);
-  constexpr T keep_scale = T(1) / (T(1) - p);
   V sum_du[NV], sum_du_xhat[NV];
   TYPENET_UNROLL
   for (int v = 0; v < NV; ++v) sum_du[v] = sum_du_xhat[v] = V{};
+  if (pass != BatchNormPass::normalise) {
+  constexpr T p = T(Block::dropout::probability);
+  constexpr T keep_scale = T(1) / (T(1) - p);
   for (std::size_t i = 0; i < batch; ++i) {
     TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) {
@@ -83,8 +87,32 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
     }
   }
 
+  }
+
   if constexpr (Block::has_batchnorm) {
-    const V inv_n = simd::splat<V>(T(1) / T(batch));
+    if (pass == BatchNormPass::column_sums) {
+      // dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1),
+      // over this process's samples; the sums go across processes for dZ.
+      TYPENET_UNROLL
+      for (int v = 0; v < NV; ++v) {
+        sink(Block::gamma_offset + static_cast<std::size_t>(c0 + v * W), sum_du_xhat[v], tail_of(v));
+        sink(Block::beta_offset + static_cast<std::size_t>(c0 + v * W), sum_du[v], tail_of(v));
+        st(io.sum_a + c0, v, sum_du[v]);
+        st(io.sum_b + c0, v, sum_du_xhat[v]);
+      }
+      return;
+    }
+    V local_du[NV], local_du_xhat[NV];
+    TYPENET_UNROLL
+    for (int v = 0; v < NV; ++v) {
+      local_du[v] = sum_du[v];
+      local_du_xhat[v] = sum_du_xhat[v];
+      if (pass == BatchNormPass::normalise) {  // the sums over every process's batch
+        sum_du[v] = ld(io.sum_a + c0, v);
+        sum_du_xhat[v] = ld(io.sum_b + c0, v);
+      }
+    }
+    const V inv_n = simd::splat<V>(T(1) / T(statistics_batch));
     for (std::size_t i = 0; i < batch; ++i) {
       TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) {
@@ -97,10 +125,12 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
     }
     // dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1);
     // gamma was read above, so the sink may update it now.
-    TYPENET_UNROLL
-    for (int v = 0; v < NV; ++v) {
-      sink(Block::gamma_offset + static_cast<std::size_t>(c0 + v * W), sum_du_xhat[v], tail_of(v));
-      sink(Block::beta_offset + static_cast<std::size_t>(c0 + v * W), sum_du[v], tail_of(v));
+    if (pass == BatchNormPass::all) {
+      TYPENET_UNROLL
+      for (int v = 0; v < NV; ++v) {
+        sink(Block::gamma_offset + static_cast<std::size_t>(c0 + v * W), local_du_xhat[v], tail_of(v));
+        sink(Block::beta_offset + static_cast<std::size_t>(c0 + v * W), local_du[v], tail_of(v));
+      }
     }
   }
   if constexpr (Block::has_bias) {
@@ -181,12 +211,25 @@ void weight_gradient_rows(const BlockIo<T>& io, const T* dz, std::size_t batch, 
 template <class Block, class T, class Sink>
 void block_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
   using P = Panels<T, Block::out>;
-  run_tasks(s.pool, P::count, s.batch * Block::out * 4, [&](std::size_t p0, std::size_t p1) {
-    for (std::size_t p = p0; p < p1; ++p)
-      P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
-        backward_detail::prologue_panel<Block, T, decltype(nv)::value>(params, io, dy, s, c0, tail, sink);
-      });
-  });
+  auto prologue = [&](BatchNormPass pass, std::size_t statistics_batch) {
+    run_tasks(s.pool, P::count, s.batch * Block::out * 4, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p)
+        P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
+          backward_detail::prologue_panel<Block, T, decltype(nv)::value>(params, io, dy, s, c0, tail, sink, pass,
+                                                                         statistics_batch);
+        });
+    });
+  };
+  BatchStatisticsReducer<T>* reducer = s.template reducer<T>();
+  if (Block::has_batchnorm && reducer) {  // synchronised BatchNorm
+    const std::size_t total = reducer->total_batch(s.batch);
+    prologue(BatchNormPass::column_sums, total);
+    reducer->sum(io.sum_a, Block::out);
+    reducer->sum(io.sum_b, Block::out);
+    prologue(BatchNormPass::normalise, total);
+  } else {
+    prologue(BatchNormPass::all, s.batch);
+  }
   constexpr std::size_t KB = backward_detail::row_block<T>;
   constexpr std::size_t blocks = (Block::in + KB - 1) / KB;
   constexpr int W = simd::lanes<T>;

@@ -15,7 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <type_traits>
 
+#include "typenet/cpu/batch_reducer.hpp"
 #include "typenet/cpu/elementwise.hpp"
 #include "typenet/cpu/gemm.hpp"
 #include "typenet/cpu/thread_pool.hpp"
@@ -34,6 +36,8 @@ struct BlockIo {
   T* mean = nullptr;     // BatchNorm batch mean (out)
   T* inv_std = nullptr;  // BatchNorm batch 1/sqrt(var + eps) (out)
   T* scratch = nullptr;  // backward: room for W transposed (in x out)
+  T* sum_a = nullptr;    // synchronised BatchNorm backward: per-feature sums (out)
+  T* sum_b = nullptr;
 };
 
 struct StepInfo {
@@ -41,7 +45,24 @@ struct StepInfo {
   Mode mode = Mode::eval;
   std::uint32_t dropout_key = 0;
   ThreadPool* pool = nullptr;
+  // BatchNorm statistics summed across processes (synchronised BatchNorm);
+  // null: this batch alone.
+  BatchStatisticsReducer<float>* reducer_float = nullptr;
+  BatchStatisticsReducer<double>* reducer_double = nullptr;
+
+  template <class T>
+  BatchStatisticsReducer<T>* reducer() const {
+    if constexpr (std::is_same_v<T, float>) return reducer_float;
+    else return reducer_double;
+  }
 };
+
+// The passes of a BatchNorm block in train mode. One process: `all` at once,
+// each panel finishing while it is in cache. Synchronised across processes,
+// the statistics are summed between passes: `column_sums` (the product, and
+// sum z into io.mean), `squared_deviations` (the global mean into io.mean,
+// sum (z - mean)^2 into io.inv_std), `normalise` (the rest).
+enum class BatchNormPass { all, column_sums, squared_deviations, normalise };
 
 // Below this many multiply-adds a kernel stays on the calling thread: waking
 // another costs more than the work.
@@ -76,8 +97,8 @@ TYPENET_INLINE void finish_row(simd::vec<T> (&u)[NV], std::size_t row, int c0, c
 
 // One column panel: columns [c0, c0 + NV*W), all rows.
 template <class Block, class T, int NV>
-void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepInfo& s, int c0,
-                   simd::Tail<T> tail) {
+void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepInfo& s, int c0, simd::Tail<T> tail,
+                   BatchNormPass pass, std::size_t statistics_batch) {
   using V = simd::vec<T>;
   constexpr int W = simd::lanes<T>, MR = Blocking<T>::MR;
   constexpr std::size_t In = Block::in, Out = Block::out;
@@ -118,6 +139,7 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
   V colsum[NV];
   TYPENET_UNROLL
   for (int v = 0; v < NV; ++v) colsum[v] = V{};
+  const bool product = pass == BatchNormPass::all || pass == BatchNormPass::column_sums;
   // One row tile: the product, then the epilogue while the tile is in
   // registers. R rows at compile time; `rows` <= R of them are real.
   auto row_tile = [&]<int R>(std::integral_constant<int, R>, std::size_t i0, int rows) {
@@ -151,20 +173,27 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
       finish_row<Block, T, NV>(u, row, c0, s, [&](int v, V y) { st(io.y + row * Out + c0, v, y); });
     }
   };
-  std::size_t i0 = 0;
-  for (; i0 + MR <= batch; i0 += MR) row_tile(std::integral_constant<int, MR>{}, i0, MR);
-  // The last rows: a single-row kernel for one sample (inference latency),
-  // else a full tile whose extra rows repeat the last one.
-  if (const int rest = static_cast<int>(batch - i0); rest == 1) row_tile(std::integral_constant<int, 1>{}, i0, 1);
-  else if (rest > 1) row_tile(std::integral_constant<int, MR>{}, i0, rest);
+  if (product) {
+    std::size_t i0 = 0;
+    for (; i0 + MR <= batch; i0 += MR) row_tile(std::integral_constant<int, MR>{}, i0, MR);
+    // The last rows: a single-row kernel for one sample (inference latency),
+    // else a full tile whose extra rows repeat the last one.
+    if (const int rest = static_cast<int>(batch - i0); rest == 1) row_tile(std::integral_constant<int, 1>{}, i0, 1);
+    else if (rest > 1) row_tile(std::integral_constant<int, MR>{}, i0, rest);
+  }
 
   if constexpr (Block::has_batchnorm) {
     if (!bn_train) return;
-    const V n = simd::splat<V>(T(batch));
+    if (pass == BatchNormPass::column_sums) {
+      TYPENET_UNROLL
+      for (int v = 0; v < NV; ++v) st(io.mean + c0, v, colsum[v]);
+      return;
+    }
+    const V n = simd::splat<V>(T(statistics_batch));
     V mean[NV], inv_std[NV], gamma[NV], beta[NV];
     TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) {
-      mean[v] = colsum[v] / n;
+      mean[v] = (pass == BatchNormPass::all ? colsum[v] : ld(io.mean + c0, v)) / n;
       gamma[v] = ld(params + Block::gamma_offset + c0, v);
       beta[v] = ld(params + Block::beta_offset + c0, v);
     }
@@ -172,14 +201,24 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
     V var[NV];
     TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) var[v] = V{};
-    for (std::size_t i = 0; i < batch; ++i)
+    if (pass == BatchNormPass::normalise) {
       TYPENET_UNROLL
-      for (int v = 0; v < NV; ++v) {
-        const V d = ld(io.saved + i * Out + c0, v) - mean[v];
-        var[v] = simd::fma(d, d, var[v]);
-      }
+      for (int v = 0; v < NV; ++v) var[v] = ld(io.inv_std + c0, v);  // the global sums
+    } else {
+      for (std::size_t i = 0; i < batch; ++i)
+        TYPENET_UNROLL
+        for (int v = 0; v < NV; ++v) {
+          const V d = ld(io.saved + i * Out + c0, v) - mean[v];
+          var[v] = simd::fma(d, d, var[v]);
+        }
+    }
+    if (pass == BatchNormPass::squared_deviations) {
+      TYPENET_UNROLL
+      for (int v = 0; v < NV; ++v) st(io.inv_std + c0, v, var[v]);  // io.mean keeps the sums
+      return;
+    }
     const T momentum = T(Block::batchnorm::momentum);
-    const T unbiased = batch > 1 ? T(batch) / T(batch - 1) : T(1);
+    const T unbiased = statistics_batch > 1 ? T(statistics_batch) / T(statistics_batch - 1) : T(1);
     TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) {
       var[v] = var[v] / n;
@@ -211,12 +250,25 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
 template <class Block, class T>
 void block_forward(const T* params, T* state, const BlockIo<T>& io, const StepInfo& s) {
   using P = Panels<T, Block::out>;
-  run_tasks(s.pool, P::count, s.batch * Block::in * Block::out, [&](std::size_t p0, std::size_t p1) {
-    for (std::size_t p = p0; p < p1; ++p)
-      P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
-        forward_detail::forward_panel<Block, T, decltype(nv)::value>(params, state, io, s, c0, tail);
-      });
-  });
+  auto run_pass = [&](BatchNormPass pass, std::size_t statistics_batch, std::size_t macs) {
+    run_tasks(s.pool, P::count, macs, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p)
+        P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
+          forward_detail::forward_panel<Block, T, decltype(nv)::value>(params, state, io, s, c0, tail, pass,
+                                                                        statistics_batch);
+        });
+    });
+  };
+  const std::size_t macs = s.batch * Block::in * Block::out;
+  BatchStatisticsReducer<T>* reducer = s.template reducer<T>();
+  if (!Block::has_batchnorm || s.mode != Mode::train || !reducer) return run_pass(BatchNormPass::all, s.batch, macs);
+  // Synchronised BatchNorm: sums across processes between the passes.
+  const std::size_t total = reducer->total_batch(s.batch);
+  run_pass(BatchNormPass::column_sums, total, macs);
+  reducer->sum(io.mean, Block::out);
+  run_pass(BatchNormPass::squared_deviations, total, s.batch * Block::out);
+  reducer->sum(io.inv_std, Block::out);
+  run_pass(BatchNormPass::normalise, total, s.batch * Block::out);
 }
 
 }  // namespace typenet::cpu

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -115,6 +116,21 @@ class Model {
   void set_thread_pool(cpu::ThreadPool* pool) { pool_ = pool; }
   cpu::ThreadPool* thread_pool() const { return pool_; }
 
+  // Synchronised BatchNorm: with a reducer, train-mode BatchNorm uses the
+  // statistics of all processes' batches together (see cpu/batch_reducer.hpp).
+  // nullptr (the default): this process's batch alone.
+  void set_batch_statistics_reducer(cpu::BatchStatisticsReducer<T>* reducer) { reducer_ = reducer; }
+
+  // Called after backward has finished each block, last block first, with
+  // the block's range in the gradient buffer: a data-parallel trainer can
+  // start reducing those gradients while backward goes on.
+  using GradientsReady = std::function<void(std::size_t offset, std::size_t count)>;
+  void set_gradients_ready(GradientsReady callback) { gradients_ready_ = std::move(callback); }
+
+  // Whether train_step may update parameters inside backward (not when the
+  // gradients must first be combined across processes).
+  bool fusable_step() const { return !reducer_ && !gradients_ready_; }
+
   // Each train-mode forward draws a fresh dropout mask from (seed, step,
   // block); backward regenerates the same one. Setting the step repeats a mask.
   void set_dropout_seed(std::uint64_t seed) { dropout_seed_ = seed; }
@@ -134,9 +150,7 @@ class Model {
     input_ = x;
     for_each_block<Net>([&](auto b) {
       using B = typename decltype(b)::type;
-      cpu::StepInfo s{batch_, mode, dropout_key(dropout_seed_, step_used_, static_cast<std::uint32_t>(B::index)),
-                      pool_};
-      cpu::block_forward<B, T>(params_.data(), state_.data(), io<B>(), s);
+      cpu::block_forward<B, T>(params_.data(), state_.data(), io<B>(), step_info<B>(mode));
     });
     if constexpr (Net::softmax_head) {
       softmax_rows(logits(), probabilities_.data());
@@ -196,6 +210,11 @@ class Model {
   template <class Update>
   void backward_and_update(const Update& update, bool from_logits) {
     check_backward(output_gradient_buffer());
+    if (reducer_ || gradients_ready_)
+      throw std::logic_error(
+          "typenet: a fused training step cannot be used with synchronised BatchNorm or a gradients-ready "
+          "callback: the gradients must be complete before the update (use loss_and_gradient, then the "
+          "optimizer's step).");
     if constexpr (Net::softmax_head) {
       if (!from_logits) softmax_backward_rows(grad_a_.data());
     }
@@ -238,7 +257,8 @@ class Model {
   static constexpr auto has_bn = []<class B>() { return B::has_batchnorm; };
   static constexpr std::size_t outputs_per_sample = sum_out<block_count>(always);
   static constexpr std::size_t saved_per_sample = sum_out<block_count>(keeps_saved);
-  static constexpr std::size_t stats_count = 2 * sum_out<block_count>(has_bn);
+  // Per BatchNorm block: batch mean, 1/std, and two sums for synchronised backward.
+  static constexpr std::size_t stats_count = 4 * sum_out<block_count>(has_bn);
   // Backward's room for one block's W transposed (rows rounded up to vectors).
   static constexpr std::size_t scratch_count = [] {
     std::size_t n = 0;
@@ -256,6 +276,14 @@ class Model {
   }
 
   template <class B>
+  cpu::StepInfo step_info(Mode mode) const {
+    cpu::StepInfo s{batch_, mode, dropout_key(dropout_seed_, step_used_, static_cast<std::uint32_t>(B::index)), pool_};
+    if constexpr (std::is_same_v<T, float>) s.reducer_float = reducer_;
+    else s.reducer_double = reducer_;
+    return s;
+  }
+
+  template <class B>
   cpu::BlockIo<T> io() {
     cpu::BlockIo<T> r;
     if constexpr (B::index == 0) {
@@ -270,8 +298,10 @@ class Model {
     if constexpr (B::keeps_preactivation || B::keeps_normalized)
       r.saved = saved_.data() + sum_out<B::index>(keeps_saved) * capacity_;
     if constexpr (B::has_batchnorm) {
-      r.mean = stats_.data() + 2 * sum_out<B::index>(has_bn);
+      r.mean = stats_.data() + 4 * sum_out<B::index>(has_bn);
       r.inv_std = r.mean + B::out;
+      r.sum_a = r.inv_std + B::out;
+      r.sum_b = r.sum_a + B::out;
     }
     return r;
   }
@@ -299,9 +329,9 @@ class Model {
     for_each_block_reversed<Net>([&](auto b) {
       using B = typename decltype(b)::type;
       const bool want_dx = B::index > 0 || input_gradient;
-      cpu::StepInfo s{batch_, Mode::train,
-                      dropout_key(dropout_seed_, step_used_, static_cast<std::uint32_t>(B::index)), pool_};
-      cpu::block_backward<B, T>(params_.data(), io<B>(), dy, want_dx ? other : nullptr, s, sink);
+      cpu::block_backward<B, T>(params_.data(), io<B>(), dy, want_dx ? other : nullptr, step_info<B>(Mode::train),
+                                sink);
+      if (gradients_ready_) gradients_ready_(B::weight_offset, B::parameter_count);
       std::swap(dy, other);
     });
     input_gradient_ = input_gradient ? dy : nullptr;
@@ -344,6 +374,8 @@ class Model {
   MatrixView<const T> input_;
   const T* input_gradient_ = nullptr;
   cpu::ThreadPool* pool_ = nullptr;
+  cpu::BatchStatisticsReducer<T>* reducer_ = nullptr;
+  GradientsReady gradients_ready_;
   std::uint64_t dropout_seed_ = 0, dropout_step_ = 0, step_used_ = 0;
 };
 

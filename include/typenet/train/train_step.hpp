@@ -37,6 +37,11 @@ template <class Net, class T, class Loss, class Target, class Optimizer>
 T train_step(Model<Net, T>& model, std::type_identity_t<MatrixView<const T>> x, const Target& target, const Loss& loss,
              Optimizer& optimizer) {
   if constexpr (FusableOptimizer<Optimizer, T>) {
+    if (!model.fusable_step()) {
+      const T value = loss_and_gradient(model, x, target, loss);
+      optimizer.step(model);
+      return value;
+    }
     model.forward(x, Mode::train);
     const T value = Loss::takes_logits ? loss(model.logits(), target, model.output_gradient_buffer())
                                        : loss(model.output(), target, model.output_gradient_buffer());
