@@ -94,10 +94,22 @@ using scalar_of_t = typename scalar_of<V>::type;
 template <class V>
 inline constexpr bool is_vector = !std::is_same_v<scalar_of_t<V>, V>;
 
+// x in every lane. (Not V{} + x: adding to zero is not an identity for -0.0,
+// so the compiler would emit an addition before the broadcast.)
 template <class V>
 TYPENET_INLINE V splat(scalar_of_t<V> x) {
   if constexpr (is_vector<V>) {
-    return V{} + x;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm512_set1_ps(x);
+    else return (V)_mm512_set1_pd(x);
+#elif defined(__AVX2__) && defined(__FMA__)
+    if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm256_set1_ps(x);
+    else return (V)_mm256_set1_pd(x);
+#else
+    V v;
+    for (int i = 0; i < lanes<scalar_of_t<V>>; ++i) v[i] = x;
+    return v;
+#endif
   } else {
     return x;
   }
