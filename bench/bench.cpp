@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <optional>
 #include <set>
@@ -36,10 +35,6 @@
 #include <vector>
 
 #include "typenet/typenet.hpp"
-
-#if defined(__AVX512F__) || defined(__FMA__)
-#include <immintrin.h>
-#endif
 
 #if !defined(TYPENET_BENCH_NO_OPENBLAS)
 #include <cblas.h>
@@ -196,58 +191,28 @@ Timing inference(const Plan& plan, const Context& context) {
 
 // ------------------------------------------------------------------ FP32 FMA peak
 
-// A register-only loop: every accumulator depends only on itself, so with
-// enough of them (latency 4 cycles x 2 FMA pipes = 8 in flight on Zen 4) the
-// loop runs at the FMA units' throughput and touches no memory.
+// A register-only loop of FMAs on typenet's native vector (zmm with
+// AVX-512): every accumulator depends only on itself, so with enough of them
+// (latency 4 cycles x 2 FMA pipes = 8 in flight on Zen 4) the loop runs at the
+// FMA units' throughput and touches no memory.
 constexpr int fma_accumulators = 16;
-#if defined(__AVX512F__)
-using FmaVector = __m512;
-constexpr int fma_lanes = 16;
-inline FmaVector fma_splat(float v) { return _mm512_set1_ps(v); }
-inline FmaVector fma_step(FmaVector acc, FmaVector a, FmaVector b) { return _mm512_fmadd_ps(acc, a, b); }
-constexpr const char* fma_instruction_set = "AVX-512 (vfmadd, zmm)";
-#elif defined(__FMA__)
-using FmaVector = __m256;
-constexpr int fma_lanes = 8;
-inline FmaVector fma_splat(float v) { return _mm256_set1_ps(v); }
-inline FmaVector fma_step(FmaVector acc, FmaVector a, FmaVector b) { return _mm256_fmadd_ps(acc, a, b); }
-constexpr const char* fma_instruction_set = "AVX2 (vfmadd, ymm)";
-#else
-constexpr int fma_lanes = 0;
-constexpr const char* fma_instruction_set = "none (compile with -march=native)";
-#endif
-
-#if defined(__AVX512F__) || defined(__FMA__)
-// Through memory rather than _mm512_reduce_add_ps, which trips GCC 12's
-// -Wuninitialized inside its own header.
-float fma_sum(FmaVector v) {
-  float lanes[fma_lanes];
-  std::memcpy(lanes, &v, sizeof v);
-  float total = 0;
-  for (float x : lanes) total += x;
-  return total;
-}
-#endif
-
-constexpr long fma_iterations = 20'000'000;  // about 0.1 s per repetition at 1 thread
-constexpr double fma_flop_per_thread = 2.0 * fma_accumulators * fma_lanes * static_cast<double>(fma_iterations);
+constexpr long fma_iterations = 20'000'000;  // about 0.1 s per repetition with AVX-512
+constexpr double fma_flop_per_thread =
+    2.0 * fma_accumulators * simd::lanes<float> * static_cast<double>(fma_iterations);
 
 float fma_loop(long iterations) {
-#if defined(__AVX512F__) || defined(__FMA__)
-  FmaVector acc[fma_accumulators];
-  for (int k = 0; k < fma_accumulators; ++k) acc[k] = fma_splat(0.001f * static_cast<float>(k));
+  using V = simd::vec<float>;
+  V acc[fma_accumulators];
+  for (int k = 0; k < fma_accumulators; ++k) acc[k] = simd::splat<V>(0.001f * static_cast<float>(k));
   // acc -> 0.999999 acc + 1e-6 converges to 1: no overflow, no denormals.
-  const FmaVector a = fma_splat(0.999999f), b = fma_splat(1e-6f);
+  const V a = simd::splat<V>(0.999999f), b = simd::splat<V>(1e-6f);
   for (long i = 0; i < iterations; ++i) {
 #pragma GCC unroll 16
-    for (int k = 0; k < fma_accumulators; ++k) acc[k] = fma_step(acc[k], a, b);
+    for (int k = 0; k < fma_accumulators; ++k) acc[k] = simd::fma(acc[k], a, b);
   }
   float total = 0;
-  for (int k = 0; k < fma_accumulators; ++k) total += fma_sum(acc[k]);
+  for (int k = 0; k < fma_accumulators; ++k) total += simd::reduce_add(acc[k]);
   return total;
-#else
-  return static_cast<float>(iterations);
-#endif
 }
 
 Timing fma_peak(const Plan& plan, unsigned threads) {
@@ -436,7 +401,7 @@ std::string json_string(std::string_view s) {
 void print_json(const Options& o, const std::vector<Result>& results) {
   const StepFlop f = step_flop(mnist_widths, mnist_batch);
   std::printf("{\n  \"threads\": %u,\n  \"typenet_instruction_set\": %s,\n  \"fma_instruction_set\": %s,\n",
-              o.threads, json_string(simd::instruction_set).c_str(), json_string(fma_instruction_set).c_str());
+              o.threads, json_string(simd::instruction_set).c_str(), json_string(simd::instruction_set).c_str());
   std::printf("  \"openblas\": %s,\n", json_string(openblas_description()).c_str());
   std::printf(
       "  \"mnist\": {\"samples\": %zu, \"batch\": %zu, \"steps_per_epoch\": %zu, \"widths\": [%zu, %zu, %zu, %zu], "
@@ -465,8 +430,7 @@ void print_json(const Options& o, const std::vector<Result>& results) {
 
 void print_header(const Options& o) {
   const StepFlop f = step_flop(mnist_widths, mnist_batch);
-  std::printf("# typenet bench: %u threads, typenet kernels %s, FMA loop %s\n", o.threads, simd::instruction_set,
-              fma_instruction_set);
+  std::printf("# typenet bench: %u threads, typenet kernels and FMA loop: %s\n", o.threads, simd::instruction_set);
   std::printf("# OpenBLAS: %s\n", openblas_description().c_str());
   std::printf("# FLOP of one MNIST training step (batch %zu): forward %.0f + dW %.0f + dX %.0f = %.0f\n",
               mnist_batch, f.forward, f.weight_gradient, f.input_gradient, f.total());
@@ -503,6 +467,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "note: OPENBLAS_CORETYPE=%s overrides OpenBLAS's kernel choice; unset it for the ceiling\n",
                    coretype);
 
+#if !defined(TYPENET_BENCH_NO_OPENBLAS)
+    // OpenBLAS starts its worker threads when the library loads, and they spin
+    // (sched_yield) for about 0.1 s before they sleep: let them settle, or they
+    // share the cores with the first workload.
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+#endif
     if (!options.json) print_header(options);
     std::vector<Result> results;
     for (const Workload& w : suite) {

@@ -6,6 +6,7 @@ Run it with Debian's interpreter, the one that can import PyTorch
 
     /usr/bin/python3 bench/compare.py            # full run, about a minute
     /usr/bin/python3 bench/compare.py --quick    # smoke test: 3 repetitions
+    /usr/bin/python3 bench/compare.py --wait-idle 600   # shared machine: wait for quiet first
 
 (the first `python3` on PATH may be another interpreter, without torch).
 
@@ -17,14 +18,17 @@ What it does, in one run:
   2. runs the C++ benchmark (typenet on a 2-thread pool, the OpenBLAS ceiling
      on 1 and 2 threads, the FP32 FMA peak on 1 and 2 threads);
   3. runs the same workloads in PyTorch, in a subprocess of this script with
-     PyTorch's best configuration: OPENBLAS_CORETYPE unset (forcing Haswell
-     halves OpenBLAS's speed on this machine), MALLOC_TOP_PAD_=100000000
+     PyTorch's best configuration: OPENBLAS_CORETYPE unset (the environment
+     may force OpenBLAS's Haswell kernels; the ceilings table shows what that
+     costs on the step's GEMMs), MALLOC_TOP_PAD_=100000000
      (otherwise glibc maps and unmaps Adam's buffers every step),
      torch.set_num_threads(1), and OPENBLAS_NUM_THREADS 1 and 2, keeping the
      faster per workload;
   4. prints Markdown tables: each workload's medians, the ratio
      PyTorch / typenet (> 1: typenet is faster), the issue's required and goal
-     figures and whether they are met; then the ceilings and compile times.
+     figures and whether they are met; then the ceilings and compile times,
+     with how much CPU time others took during the run (the machine is shared;
+     a busy neighbour hurts typenet's 2-thread pool most).
 
 The PyTorch workloads are built from the parameters the C++ binary reports
 (shapes, batch, steps, learning rates, repetitions, calls per repetition), so
@@ -39,6 +43,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -207,23 +212,40 @@ def without_coretype():
     return env
 
 
+def compile_command(source):
+    """The command that compiles one translation unit; the examples also see
+    examples/ (their shared support/ headers), as examples/meson.build has it."""
+    folder = os.path.dirname(source)
+    return COMPILE_COMMAND + ([f"-I{folder}"] if folder == "examples" else []) + ["-c", source]
+
+
 def compile_all(build_dir):
     """Compiles every example and the benchmark (-c, one at a time, timed),
-    then links the benchmark. Returns (binary, [(source, seconds)])."""
+    then links the benchmark. Returns (binary, [(command, seconds)])."""
     sources = sorted(glob.glob("examples/*.cpp", root_dir=REPO)) + ["bench/bench.cpp"]
     times = []
     for source in sources:
         obj = os.path.join(build_dir, os.path.basename(source) + ".o")
         start = time.perf_counter()
-        run(COMPILE_COMMAND + ["-c", source, "-o", obj])
-        times.append((source, time.perf_counter() - start))
+        done = subprocess.run(compile_command(source) + ["-o", obj], cwd=REPO, capture_output=True, text=True)
+        seconds_taken = time.perf_counter() - start
+        if done.returncode != 0:
+            if source == "bench/bench.cpp":
+                sys.exit(f"compare.py: bench/bench.cpp does not compile:\n{done.stderr}")
+            # An example others are editing must not stop the comparison.
+            print(f"compare.py: {source} does not compile (left out):\n{done.stderr}", file=sys.stderr)
+            seconds_taken = None
+        times.append((shlex.join(compile_command(source)), seconds_taken))
     binary = os.path.join(build_dir, "bench")
     run(["g++", os.path.join(build_dir, "bench.cpp.o"), "-lopenblas", "-o", binary])
     return binary, times
 
 
-def run_bench(binary, extra):
-    return json.loads(run([binary, "--json"] + extra, env=without_coretype()))
+def run_bench(binary, extra, coretype=None):
+    env = without_coretype()
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    return json.loads(run([binary, "--json"] + extra, env=env))
 
 
 def run_torch(spec, blas_threads):
@@ -258,10 +280,77 @@ def load_average():
         return float(f.read().split()[0])
 
 
+def cpu_jiffies():
+    """(idle, total, steal) CPU time of all CPUs since boot, in clock ticks."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return values[3] + values[4], sum(values), values[7]  # idle + iowait, total, stolen by the hypervisor
+
+
+def idle_fraction(seconds=1.0):
+    """Fraction of all CPUs' time spent idle over the next `seconds`."""
+    idle0, total0, _ = cpu_jiffies()
+    time.sleep(seconds)
+    idle1, total1, _ = cpu_jiffies()
+    return (idle1 - idle0) / max(1, total1 - total0)
+
+
+class OtherProcessesMeter:
+    """CPU time used by processes other than this script and its children
+    between start and stop (the busy time of all CPUs minus our own), and the
+    time the hypervisor gave to other machines. Neither sees a neighbour on
+    the host's other hyperthread: the FMA peak's scaling does."""
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample():
+        idle, total, steal = cpu_jiffies()
+        ours = sum(getattr(resource.getrusage(who), field)
+                   for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                   for field in ("ru_utime", "ru_stime"))
+        tick = os.sysconf("SC_CLK_TCK")
+        return (total - idle) / tick, total / tick, steal / tick, ours
+
+    def stop(self):
+        """{others, stolen: CPU-seconds; others_fraction: of all CPU time}."""
+        busy, total, stolen, ours = (b - a for a, b in zip(self.start, self._sample()))
+        others = max(0.0, busy - stolen - ours)
+        return {"others": others, "stolen": stolen, "others_fraction": (others + stolen) / max(total, 1e-9)}
+
+
+def fma_scaling(binary, threads):
+    """How many cores' worth of FMA throughput `threads` threads get now."""
+    peaks = {r["name"]: r for r in run_bench(binary, ["--only", f"fma_peak_1thread,fma_peak_{threads}threads",
+                                                      "--threads", str(threads), "--reps", "1", "--warmup", "0"])
+             ["results"]}
+    one, many = peaks["fma_peak_1thread"], peaks[f"fma_peak_{threads}threads"]
+    return gflops(many) / gflops(one)
+
+
+def wait_until_idle(limit_seconds, binary, threads, quiet_seconds=5):
+    """Waits, at most `limit_seconds`, until no process has used the CPUs
+    for `quiet_seconds` in a row and `threads` FMA threads scale to 95% of
+    `threads` cores (a neighbour on the host's hyperthreads shows only
+    there; no binary, no such test); returns whether it got there."""
+    deadline = time.monotonic() + limit_seconds
+    quiet = 0
+    while time.monotonic() < deadline:
+        quiet = quiet + 1 if idle_fraction() >= 0.95 else 0
+        if quiet >= quiet_seconds:
+            if binary is None or threads < 2 or fma_scaling(binary, threads) >= 0.95 * threads:
+                return True
+            quiet = 0
+    return False
+
+
 def git_revision():
+    """The short HEAD, and which tracked files differ from it (the lead may be
+    tuning kernels in the working tree)."""
     rev = run(["git", "rev-parse", "--short", "HEAD"]).strip()
-    dirty = run(["git", "status", "--porcelain", "--untracked-files=no"]).strip()
-    return rev + (" + uncommitted changes" if dirty else "")
+    changed = run(["git", "diff", "--name-only", "HEAD"]).split()
+    return rev + (f" + uncommitted changes to {', '.join(changed)}" if changed else "")
 
 
 def table(header, rows):
@@ -270,66 +359,65 @@ def table(header, rows):
     return "\n".join(lines)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 repetitions per workload (smoke test)")
-    parser.add_argument("--bench", help="an already built bench binary (skips compiling and compile times)")
-    parser.add_argument("--threads", type=int, default=2, help="typenet's thread pool (default 2)")
-    parser.add_argument("--save", help="also write every raw result to this JSON file")
-    parser.add_argument("--torch-worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.torch_worker:
-        return torch_worker(json.loads(args.torch_worker))
+def gflops(result):
+    return result["flop_per_call"] / result["median_seconds"] / 1e9
 
-    if importlib.util.find_spec("torch") is None:
-        sys.exit(f"compare.py: {sys.executable} cannot import torch. Run it as /usr/bin/python3 bench/compare.py; "
-                 "on Debian, PyTorch is installed by: apt-get install python3-torch")
 
-    started = datetime.datetime.now()
-    load_before = load_average()
-    compile_times = []
-    with tempfile.TemporaryDirectory(prefix="typenet-bench-") as build_dir:
-        binary = args.bench
-        if binary is None:
-            print("compiling examples and bench/bench.cpp ...", file=sys.stderr)
-            binary, compile_times = compile_all(build_dir)
-        reps = ["--reps", "3", "--warmup", "1"] if args.quick else []
-        print("running the C++ benchmark ...", file=sys.stderr)
-        cxx = run_bench(binary, ["--threads", str(args.threads)] + reps)
-        blas_one = run_bench(binary, ["--threads", "1", "--only", "openblas_step_gemms"] + reps)
+def run_everything(args, binary):
+    """Runs the C++ side, then PyTorch; returns the raw results."""
+    reps = ["--reps", "3", "--warmup", "1"] if args.quick else []
+    blas_alone = ["--threads", "1", "--only", "openblas_step_gemms"] + reps
+    print("running the C++ benchmark ...", file=sys.stderr)
+    raw = {"cxx": run_bench(binary, ["--threads", str(args.threads)] + reps)}
+    raw["openblas_1thread"] = run_bench(binary, blas_alone)["results"][0]
+    # What forcing OpenBLAS's Haswell kernels (as this environment may) costs on these shapes.
+    raw["openblas_1thread_haswell"] = run_bench(binary, blas_alone, coretype="Haswell")["results"][0]
 
+    cxx = raw["cxx"]
     by_name = {r["name"]: r for r in cxx["results"]}
     spec = {
         "seed": 42,
         "mnist": cxx["mnist"],
         "moons": cxx["moons"],
-        "plans": {n: {k: by_name[n][k] for k in ("warmup", "reps")} | {"calls": by_name[n]["calls_per_rep"]}
-                  for n in COMPARED},
+        "plans": {n: {"warmup": by_name[n]["warmup"], "reps": by_name[n]["reps"],
+                      "calls": by_name[n]["calls_per_rep"]} for n in COMPARED},
     }
-    torch_runs = {}
+    raw["torch"] = {}
     for blas_threads in PYTORCH_BLAS_THREADS:
         print(f"running PyTorch with OPENBLAS_NUM_THREADS={blas_threads} ...", file=sys.stderr)
-        torch_runs[blas_threads] = run_torch(spec, blas_threads)
-    any_run = torch_runs[PYTORCH_BLAS_THREADS[0]]
+        raw["torch"][blas_threads] = run_torch(spec, blas_threads)
+    return raw
 
+
+def print_header(args, raw, started, load_before, others):
+    cxx, torch_run = raw["cxx"], raw["torch"][PYTORCH_BLAS_THREADS[0]]
+    built = (f"binary {args.bench} (given with --bench)" if args.bench
+             else f"compiled with {' '.join(COMPILE_COMMAND)} -lopenblas")
     print(f"# typenet vs PyTorch, measured on {started:%Y-%m-%d %H:%M} at commit {git_revision()}\n")
     print(f"- machine: {machine_summary()}")
     print(f"- command: /usr/bin/python3 bench/compare.py{' --quick' if args.quick else ''}")
-    print(f"- typenet: {cxx['threads']} threads, kernels {cxx['typenet_instruction_set']}; "
-          f"compiled with {' '.join(COMPILE_COMMAND) if not args.bench else args.bench}")
-    print(f"- PyTorch {any_run['torch']} (Python {platform.python_version()}), torch.set_num_threads(1), "
-          f"BLAS {', '.join(any_run['blas']['libraries'])} (OpenBLAS kernels: {any_run['blas']['openblas_core']}), "
+    print(f"- typenet: {cxx['threads']} threads, kernels {cxx['typenet_instruction_set']}; {built}")
+    print(f"- PyTorch {torch_run['torch']} (Python {platform.python_version()}), torch.set_num_threads(1), "
+          f"BLAS {', '.join(torch_run['blas']['libraries'])} (OpenBLAS kernels: {torch_run['blas']['openblas_core']}), "
           "OPENBLAS_CORETYPE unset, MALLOC_TOP_PAD_=100000000")
-    print(f"- load average (1 min) before the run: {load_before:.2f}")
+    print(f"- load average (1 min) before the run: {load_before:.2f}; during it, other processes used "
+          f"{others['others']:.1f} CPU-seconds and the hypervisor gave {others['stolen']:.1f} to other machines "
+          f"({100 * others['others_fraction']:.1f}% of the CPU time)")
     print("- times are medians over repetitions (minimum in parentheses); PyTorch: the faster of "
-          "OPENBLAS_NUM_THREADS=1 and 2, named in the column\n")
+          "OPENBLAS_NUM_THREADS=1 and 2, named in the column")
+    if others["others_fraction"] > 0.05:
+        print(f"\n**Warning: others used {100 * others['others_fraction']:.0f}% of the CPU time during this run; "
+              "typenet's 2-thread figures suffer most (a preempted worker stalls the whole step). "
+              "Run again on an idle machine (--wait-idle 600).**")
 
+
+def print_comparison(raw):
+    by_name = {r["name"]: r for r in raw["cxx"]["results"]}
     rows = []
     for name in COMPARED:
         ours = by_name[name]
-        best_threads = min(PYTORCH_BLAS_THREADS,
-                           key=lambda t: torch_runs[t]["results"][name]["median_seconds"])
-        theirs = torch_runs[best_threads]["results"][name]
+        best_threads = min(PYTORCH_BLAS_THREADS, key=lambda t: raw["torch"][t]["results"][name]["median_seconds"])
+        theirs = raw["torch"][best_threads]["results"][name]
         required, goal = TARGETS[name]
         median = ours["median_seconds"]
         rows.append([
@@ -341,68 +429,134 @@ def main():
             f"<= {seconds(goal)}: {'met' if median <= goal else 'not met'}",
             ours["reps"],
         ])
+    print()
     print(table(["workload", "per", "typenet", "PyTorch, OPENBLAS_NUM_THREADS", "PyTorch / typenet",
                  "required", "goal", "reps"], rows))
 
-    # Ceilings: what the machine can do at all on these shapes.
-    flop = cxx["mnist_step_flop"]
-    steps = cxx["mnist"]["steps_per_epoch"]
+
+def print_ceilings(args, raw):
+    """What the machine can do at all on these shapes, and what each figure
+    and target means against it."""
+    cxx = raw["cxx"]
+    by_name = {r["name"]: r for r in cxx["results"]}
+    flop, mnist = cxx["mnist_step_flop"], cxx["mnist"]
+    steps = mnist["steps_per_epoch"]
     peak = {t: by_name[f"fma_peak_{t}thread" + ("s" if t > 1 else "")] for t in (1, args.threads)}
-    peak_gflops = {t: r["flop_per_call"] / r["median_seconds"] / 1e9 for t, r in peak.items()}
-    blas = {1: blas_one["results"][0], args.threads: by_name["openblas_step_gemms"]}
+    top = gflops(peak[args.threads])
+    blas = {1: raw["openblas_1thread"], args.threads: by_name["openblas_step_gemms"]}
     best_blas_threads = min(blas, key=lambda t: blas[t]["median_seconds"])
     best_blas = blas[best_blas_threads]["median_seconds"]
-    print(f"\n## Ceilings\n\nFLOP of one MNIST training step (batch {cxx['mnist']['batch']}): forward "
+    blas_core = cxx["openblas"].split(",")[0]
+
+    print(f"\n## Ceilings\n\nFLOP of one MNIST training step (batch {mnist['batch']}): forward "
           f"{flop['forward']:.0f} + dW {flop['weight_gradient']:.0f} + dX {flop['input_gradient']:.0f} "
           f"= {flop['total']:.0f} ({steps} steps per epoch: {flop['total'] * steps / 1e9:.1f} GFLOP).\n")
-    ceiling_rows = [[f"FP32 FMA peak, {t} thread(s) ({cxx['fma_instruction_set']})",
-                     seconds(r["median_seconds"]), f"{peak_gflops[t]:.1f}"] for t, r in peak.items()]
-    ceiling_rows += [[f"OpenBLAS, the GEMMs of one MNIST step, {t} thread(s) ({cxx['openblas'].split(',')[0]})",
-                      seconds(r["median_seconds"]), f"{r['flop_per_call'] / r['median_seconds'] / 1e9:.1f}"]
-                     for t, r in blas.items()]
-    print(table(["ceiling", "median time", "GFLOP/s"], ceiling_rows))
-
-    top = peak_gflops[args.threads]
+    rows = [[f"FP32 FMA peak, {t} thread(s) ({cxx['fma_instruction_set']})", seconds(r["median_seconds"]),
+             f"{gflops(r):.1f}"] for t, r in peak.items()]
+    rows += [[f"OpenBLAS ({blas_core}), the GEMMs of one MNIST step, {t} thread(s)", seconds(r["median_seconds"]),
+              f"{gflops(r):.1f}"] for t, r in blas.items()]
+    haswell = raw["openblas_1thread_haswell"]
+    rows.append(["OpenBLAS, the same, 1 thread, OPENBLAS_CORETYPE=Haswell (for comparison)",
+                 seconds(haswell["median_seconds"]), f"{gflops(haswell):.1f}"])
+    print(table(["ceiling", "median time", "GFLOP/s"], rows))
     # Spinning thread pools (typenet's, OpenBLAS's) collapse when another
     # process holds a core; the FMA loop's scaling shows whether one did.
-    if args.threads > 1 and top < 0.9 * args.threads * peak_gflops[1]:
-        print(f"\n**Warning: the {args.threads}-thread FMA peak is only {top / peak_gflops[1]:.2f} x the 1-thread "
-              "peak: other processes held a core during this run, and the multi-threaded figures above are "
-              "not representative. Run again on an idle machine.**")
-    derived = []
+    if args.threads > 1 and top < 0.9 * args.threads * gflops(peak[1]):
+        print(f"\n**Warning: the {args.threads}-thread FMA peak is only {top / gflops(peak[1]):.2f} x the "
+              "1-thread peak: other processes held a core, and the multi-threaded figures are not representative.**")
+
+    def of_peak(rate):
+        return f"{rate:.0f} GFLOP/s ({100 * rate / top:.0f}% of the {args.threads}-thread peak)"
+
+    rows = []
     for name in ("mnist_epoch_plain", "mnist_epoch_batchnorm"):
         epoch = by_name[name]["median_seconds"]
-        derived.append([f"typenet {name}: per step {seconds(epoch / steps)}",
-                        f"{flop['total'] * steps / epoch / 1e9:.1f} GFLOP/s, "
-                        f"{100 * flop['total'] * steps / epoch / 1e9 / top:.0f}% of the {args.threads}-thread peak",
-                        f"{epoch / steps / best_blas:.2f} x OpenBLAS's GEMMs alone"])
-    derived.append([f"epoch at the {args.threads}-thread FMA peak (lower bound)",
-                    seconds(flop["total"] * steps / (top * 1e9)), ""])
-    derived.append([f"epoch of OpenBLAS GEMMs alone ({best_blas_threads} thread(s))", seconds(best_blas * steps), ""])
-    b1000 = by_name["inference_batch1000"]
-    derived.append(["typenet inference_batch1000",
-                    f"{b1000['flop_per_call'] / b1000['median_seconds'] / 1e9:.1f} GFLOP/s",
-                    f"lower bound at the peak {seconds(b1000['flop_per_call'] / (top * 1e9))}"])
+        rows.append([f"typenet {name}", f"{of_peak(gflops(by_name[name]))}; per step {seconds(epoch / steps)}",
+                     f"{epoch / steps / best_blas:.2f} x OpenBLAS's GEMMs alone"])
+    rows.append([f"an epoch at the {args.threads}-thread FMA peak", seconds(flop["total"] * steps / (top * 1e9)),
+                 "lower bound"])
+    rows.append([f"an epoch of OpenBLAS's GEMMs alone ({best_blas_threads} thread(s))", seconds(best_blas * steps),
+                 "GEMMs only, no elementwise work or optimizer"])
+    b1, b1000 = by_name["inference_batch1"], by_name["inference_batch1000"]
+    rows.append(["typenet inference_batch1000", of_peak(gflops(b1000)),
+                 f"{seconds(b1000['flop_per_call'] / (top * 1e9))} at the peak"])
+    widths = mnist["widths"]
+    weight_bytes = 4 * sum(i * o + o for i, o in zip(widths[:-1], widths[1:]))
+    rows.append(["typenet inference_batch1", f"{weight_bytes / b1['median_seconds'] / 1e9:.0f} GB/s of weights "
+                 f"({weight_bytes / 1e6:.2f} MB per forward)", of_peak(gflops(b1))])
     for name, (required, goal) in TARGETS.items():
-        work = by_name[name]["flop_per_call"]
         if name.startswith("mnist") or name == "inference_batch1000":
-            derived.append([f"{name}: what the targets ask",
-                            f"required {work / required / 1e9:.0f} GFLOP/s ({100 * work / required / 1e9 / top:.0f}% "
-                            f"of peak)", f"goal {work / goal / 1e9:.0f} GFLOP/s ({100 * work / goal / 1e9 / top:.0f}% "
-                            f"of peak)"])
+            work = by_name[name]["flop_per_call"] / 1e9
+            rows.append([f"{name}: what the targets ask", f"required {of_peak(work / required)}",
+                         f"goal {of_peak(work / goal)}"])
+    rows.append(["inference_batch1: what the targets ask",
+                 f"required {weight_bytes / TARGETS['inference_batch1'][0] / 1e9:.0f} GB/s of weights",
+                 f"goal {weight_bytes / TARGETS['inference_batch1'][1] / 1e9:.0f} GB/s"])
     print()
-    print(table(["derived", "figure", "compared with"], derived))
+    print(table(["derived", "figure", "compared with"], rows))
 
-    if compile_times:
-        print("\n## Compile time per translation unit\n")
-        print(table(["translation unit", "seconds (one compile, -c)"],
-                    [[f"`{s}`", f"{t:.1f}"] for s, t in compile_times]))
-        print(f"\nCommand: `time {' '.join(COMPILE_COMMAND)} -c <file>`")
 
+def print_compile_times(raw):
+    if not raw["compile_seconds"]:
+        return
+    print("\n## Compile time per translation unit\n")
+    print(table(["command (one compile each)", "seconds"],
+                [[f"`{command}`", "did not compile" if t is None else f"{t:.1f}"]
+                 for command, t in raw["compile_seconds"]]))
+    print(f"\nOther processes used {100 * raw['compile_others_fraction']:.1f}% of the CPU time during the compiles "
+          "(a compile uses one of the cores).")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 repetitions per workload (smoke test)")
+    parser.add_argument("--bench", help="an already built bench binary (skips compiling and compile times)")
+    parser.add_argument("--threads", type=int, default=2, help="typenet's thread pool (default 2)")
+    parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                        help="on a shared machine: before compiling and again before running, wait up to SECONDS "
+                        "for 5 s without other processes (and, before running, for the FMA threads to scale)")
+    parser.add_argument("--save", help="also write every raw result to this JSON file")
+    parser.add_argument("--torch-worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.torch_worker:
+        return torch_worker(json.loads(args.torch_worker))
+
+    if importlib.util.find_spec("torch") is None:
+        sys.exit(f"compare.py: {sys.executable} cannot import torch. Run it as /usr/bin/python3 bench/compare.py; "
+                 "on Debian, PyTorch is installed by: apt-get install python3-torch")
+    def wait(binary):
+        if args.wait_idle > 0:
+            print(f"waiting up to {args.wait_idle:.0f} s for idle CPUs ...", file=sys.stderr)
+            if not wait_until_idle(args.wait_idle, binary, args.threads):
+                print("the CPUs did not become idle; going on anyway", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory(prefix="typenet-bench-") as build_dir:
+        compile_seconds, compile_others = [], None
+        if args.bench:
+            binary = os.path.abspath(args.bench)
+        else:
+            wait(None)
+            compile_meter = OtherProcessesMeter()
+            print("compiling examples and bench/bench.cpp ...", file=sys.stderr)
+            binary, compile_seconds = compile_all(build_dir)
+            compile_others = compile_meter.stop()["others_fraction"]
+        wait(binary)
+        started = datetime.datetime.now()
+        load_before = load_average()
+        meter = OtherProcessesMeter()
+        raw = run_everything(args, binary)
+        others = meter.stop()
+    raw["compile_seconds"] = compile_seconds
+    raw["compile_others_fraction"] = compile_others
+
+    print_header(args, raw, started, load_before, others)
+    print_comparison(raw)
+    print_ceilings(args, raw)
+    print_compile_times(raw)
     if args.save:
         with open(args.save, "w") as out:
-            json.dump({"started": started.isoformat(), "cxx": cxx, "openblas_1thread": blas_one,
-                       "torch": torch_runs, "compile_seconds": compile_times}, out, indent=1)
+            json.dump({"started": started.isoformat(), "other_processes_cpu": others} | raw, out, indent=1)
+    return 0
 
 
 if __name__ == "__main__":
