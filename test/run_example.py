@@ -2,15 +2,20 @@
 """Runs an example end to end and checks what it prints.
 
   run_example.py EXE [--expect-final NAME MIN] [--expect-status N]
-                 [--expect-stderr TEXT] -- ARGS...
+                 [--expect-stderr TEXT] [--mnist-like DIR] -- ARGS...
 
 The example's last line must be `final NAME: VALUE` (VALUE may end in %)
-with VALUE >= MIN (or <= MIN with --at-most).
+with VALUE >= MIN (or <= MIN with --at-most). With --mnist-like, first
+writes same_output.py's small synthetic MNIST-format set into DIR and
+passes --data DIR (CI has no MNIST). EXE may be mpirun, with the example
+among ARGS.
 """
 import argparse
 import re
 import subprocess
 import sys
+
+from same_output import write_mnist_like
 
 
 def main() -> int:
@@ -21,10 +26,14 @@ def main() -> int:
     ap.add_argument("--expect-status", type=int, default=0)
     ap.add_argument("--expect-stderr")
     ap.add_argument("--expect-stdout")
+    ap.add_argument("--mnist-like")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     a = ap.parse_args(argv[:split])
     a.args = argv[split + 1:]
+    if a.mnist_like:
+        write_mnist_like(a.mnist_like)
+        a.args += ["--data", a.mnist_like]
 
     r = subprocess.run([a.exe] + a.args, capture_output=True, text=True, timeout=600)
     print(r.stdout[-3000:])

@@ -32,6 +32,13 @@ def write_idx_set(folder: str, prefix: str, count: int, seed: int) -> None:
         f.write(struct.pack(">II", 0x801, count) + bytes(labels))
 
 
+def write_mnist_like(folder: str) -> None:
+    """3000 training and 500 test images in MNIST's files, in `folder`."""
+    os.makedirs(folder, exist_ok=True)
+    write_idx_set(folder, "train", 3000, 1)
+    write_idx_set(folder, "t10k", 500, 2)
+
+
 def run(exe: str, args: list) -> str:
     r = subprocess.run([exe] + args, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
@@ -47,9 +54,7 @@ def main() -> int:
     exe = head[0]
     if "--mnist-like" in head:
         folder = head[head.index("--mnist-like") + 1]
-        os.makedirs(folder, exist_ok=True)
-        write_idx_set(folder, "train", 3000, 1)
-        write_idx_set(folder, "t10k", 500, 2)
+        write_mnist_like(folder)
         args = args + ["--data", folder]
     one = run(exe, args + ["--threads", "1"])
     two = run(exe, args + ["--threads", "2"])

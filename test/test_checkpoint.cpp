@@ -284,6 +284,36 @@ BOOST_AUTO_TEST_CASE(model_alone_round_trips_and_skips_optimizer_state) {
   BOOST_TEST(!alone.optimizer_steps.has_value());
 }
 
+// What another process read (distributed/checkpoint.hpp broadcasts the
+// bytes) loads as the file does, with the same checks.
+BOOST_AUTO_TEST_CASE(bytes_read_elsewhere_load_as_the_file_does) {
+  ScratchDirectory dir;
+  SGD<float> sgd = configured(std::type_identity<SGD<float>>{});
+  const auto model = trained<float>(sgd, 3);
+  save_checkpoint(dir.path / "m.tn", model, sgd);
+  const Bytes bytes = read_checkpoint_bytes(dir.path / "m.tn");
+  BOOST_TEST(bytes == read_file(dir.path / "m.tn"));
+
+  auto from_file = make_model<float>(7), from_bytes = make_model<float>(8);
+  SGD<float> file_sgd, bytes_sgd;
+  load_checkpoint(dir.path / "m.tn", from_file, file_sgd);
+  load_checkpoint_bytes("received", bytes, from_bytes, bytes_sgd);
+  BOOST_TEST(snapshot(from_bytes, bytes_sgd) == snapshot(from_file, file_sgd));
+  auto alone = make_model<float>(9);
+  load_checkpoint_bytes("received", bytes, alone);
+  BOOST_TEST(model_snapshot(alone) == model_snapshot(model));
+
+  Bytes damaged = bytes;
+  damaged[damaged.size() / 2] ^= 0x10;
+  auto untouched = make_model<float>(10);
+  const auto before = model_snapshot(untouched);
+  BOOST_TEST(error_of([&] { load_checkpoint_bytes("received", damaged, untouched); }) ==
+             "received: checksum mismatch (file corrupted)");
+  BOOST_TEST(model_snapshot(untouched) == before);
+  BOOST_TEST(error_of([&] { read_checkpoint_bytes(dir.path / "missing.tn"); }).find("cannot open") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(describe_reads_a_checkpoint_without_the_network_type) {
   ScratchDirectory dir;
   AdamW<double> adamw;

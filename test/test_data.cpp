@@ -338,6 +338,61 @@ BOOST_AUTO_TEST_CASE(misuse_is_an_error) {
   check_contains(error_of<std::logic_error>([&] { (void)*it; }), {"one epoch at a time"});
 }
 
+// Data parallelism: N sharded loaders together see what one loader sees.
+BOOST_AUTO_TEST_CASE(shards_of_each_batch_together_are_the_unsharded_batch) {
+  const auto d = indexed(103);
+  for (const bool shuffle : {true, false}) {
+    data::BatchLoader<float> whole(d, {.batch_size = 12, .shuffle = shuffle, .seed = 5});
+    for (const std::size_t shards : {1u, 2u, 3u}) {
+      std::vector<std::vector<std::vector<std::size_t>>> parts;  // [shard][batch] -> samples
+      for (std::size_t r = 0; r < shards; ++r) {
+        data::BatchLoader<float> part(d, {.batch_size = 12, .shuffle = shuffle, .seed = 5, .shard = r,
+                                          .shards = shards});
+        BOOST_TEST(part.batches_per_epoch() == whole.batches_per_epoch());
+        parts.push_back(batches_of(part, 2, d));
+        for (auto batch : part.epoch(2)) BOOST_TEST(batch.global_size == (batch.index < 8 ? 12u : 7u));
+      }
+      const auto expected = batches_of(whole, 2, d);
+      for (std::size_t b = 0; b < expected.size(); ++b) {
+        std::vector<std::size_t> joined;
+        for (std::size_t r = 0; r < shards; ++r) {
+          // As even as can be: shard sizes differ by at most one row.
+          BOOST_TEST(parts[r][b].size() * shards + shards > expected[b].size());
+          BOOST_TEST(parts[r][b].size() * shards < expected[b].size() + shards);
+          joined.insert(joined.end(), parts[r][b].begin(), parts[r][b].end());
+        }
+        BOOST_TEST(joined == expected[b], boost::test_tools::per_element());
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_shard_gathers_only_its_own_rows) {
+  const auto d = indexed(1000, 7);
+  data::BatchLoader<float> loader(d, {.batch_size = 64, .seed = 9, .shard = 1, .shards = 4});
+  const std::size_t before = allocations.load();
+  for (auto batch : loader.epoch(0)) {
+    BOOST_CHECK(batch.size() == batch.global_size / 4);
+    BOOST_CHECK(batch.samples.size() == batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) BOOST_CHECK(batch.x(i, 6) == d.x(batch.samples[i], 6));
+  }
+  BOOST_TEST(allocations.load() - before == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(shards_that_would_be_empty_are_an_error) {
+  const auto d = indexed(10);
+  auto loader_error = [](auto f) { return error_of<std::invalid_argument>(f); };
+  check_contains(loader_error([&] { data::BatchLoader<float>(d, {.batch_size = 4, .shard = 2, .shards = 2}); }),
+                 {"shard 2 of 2 does not exist"});
+  check_contains(loader_error([&] { data::BatchLoader<float>(d, {.batch_size = 2, .shards = 3}); }),
+                 {"a batch of 2 samples cannot be split into 3 non-empty shards"});
+  // 10 = 3 x 3 + 1: the last batch has one sample for two shards.
+  check_contains(loader_error([&] { data::BatchLoader<float>(d, {.batch_size = 3, .shards = 2}); }),
+                 {"1 left over after full batches of 3, fewer than the 2 shards", "set drop_last"});
+  data::BatchLoader<float> dropped(d, {.batch_size = 3, .drop_last = true, .shards = 2});
+  BOOST_TEST(dropped.batches_per_epoch() == 3u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------- IDX

@@ -234,3 +234,20 @@ BOOST_AUTO_TEST_CASE(gradient_norm_clipping) {
   BOOST_TEST(std::sqrt(after) == before / 4, boost::test_tools::tolerance(1e-6));
   BOOST_CHECK_THROW(clip_gradient_norm(model, 0.0), std::invalid_argument);
 }
+
+// The pool under churn: many jobs of varying size, each task exactly once,
+// with more threads than cores so that workers are often late.
+BOOST_AUTO_TEST_CASE(thread_pool_runs_every_task_exactly_once) {
+  cpu::ThreadPool pool(3);
+  std::vector<int> hits(70000);
+  for (int rep = 0; rep < 5000; ++rep) {
+    const std::size_t n = rep == 0 ? hits.size() : 1 + static_cast<std::size_t>(rep) % 37;
+    std::fill(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(std::min(hits.size(), n + 1)), 0);
+    pool.parallel_for(n, [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) hits[i] += 1;
+    });
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < std::min(hits.size(), n + 1); ++i) wrong += hits[i] != (i < n ? 1 : 0);
+    BOOST_TEST_REQUIRE(wrong == 0u);
+  }
+}

@@ -11,14 +11,18 @@
 
 namespace examples {
 
-inline int run_example(const char* name, CommandLine& cli, int argc, char** argv, const std::function<int()>& body) {
+// `report_usage_errors` false: a bad flag still exits with status 2, but
+// silently (the ranks of an MPI job other than rank 0, which all parse the
+// same command line and would print the same message N times).
+inline int run_example(const char* name, CommandLine& cli, int argc, char** argv, const std::function<int()>& body,
+                       bool report_usage_errors = true) {
   try {
     if (!cli.parse(argc, argv)) {
       std::printf("%s", cli.usage().c_str());
       return 0;
     }
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "%s: %s\n\n%s", name, e.what(), cli.usage().c_str());
+    if (report_usage_errors) std::fprintf(stderr, "%s: %s\n\n%s", name, e.what(), cli.usage().c_str());
     return 2;
   }
   try {

@@ -125,27 +125,41 @@ struct EpochResult {
   double loss = 0;      // mean training loss over the epoch's batches
   double accuracy = 0;  // training accuracy, as measured on each batch before its update
   double seconds = 0;
+  std::size_t samples = 0;  // rows trained on (this process's share, with a sharded loader)
 };
 
-// One epoch of softmax cross-entropy training, with a progress bar on a
-// terminal and the per-step finite-value check unless `unchecked`.
-template <class M, class Optimizer>
-EpochResult train_epoch(M& model, Optimizer& optimizer, typenet::data::BatchLoader<float>& loader, std::size_t epoch,
-                        std::size_t& step, bool unchecked) {
+// One epoch of softmax cross-entropy training: `train_on(batch)` trains on
+// each batch and returns its loss. With a progress bar on a terminal and the
+// per-step finite-value check unless `unchecked`.
+template <class M, class TrainOn>
+EpochResult run_epoch(M& model, TrainOn&& train_on, typenet::data::BatchLoader<float>& loader, std::size_t epoch,
+                      std::size_t& step, bool unchecked) {
   Progress progress("epoch " + std::to_string(epoch + 1), loader.size());
   double total = 0, right = 0;
   std::size_t seen = 0;
   for (const auto batch : loader.epoch(epoch)) {
-    const float loss = typenet::train_step(model, batch.x, batch.labels, typenet::SoftmaxCrossEntropy{}, optimizer);
+    const float loss = train_on(batch);
     if (!unchecked) typenet::check_finite(model, step, loss, 0);
     right += typenet::accuracy(model.output(), batch.labels) * static_cast<double>(batch.size());
     total += static_cast<double>(loss) * static_cast<double>(batch.size());
     seen += batch.size();
     ++step;
-    progress.update(seen);
+    progress.update(seen * loader.options().shards);  // a shard's progress stands for all of them
   }
   progress.finish();
-  return {total / static_cast<double>(seen), right / static_cast<double>(seen), progress.seconds()};
+  return {total / static_cast<double>(seen), right / static_cast<double>(seen), progress.seconds(), seen};
+}
+
+// The same with train_step and `optimizer`.
+template <class M, class Optimizer>
+EpochResult train_epoch(M& model, Optimizer& optimizer, typenet::data::BatchLoader<float>& loader, std::size_t epoch,
+                        std::size_t& step, bool unchecked) {
+  return run_epoch(
+      model,
+      [&](const typenet::data::Batch<float>& batch) {
+        return typenet::train_step(model, batch.x, batch.labels, typenet::SoftmaxCrossEntropy{}, optimizer);
+      },
+      loader, epoch, step, unchecked);
 }
 
 }  // namespace examples

@@ -1,9 +1,12 @@
 // A small persistent thread pool for the CPU kernels.
 //
-// Work is split statically: with T threads, thread t takes the t-th
-// contiguous share of the tasks. Kernels make every output element the work
-// of exactly one task with a fixed summation order, so results are bitwise
-// identical whatever the number of threads.
+// Tasks are claimed one at a time from a shared counter by whichever thread
+// is running: the calling thread takes part, so when a worker is slow to wake
+// (its core is busy with another program) the caller simply does more of the
+// tasks instead of waiting for a fixed share. Kernels make every output
+// element the work of exactly one task with a fixed summation order, so
+// results are bitwise identical whatever the number of threads and whoever
+// runs which task.
 //
 // Waking a sleeping thread costs microseconds, more than a whole small
 // training step; workers therefore spin briefly before they sleep, and callers
@@ -32,75 +35,95 @@ class ThreadPool {
   // `threads` counts the calling thread: ThreadPool(1) runs everything inline.
   explicit ThreadPool(unsigned threads = std::max(1u, std::thread::hardware_concurrency())) {
     threads = std::max(1u, threads);
-    for (unsigned t = 1; t < threads; ++t) workers_.emplace_back([this, t] { work(t); });
+    for (unsigned t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
   }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
   ~ThreadPool() {
     stop_.store(true, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
+    posted_.fetch_add(1, std::memory_order_release);
+    posted_.notify_all();
     for (auto& w : workers_) w.join();
   }
 
   unsigned size() const { return static_cast<unsigned>(workers_.size()) + 1; }
 
-  // Calls f(begin, end) on disjoint ranges covering [0, n), one per thread,
-  // and returns when all are done. f must not throw.
+  // Calls f(begin, end) on consecutive ranges covering [0, n), each range one
+  // task, and returns when all are done. f must not throw.
   template <class F>
   void parallel_for(std::size_t n, F&& f) {
     if (size() == 1 || n <= 1) {
       if (n > 0) f(std::size_t{0}, n);
       return;
     }
-    // Every worker takes part (some with an empty share), so that no worker
-    // can still be reading this job's fields when the next one is posted.
-    job_ = [](const void* ctx, std::size_t b, std::size_t e) { (*static_cast<const std::remove_reference_t<F>*>(ctx))(b, e); };
-    context_ = &f;
-    tasks_ = n;
-    remaining_.store(size() - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
-    run_share(0);
-    // Spin, then sleep, until the other shares are done.
-    for (int spin = 0; remaining_.load(std::memory_order_acquire) != 0; ++spin) {
+    // At most max_tasks tasks: beyond, each task takes several indices.
+    const std::size_t per_task = (n + max_tasks - 1) / max_tasks;
+    const std::size_t tasks = (n + per_task - 1) / per_task;
+    auto run_task = [&](std::size_t t) { f(t * per_task, std::min(n, (t + 1) * per_task)); };
+    job_ = [](const void* ctx, std::size_t t) { (*static_cast<const decltype(run_task)*>(ctx))(t); };
+    context_ = &run_task;
+    done_.store(0, std::memory_order_relaxed);
+    // The job's whole identity is in one word (generation, task count, next
+    // task), so a claim is valid exactly when it succeeds.
+    generation_ = (generation_ + 1) & 0xffffffffu;
+    next_.store(generation_ << 32 | tasks << 16, std::memory_order_release);
+    posted_.fetch_add(1, std::memory_order_release);
+    posted_.notify_all();
+    run_tasks(generation_);
+    // Only tasks already claimed by workers remain: wait for them.
+    for (int spin = 0; done_.load(std::memory_order_acquire) != tasks; ++spin) {
       if (spin < 20000) {
         TYPENET_PAUSE();
       } else {
-        const unsigned r = remaining_.load(std::memory_order_acquire);
-        if (r != 0) remaining_.wait(r, std::memory_order_acquire);
+        const std::size_t d = done_.load(std::memory_order_acquire);
+        if (d != tasks) done_.wait(d, std::memory_order_acquire);
       }
     }
   }
 
  private:
-  void run_share(unsigned t) const {
-    const std::size_t begin = tasks_ * t / size(), end = tasks_ * (t + 1) / size();
-    if (begin < end) job_(context_, begin, end);
+  static constexpr std::uint64_t max_tasks = 0xffff;
+
+  // Claims and runs tasks of job `generation` until none is left. A claim
+  // that succeeds names an unfinished task of a job whose caller is still
+  // waiting, so job_ and context_ are that job's.
+  void run_tasks(std::uint64_t generation) {
+    std::uint64_t v = next_.load(std::memory_order_acquire);
+    for (;;) {
+      const std::uint64_t tasks = (v >> 16) & 0xffffu, task = v & 0xffffu;
+      if ((v >> 32) != generation || task >= tasks) return;
+      if (!next_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      job_(context_, task);
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) done_.notify_one();
+      v = next_.load(std::memory_order_acquire);
+    }
   }
 
-  void work(unsigned t) {
+  void work() {
     std::uint64_t seen = 0;
     for (;;) {
-      std::uint64_t g;
-      for (int spin = 0; (g = generation_.load(std::memory_order_acquire)) == seen; ++spin) {
+      std::uint64_t p;
+      for (int spin = 0; (p = posted_.load(std::memory_order_acquire)) == seen; ++spin) {
         if (spin < 20000) TYPENET_PAUSE();
-        else generation_.wait(seen, std::memory_order_acquire);
+        else posted_.wait(seen, std::memory_order_acquire);
       }
-      seen = g;
+      seen = p;
       if (stop_.load(std::memory_order_relaxed)) return;
-      run_share(t);
-      if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) remaining_.notify_one();
+      // The job in `next_` now (a late worker may find a newer job than the
+      // one that woke it, or none: either way its claims are checked).
+      run_tasks(next_.load(std::memory_order_acquire) >> 32);
     }
   }
 
   std::vector<std::thread> workers_;
-  std::atomic<std::uint64_t> generation_{0};
-  std::atomic<unsigned> remaining_{0};
+  std::atomic<std::uint64_t> posted_{0};  // bumped per job: wakes the workers
+  std::atomic<std::uint64_t> next_{0};    // generation << 32 | tasks << 16 | next task
+  std::atomic<std::uint64_t> done_{0};    // tasks finished in the current job
   std::atomic<bool> stop_{false};
-  void (*job_)(const void*, std::size_t, std::size_t) = nullptr;
+  std::uint64_t generation_ = 0;          // the caller's count of jobs (32 bits)
+  // Read by a worker only after a successful claim (see run_tasks).
+  void (*job_)(const void*, std::size_t) = nullptr;
   const void* context_ = nullptr;
-  std::size_t tasks_ = 0;
 };
 
 // The process-wide pool, one thread per core, created on first use.

@@ -30,6 +30,12 @@
 // One epoch at a time: starting epoch(k) reorders the loader's permutation,
 // so an iterator of an earlier epoch is stale and throws std::logic_error if
 // used, rather than silently yielding the new epoch's samples.
+//
+// Data parallelism: with shards = N and shard = r, batch_size is the global
+// batch and each batch yields only part r of it, rows [r n / N, (r+1) n / N)
+// of its n rows (`global_size` is n). N loaders with the same options and
+// shards 0..N-1 then see together exactly the batches one unsharded loader
+// sees, in the same order, whatever N is; each gathers only its own rows.
 #pragma once
 
 #include <algorithm>
@@ -54,6 +60,9 @@ struct LoaderOptions {
   bool shuffle = true;
   bool drop_last = false;
   std::uint64_t seed = 0;
+  // This loader's part of each batch, and how many parts (see the top).
+  std::size_t shard = 0;
+  std::size_t shards = 1;
 };
 
 template <class T>
@@ -67,6 +76,8 @@ struct Batch {
   std::span<const std::size_t> samples;
   std::size_t first_sample = 0;
   std::size_t index = 0;  // position of the batch in its epoch
+  // Rows in the whole batch, every shard's together (== size() unsharded).
+  std::size_t global_size = 0;
 
   std::size_t size() const { return x.rows; }
 };
@@ -91,7 +102,7 @@ class BatchLoader {
       : x_(x), labels_(labels), targets_(targets), options_(options) {
     validate();
     if (options_.shuffle) {
-      const std::size_t rows = std::min(options_.batch_size, x_.rows);
+      const std::size_t rows = largest_shard(std::min(options_.batch_size, x_.rows));
       permutation_.resize(x_.rows);
       x_buffer_.resize(rows * x_.cols);
       if (!labels_.empty()) label_buffer_.resize(rows);
@@ -179,7 +190,30 @@ class BatchLoader {
       throw std::invalid_argument("typenet: BatchLoader: drop_last with batch_size " +
                                   std::to_string(options_.batch_size) + " > " + std::to_string(x_.rows) +
                                   " samples would give no batch at all.");
+    if (options_.shards == 0 || options_.shard >= options_.shards)
+      throw std::invalid_argument("typenet: BatchLoader: shard " + std::to_string(options_.shard) + " of " +
+                                  std::to_string(options_.shards) + " does not exist (shards are 0 .. shards - 1).");
+    // Every shard must get a row of every batch: a process with nothing to
+    // compute could not take part in the step (nor in BatchNorm's statistics).
+    const std::string shards = std::to_string(options_.shards);
+    const std::size_t first_batch = std::min(options_.batch_size, x_.rows);
+    if (first_batch < options_.shards)
+      throw std::invalid_argument("typenet: BatchLoader: a batch of " + std::to_string(first_batch) +
+                                  " samples cannot be split into " + shards +
+                                  " non-empty shards; use a batch of at least " + shards + " samples.");
+    const std::size_t left_over = x_.rows % options_.batch_size;
+    if (!options_.drop_last && left_over != 0 && left_over < options_.shards)
+      throw std::invalid_argument("typenet: BatchLoader: the last batch is too small to split: " +
+                                  std::to_string(left_over) + " left over after full batches of " +
+                                  std::to_string(options_.batch_size) + ", fewer than the " + shards +
+                                  " shards; set drop_last, or use a batch size that leaves 0 or at least " + shards +
+                                  " over.");
   }
+
+  // Rows [begin, end) of a batch of n rows belong to this loader's shard.
+  std::size_t shard_begin(std::size_t n) const { return options_.shard * n / options_.shards; }
+  std::size_t shard_end(std::size_t n) const { return (options_.shard + 1) * n / options_.shards; }
+  std::size_t largest_shard(std::size_t n) const { return (n + options_.shards - 1) / options_.shards; }
 
   // Independent streams per epoch: the (seed, k) pair is hashed into one
   // seed (SplitMix64 twice), because Rng(seed + k) would start the streams
@@ -191,10 +225,13 @@ class BatchLoader {
   }
 
   Batch<T> make_batch(std::size_t b) {
-    const std::size_t begin = b * options_.batch_size;
-    const std::size_t count = std::min(options_.batch_size, x_.rows - begin);
+    const std::size_t global_begin = b * options_.batch_size;
+    const std::size_t global_count = std::min(options_.batch_size, x_.rows - global_begin);
+    const std::size_t begin = global_begin + shard_begin(global_count);
+    const std::size_t count = shard_end(global_count) - shard_begin(global_count);
     Batch<T> batch;
     batch.index = b;
+    batch.global_size = global_count;
     if (!options_.shuffle) {
       batch.first_sample = begin;
       batch.x = x_.rows_view(begin, count);

@@ -4,6 +4,7 @@
 //   save_checkpoint("moons.tn", model, adam);   // or (path, model)
 //   load_checkpoint("moons.tn", model, adam);   // or (path, model)
 //   describe_checkpoint("moons.tn");            // without the network type
+//   load_checkpoint_bytes(label, bytes, model); // bytes another process read
 //
 // Saving writes a temporary file beside the target, fsyncs it and renames it
 // over the target, so a crash, a full disk or an error leaves the previous
@@ -679,8 +680,7 @@ void restore_optimizer(const path& file, BasicAdam<T, Decoupled>& adam, const Pa
 }
 
 template <class Net, class T, class Optimizer>
-void load(const path& file, Model<Net, T>& model, Optimizer* optimizer) {
-  const Parsed p = parse(file);
+void load(const path& file, const Parsed& p, Model<Net, T>& model, Optimizer* optimizer) {
   const CheckpointInfo& info = p.info;
   if (info.signature != Net::name())
     throw CheckpointError(file, "saved for " + info.signature + ", this network is " + Net::name());
@@ -733,12 +733,34 @@ void save_checkpoint(const std::filesystem::path& path, const Model<Net, T>& mod
 // Throws CheckpointError for any problem, and then has changed nothing.
 template <class Net, class T>
 void load_checkpoint(const std::filesystem::path& path, Model<Net, T>& model) {
-  checkpoint_detail::load<Net, T, void>(path, model, nullptr);
+  checkpoint_detail::load<Net, T, void>(path, checkpoint_detail::parse(path), model, nullptr);
 }
 template <class Net, class T, class Optimizer>
 void load_checkpoint(const std::filesystem::path& path, Model<Net, T>& model, Optimizer& optimizer) {
   checkpoint_detail::check_optimizer_type<Optimizer, T>();
-  checkpoint_detail::load(path, model, &optimizer);
+  checkpoint_detail::load(path, checkpoint_detail::parse(path), model, &optimizer);
+}
+
+// A checkpoint file's bytes, frame and checksums verified: for a process
+// that reads the file on behalf of others (distributed/checkpoint.hpp
+// broadcasts them).
+inline std::vector<unsigned char> read_checkpoint_bytes(const std::filesystem::path& path) {
+  return checkpoint_detail::read_verified(path);
+}
+// load_checkpoint from such bytes in memory, with every check a file gets;
+// `label` names the checkpoint in errors.
+template <class Net, class T>
+void load_checkpoint_bytes(const std::filesystem::path& label, std::span<const unsigned char> bytes,
+                           Model<Net, T>& model) {
+  using namespace checkpoint_detail;
+  load<Net, T, void>(label, parse(label, verified_bytes(label, bytes)), model, nullptr);
+}
+template <class Net, class T, class Optimizer>
+void load_checkpoint_bytes(const std::filesystem::path& label, std::span<const unsigned char> bytes,
+                           Model<Net, T>& model, Optimizer& optimizer) {
+  using namespace checkpoint_detail;
+  check_optimizer_type<Optimizer, T>();
+  load(label, parse(label, verified_bytes(label, bytes)), model, &optimizer);
 }
 
 // What a checkpoint holds, after the same checks as loading short of
