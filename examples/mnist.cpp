@@ -6,13 +6,21 @@
 //   l2         the same with weight decay 1e-5 (L2, as torch.optim.Adam)
 //   dropout    Dropout(0.2) after each hidden layer's ReLU
 //   batchnorm  BatchNorm after each hidden Linear, before ReLU
-// (support/mnist_mlp.hpp; mnist_distributed.cpp trains it over MPI.)
+// (support/mnist_mlp.hpp.) With --distributed, under mpirun, the same
+// training data-parallel over MPI (support/mnist_distributed.hpp):
+//   mpirun -np 2 build/examples/mnist --distributed --threads 1
+#include <algorithm>
 #include <cstdio>
+#include <stdexcept>
+#include <string_view>
 
 #include "support/example_main.hpp"
 #include "support/mnist_mlp.hpp"
 #include "typenet/data/loader.hpp"
 #include "typenet/io/checkpoint.hpp"
+#ifdef TYPENET_EXAMPLES_MPI
+#include "support/mnist_distributed.hpp"
+#endif
 
 using namespace typenet;
 using examples::mnist_mlp::Settings;
@@ -58,9 +66,23 @@ int run(const Settings& s) {
 
 int main(int argc, char** argv) {
   Settings s;
+  bool distributed = false;
   examples::CommandLine cli("mnist", "MNIST MLP 784-256-256-10 with Adam; --variant plain|l2|dropout|batchnorm.");
-  examples::mnist_mlp::add_flags(cli, s, "samples per step");
+  examples::mnist_mlp::add_flags(cli, s, "samples per step (with --distributed: all ranks together)");
+  cli.flag("--distributed", distributed, "train data-parallel over MPI: mpirun -np N build/examples/mnist --distributed");
+#ifdef TYPENET_EXAMPLES_MPI
+  examples::mnist_mlp::DistributedSettings d;
+  examples::mnist_mlp::add_distributed_flags(cli, d);
+  // MPI starts before the command line is parsed: only rank 0 reports a bad
+  // flag, and the default thread count depends on the number of ranks.
+  if (std::find(argv + 1, argv + argc, std::string_view("--distributed")) != argv + argc)
+    return examples::mnist_mlp::distributed_main(cli, s, d, argc, argv);
+#endif
   return examples::run_example("mnist", cli, argc, argv, [&] {
+    if (distributed)
+      throw std::runtime_error(
+          "--distributed: this build has no MPI; install it (Debian: apt-get install libopenmpi-dev openmpi-bin) and "
+          "run meson setup --reconfigure build");
     return examples::mnist_mlp::with_variant(s, [&]<class Net>() { return run<Net>(s); });
   });
 }

@@ -1,5 +1,5 @@
-// The MNIST MLP that examples/mnist.cpp trains in one process and
-// examples/mnist_distributed.cpp over MPI: PyTorch's 784-256-256-10 with
+// The MNIST MLP that examples/mnist.cpp trains, in one process or (with
+// --distributed, support/mnist_distributed.hpp) over MPI: PyTorch's 784-256-256-10 with
 // softmax cross-entropy and Adam, in four variants; its flags, its data (an
 // 80/20 train/validation split of the training images, and the test
 // images) and its evaluation and final report.

@@ -1,16 +1,20 @@
-// The MNIST MLP of mnist.cpp (same variants and flags), trained data-parallel
-// over MPI:
+// The MNIST example's --distributed mode: the same network, data and flags,
+// trained data-parallel over MPI (include/typenet/distributed/):
 //
-//   mpirun -np 2 build/examples/mnist_distributed --epochs 5 --threads 1
+//   mpirun -np 2 build/examples/mnist --distributed --epochs 5 --threads 1
 //
 // --batch-size is the global batch: each of the N ranks trains on its shard
 // of every batch (about batch / N rows), the gradients are averaged before
 // each Adam step, and the replicas stay identical, so N ranks compute what
-// mnist computes with the same batch (BatchNorm: with --sync-batchnorm; by
-// default each rank normalises its own rows, as PyTorch's DDP). Rank 0 prints
-// (the others' output is discarded), writes the checkpoint and draws the
-// pictures; --load reads rank 0's file into every rank. Run as a single
+// one process computes with the same batch (BatchNorm: with --sync-batchnorm;
+// by default each rank normalises its own rows, as PyTorch's DDP). Rank 0
+// prints (the others' output is discarded), writes the checkpoint and draws
+// the pictures; --load reads rank 0's file into every rank. Run as a single
 // process (no mpirun, or -np 1) it trains on its own.
+//
+// Compiled only when meson finds MPI (TYPENET_EXAMPLES_MPI).
+#pragma once
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,8 +26,7 @@
 #include "typenet/data/loader.hpp"
 #include "typenet/distributed/mpi.hpp"
 
-using namespace typenet;
-using examples::mnist_mlp::Settings;
+namespace examples::mnist_mlp {
 
 struct DistributedSettings {
   bool synchronise_batchnorm = false;
@@ -53,11 +56,11 @@ void time_allreduce(distributed::MpiCommunicator& world, std::size_t repeats) {
 }
 
 template <class Net>
-int run(distributed::MpiCommunicator& world, const Settings& s, const DistributedSettings& d) {
+int run_distributed(distributed::MpiCommunicator& world, const Settings& s, const DistributedSettings& d) {
   const bool printer = world.rank() == 0;
-  const examples::Pictures pictures(printer ? s.common.out : std::string());
+  const Pictures pictures(printer ? s.common.out : std::string());
   const auto pool = s.common.make_pool();
-  const auto data = examples::mnist_mlp::load<Net>(s);
+  const auto data = load<Net>(s);
   const auto& train = data.train;
 
   Model<Net> model(Init::torch_default, s.seed);
@@ -83,11 +86,11 @@ int run(distributed::MpiCommunicator& world, const Settings& s, const Distribute
                                      .seed = s.seed,
                                      .shard = static_cast<std::size_t>(world.rank()),
                                      .shards = ranks});
-    examples::Curves log({"epoch", "train_loss", "validation_loss", "validation_accuracy"});
+    Curves log({"epoch", "train_loss", "validation_loss", "validation_accuracy"});
     std::size_t step = 0;
     double seconds = 0;
     for (std::size_t e = 0; e < s.epochs; ++e) {
-      const auto epoch = examples::run_epoch(
+      const auto epoch = run_epoch(
           model,
           [&](const data::Batch<float>& batch) {
             return trainer.step(batch.x, batch.labels, batch.global_size, SoftmaxCrossEntropy{}, adam);
@@ -99,7 +102,7 @@ int run(distributed::MpiCommunicator& world, const Settings& s, const Distribute
       double loss[2] = {epoch.loss * static_cast<double>(epoch.samples), static_cast<double>(epoch.samples)};
       world.sum(loss, 2, "the epoch's loss sum");
       // Every rank evaluates, so that none waits for rank 0 in the next step.
-      const auto validation = examples::mnist_mlp::evaluate(model, data.validation);
+      const auto validation = evaluate(model, data.validation);
       std::printf("epoch %zu train loss %.4f, validation loss %.4f, validation accuracy %.2f%%\n", e + 1,
                   loss[0] / loss[1], validation.loss, 100 * validation.accuracy);
       log.add({static_cast<double>(e + 1), loss[0] / loss[1], validation.loss, validation.accuracy});
@@ -115,40 +118,47 @@ int run(distributed::MpiCommunicator& world, const Settings& s, const Distribute
       std::printf("saved %s\n", s.common.save.c_str());
     }
   }
-  examples::mnist_mlp::report_test(model, data.test, pictures);
+  report_test(model, data.test, pictures);
   return 0;
 }
 
-int main(int argc, char** argv) {
+// Adds the flags of --distributed to `cli`.
+inline void add_distributed_flags(CommandLine& cli, DistributedSettings& d) {
+  cli.flag("--sync-batchnorm", d.synchronise_batchnorm,
+           "with --distributed: BatchNorm with the statistics of the whole global batch (default: each rank's own "
+           "rows)")
+      .number("--timeout", d.timeout,
+              "with --distributed: seconds a rank waits for the others in a collective before stopping the job",
+              0.001, 1e6)
+      .number("--bucket-kb", d.bucket_kb,
+              "with --distributed: start a gradient allreduce once this many KiB are ready (0: one per block; more "
+              "than the gradient: one after backward)",
+              std::size_t{0}, std::size_t{1} << 30)
+      .number("--verify-every", d.verify_every,
+              "with --distributed: compare parameter checksums across ranks every N steps (0: never)")
+      .number("--time-allreduce", d.time_allreduce,
+              "with --distributed: first time N allreduces of the gradient's size alone and print the median (0: do "
+              "not)",
+              std::size_t{0}, std::size_t{100000});
+}
+
+// main() of `mnist --distributed`: joins the MPI job, parses `cli` (which
+// has the common and the distributed flags) and trains.
+inline int distributed_main(CommandLine& cli, Settings& s, DistributedSettings& d, int argc, char** argv) {
   distributed::MpiSession mpi(argc, argv);
   distributed::MpiCommunicator world;
   if (world.rank() != 0 && !std::freopen("/dev/null", "w", stdout)) return 1;
-  Settings s;
-  DistributedSettings d;
   // Ranks on one machine share its cores.
   s.common.threads = std::max<std::size_t>(1, std::thread::hardware_concurrency() / static_cast<unsigned>(world.size()));
-  examples::CommandLine cli("mnist_distributed",
-                            "MNIST MLP 784-256-256-10 with Adam, data-parallel over MPI (mpirun -np N ...).");
-  examples::mnist_mlp::add_flags(cli, s, "samples per step, all ranks together");
-  cli.flag("--sync-batchnorm", d.synchronise_batchnorm,
-           "BatchNorm with the statistics of the whole global batch (default: each rank's own rows)")
-      .number("--timeout", d.timeout, "seconds a rank waits for the others in a collective before stopping the job",
-              0.001, 1e6)
-      .number("--bucket-kb", d.bucket_kb,
-              "start a gradient allreduce once this many KiB are ready (0: one per block; more than the gradient: "
-              "one after backward)",
-              std::size_t{0}, std::size_t{1} << 30)
-      .number("--verify-every", d.verify_every, "compare parameter checksums across ranks every N steps (0: never)")
-      .number("--time-allreduce", d.time_allreduce,
-              "first time N allreduces of the gradient's size alone and print the median (0: do not)", std::size_t{0},
-              std::size_t{100000});
-  return examples::run_example(
-      "mnist_distributed", cli, argc, argv,
+  return run_example(
+      "mnist", cli, argc, argv,
       [&] {
         world.set_timeout(std::chrono::duration<double>(d.timeout));
         return distributed::stop_every_rank_on_exception(world, [&] {
-          return examples::mnist_mlp::with_variant(s, [&]<class Net>() { return run<Net>(world, s, d); });
+          return with_variant(s, [&]<class Net>() { return run_distributed<Net>(world, s, d); });
         });
       },
       world.rank() == 0);
 }
+
+}  // namespace examples::mnist_mlp
