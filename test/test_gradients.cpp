@@ -75,6 +75,18 @@ BOOST_AUTO_TEST_CASE(large_batch_many_row_tiles) {
                                                                                                           61);
 }
 
+// Blocks with one output column take their own kernels (cpu/single_output.hpp):
+// last and hidden, with and without bias, every kind of activation's saved
+// value, dropout, inputs spanning several chunks with a tail, batches that
+// are not a multiple of the vector width; BatchNorm keeps the panel kernels.
+BOOST_AUTO_TEST_CASE(single_output_blocks) {
+  expect_exact_gradients<Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>>(Mode::train, 37);
+  expect_exact_gradients<Sequential<Input<5>, Linear<1>, Tanh, Linear<1, false>, Sigmoid>>(Mode::train, 19);
+  expect_exact_gradients<Sequential<Input<150>, Linear<1>, ELU<>, Linear<3>>>(Mode::train, 9);
+  expect_exact_gradients<Sequential<Input<7>, Linear<1>, GELU, Dropout<0.3f>, Linear<4>>>(Mode::train, 23);
+  expect_exact_gradients<Sequential<Input<7>, Linear<1>, BatchNorm<>, LeakyReLU<>, Linear<2>>>(Mode::train, 11);
+}
+
 // ---------------------------------------------------------------- losses
 namespace {
 template <class Loss>

@@ -17,62 +17,15 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "typenet/cpu/batch_reducer.hpp"
+#include "typenet/cpu/block_io.hpp"
 #include "typenet/cpu/elementwise.hpp"
 #include "typenet/cpu/gemm.hpp"
+#include "typenet/cpu/single_output.hpp"
 #include "typenet/cpu/thread_pool.hpp"
 #include "typenet/model/mode.hpp"
 #include "typenet/simd/math.hpp"
 
 namespace typenet::cpu {
-
-// What a block reads and writes in one step.
-template <class T>
-struct BlockIo {
-  const T* x = nullptr;  // input, batch x in, row stride ldx
-  std::size_t ldx = 0;
-  T* y = nullptr;        // output, batch x out (dense)
-  T* saved = nullptr;    // pre-activation or x-hat (batch x out), if the block keeps one
-  T* mean = nullptr;     // BatchNorm batch mean (out)
-  T* inv_std = nullptr;  // BatchNorm batch 1/sqrt(var + eps) (out)
-  T* scratch = nullptr;  // backward: room for W transposed (in x out)
-  T* sum_a = nullptr;    // synchronised BatchNorm backward: per-feature sums (out)
-  T* sum_b = nullptr;
-};
-
-struct StepInfo {
-  std::size_t batch = 0;
-  Mode mode = Mode::eval;
-  std::uint32_t dropout_key = 0;
-  ThreadPool* pool = nullptr;
-  // BatchNorm statistics summed across processes (synchronised BatchNorm);
-  // null: this batch alone.
-  BatchStatisticsReducer<float>* reducer_float = nullptr;
-  BatchStatisticsReducer<double>* reducer_double = nullptr;
-
-  template <class T>
-  BatchStatisticsReducer<T>* reducer() const {
-    if constexpr (std::is_same_v<T, float>) return reducer_float;
-    else return reducer_double;
-  }
-};
-
-// The passes of a BatchNorm block in train mode. One process: `all` at once,
-// each panel finishing while it is in cache. Synchronised across processes,
-// the statistics are summed between passes: `column_sums` (the product, and
-// sum z into io.mean), `squared_deviations` (the global mean into io.mean,
-// sum (z - mean)^2 into io.inv_std), `normalise` (the rest).
-enum class BatchNormPass { all, column_sums, squared_deviations, normalise };
-
-// Below this many multiply-adds a kernel stays on the calling thread: waking
-// another costs more than the work.
-inline constexpr std::size_t parallel_threshold_macs = std::size_t{1} << 17;
-
-template <class F>
-void run_tasks(ThreadPool* pool, std::size_t tasks, std::size_t macs, F&& f) {
-  if (pool && pool->size() > 1 && tasks > 1 && macs >= parallel_threshold_macs) pool->parallel_for(tasks, f);
-  else f(std::size_t{0}, tasks);
-}
 
 namespace forward_detail {
 
@@ -249,26 +202,30 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
 // Forward of one block over a batch; params and state are the model's buffers.
 template <class Block, class T>
 void block_forward(const T* params, T* state, const BlockIo<T>& io, const StepInfo& s) {
-  using P = Panels<T, Block::out>;
-  auto run_pass = [&](BatchNormPass pass, std::size_t statistics_batch, std::size_t macs) {
-    run_tasks(s.pool, P::count, macs, [&](std::size_t p0, std::size_t p1) {
-      for (std::size_t p = p0; p < p1; ++p)
-        P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
-          forward_detail::forward_panel<Block, T, decltype(nv)::value>(params, state, io, s, c0, tail, pass,
-                                                                        statistics_batch);
-        });
-    });
-  };
-  const std::size_t macs = s.batch * Block::in * Block::out;
-  BatchStatisticsReducer<T>* reducer = s.template reducer<T>();
-  if (!Block::has_batchnorm || s.mode != Mode::train || !reducer) return run_pass(BatchNormPass::all, s.batch, macs);
-  // Synchronised BatchNorm: sums across processes between the passes.
-  const std::size_t total = reducer->total_batch(s.batch);
-  run_pass(BatchNormPass::column_sums, total, macs);
-  reducer->sum(io.mean, Block::out);
-  run_pass(BatchNormPass::squared_deviations, total, s.batch * Block::out);
-  reducer->sum(io.inv_std, Block::out);
-  run_pass(BatchNormPass::normalise, total, s.batch * Block::out);
+  if constexpr (single_output_block<Block>) {
+    single_output_forward<Block, T>(params, io, s);
+  } else {
+    using P = Panels<T, Block::out>;
+    auto run_pass = [&](BatchNormPass pass, std::size_t statistics_batch, std::size_t macs) {
+      run_tasks(s.pool, P::count, macs, [&](std::size_t p0, std::size_t p1) {
+        for (std::size_t p = p0; p < p1; ++p)
+          P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
+            forward_detail::forward_panel<Block, T, decltype(nv)::value>(params, state, io, s, c0, tail, pass,
+                                                                          statistics_batch);
+          });
+      });
+    };
+    const std::size_t macs = s.batch * Block::in * Block::out;
+    BatchStatisticsReducer<T>* reducer = s.template reducer<T>();
+    if (!Block::has_batchnorm || s.mode != Mode::train || !reducer) return run_pass(BatchNormPass::all, s.batch, macs);
+    // Synchronised BatchNorm: sums across processes between the passes.
+    const std::size_t total = reducer->total_batch(s.batch);
+    run_pass(BatchNormPass::column_sums, total, macs);
+    reducer->sum(io.mean, Block::out);
+    run_pass(BatchNormPass::squared_deviations, total, s.batch * Block::out);
+    reducer->sum(io.inv_std, Block::out);
+    run_pass(BatchNormPass::normalise, total, s.batch * Block::out);
+  }
 }
 
 }  // namespace typenet::cpu
