@@ -30,7 +30,7 @@ int run(const Settings& s) {
   const examples::Pictures pictures(s.common.out);
   const auto pool = s.common.make_pool();
   const auto data = examples::mnist_mlp::load<Net>(s);
-  const auto& train = data.train;
+  const data::LabelledView<float> train = data.train();
 
   Model<Net> model(Init::torch_default, s.seed);
   model.set_thread_pool(pool.get());
@@ -39,7 +39,7 @@ int run(const Settings& s) {
     std::printf("loaded %s\n", s.common.load.c_str());
   } else {
     Adam<> adam({.lr = s.lr, .weight_decay = s.weight_decay});
-    data::BatchLoader<float> loader(train.x.view(), std::span<const std::int32_t>(train.labels),
+    data::BatchLoader<float> loader(train.x, train.labels,
                                     {.batch_size = s.batch_size, .seed = s.seed});
     examples::Curves log({"epoch", "train_loss", "validation_loss", "validation_accuracy"});
     std::size_t step = 0;
@@ -47,7 +47,7 @@ int run(const Settings& s) {
     for (std::size_t e = 0; e < s.epochs; ++e) {
       const auto epoch = examples::train_epoch(model, adam, loader, e, step, s.common.unchecked);
       seconds += epoch.seconds;
-      const auto validation = examples::mnist_mlp::evaluate(model, data.validation);
+      const auto validation = examples::mnist_mlp::evaluate(model, data.validation());
       std::printf("epoch %zu train loss %.4f, validation loss %.4f, validation accuracy %.2f%%\n", e + 1, epoch.loss,
                   validation.loss, 100 * validation.accuracy);
       log.add({static_cast<double>(e + 1), epoch.loss, validation.loss, validation.accuracy});

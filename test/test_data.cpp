@@ -132,6 +132,31 @@ BOOST_AUTO_TEST_CASE(parts_are_disjoint_cover_everything_and_keep_labels_with_ro
   BOOST_TEST(seen.size() == 97u);
 }
 
+// The same parts as train_test_split, as views of the reordered data set.
+BOOST_AUTO_TEST_CASE(in_place_split_gives_the_same_parts_without_copies) {
+  for (const auto& [n, test_size] : {std::pair{std::size_t{97}, 0.2}, std::pair{std::size_t{50}, 0.5},
+                                     std::pair{std::size_t{100}, 0.07}, std::pair{std::size_t{2}, 0.5}}) {
+    const auto original = indexed(n, 4);
+    const auto copies = data::train_test_split(original, test_size, 5);
+    auto reordered = original;
+    const auto views = data::train_test_split_in_place(reordered, test_size, 5);
+    BOOST_TEST(views.train.x.data == reordered.x.data());  // views, not copies
+    for (const auto& [view, copy] : {std::pair{views.train, &copies.train}, std::pair{views.test, &copies.test}}) {
+      BOOST_TEST_REQUIRE(view.size() == copy->size());
+      BOOST_TEST(view.x.rows == copy->x.rows());
+      for (std::size_t i = 0; i < view.size(); ++i) {
+        BOOST_TEST(view.labels[i] == copy->labels[i]);
+        for (std::size_t j = 0; j < 4; ++j) BOOST_TEST(view.x(i, j) == copy->x(i, j));
+      }
+    }
+  }
+  auto d = indexed(10);
+  check_contains(error_of<std::invalid_argument>([&] { data::train_test_split_in_place(d, 1.5, 1); }),
+                 {"train_test_split_in_place: test_size is 1.5"});
+  check_contains(error_of<std::invalid_argument>([&] { data::train_test_split_in_place(d, 0.99, 1); }),
+                 {"the train part would be empty"});
+}
+
 BOOST_AUTO_TEST_CASE(a_seed_gives_the_same_parts_and_another_seed_others) {
   const auto d = indexed(50);
   const auto first = data::train_test_split(d, 0.2, 5);
@@ -491,6 +516,14 @@ BOOST_AUTO_TEST_CASE(round_trip_plain_and_gzip) {
         BOOST_TEST(read.pixels(k, p) == static_cast<float>(images[16 + 6 * k + p]) / 255.0f, name);
     BOOST_TEST(read.pixels(2, 5) == 1.0f);
     BOOST_TEST(read.pixels(0, 0) == 0.0f);
+    // Read in place (plain) or from verified bytes (gzip): the same floats
+    // for every scaling.
+    for (const auto scaling : {data::PixelScaling::standardise({0.5f, 0.25f}),
+                               data::PixelScaling::standardise_from_data()}) {
+      const auto scaled = data::read_idx_images(dir.path / name, scaling);
+      const auto reference = data::read_idx_images(dir.path / "images", scaling);
+      for (std::size_t i = 0; i < 18; ++i) BOOST_TEST(scaled.pixels.data()[i] == reference.pixels.data()[i], name);
+    }
   }
   for (const auto& path : {dir.write("labels", small_labels()), dir.write("labels.gz", gzip(small_labels()))})
     BOOST_TEST(data::read_idx_labels(path) == (std::vector<std::int32_t>{5, 0, 9}), boost::test_tools::per_element());
@@ -508,6 +541,8 @@ BOOST_AUTO_TEST_CASE(standardisation_given_or_from_the_data) {
   const auto stats = data::pixel_statistics(unit.pixels.view());
   BOOST_TEST(own.statistics.mean == stats.mean);
   BOOST_TEST(own.statistics.stddev == stats.stddev);
+  for (std::size_t i = 0; i < 18; ++i)
+    BOOST_TEST(own.pixels.data()[i] == (unit.pixels.data()[i] - stats.mean) / stats.stddev);
   const auto after = data::pixel_statistics(own.pixels.view());
   BOOST_TEST(after.mean == 0.0f, boost::test_tools::tolerance(1e-6f));
   BOOST_TEST(after.stddev == 1.0f, boost::test_tools::tolerance(1e-5f));

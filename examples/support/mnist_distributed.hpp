@@ -61,7 +61,7 @@ int run_distributed(distributed::MpiCommunicator& world, const Settings& s, cons
   const Pictures pictures(printer ? s.common.out : std::string());
   const auto pool = s.common.make_pool();
   const auto data = load<Net>(s);
-  const auto& train = data.train;
+  const data::LabelledView<float> train = data.train();
 
   Model<Net> model(Init::torch_default, s.seed);
   model.set_thread_pool(pool.get());
@@ -81,7 +81,7 @@ int run_distributed(distributed::MpiCommunicator& world, const Settings& s, cons
                                        .verify_every = d.verify_every,
                                        .synchronise_batchnorm = d.synchronise_batchnorm,
                                        .dropout_seed = s.seed});
-    data::BatchLoader<float> loader(train.x.view(), std::span<const std::int32_t>(train.labels),
+    data::BatchLoader<float> loader(train.x, train.labels,
                                     {.batch_size = s.batch_size,
                                      .seed = s.seed,
                                      .shard = static_cast<std::size_t>(world.rank()),
@@ -102,7 +102,7 @@ int run_distributed(distributed::MpiCommunicator& world, const Settings& s, cons
       double loss[2] = {epoch.loss * static_cast<double>(epoch.samples), static_cast<double>(epoch.samples)};
       world.sum(loss, 2, "the epoch's loss sum");
       // Every rank evaluates, so that none waits for rank 0 in the next step.
-      const auto validation = evaluate(model, data.validation);
+      const auto validation = evaluate(model, data.validation());
       std::printf("epoch %zu train loss %.4f, validation loss %.4f, validation accuracy %.2f%%\n", e + 1,
                   loss[0] / loss[1], validation.loss, 100 * validation.accuracy);
       log.add({static_cast<double>(e + 1), loss[0] / loss[1], validation.loss, validation.accuracy});

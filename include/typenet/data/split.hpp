@@ -4,9 +4,13 @@
 //
 //   auto [train, test] = data::train_test_split(d, 0.2, /*seed*/ 1);            // 80 / 20
 //   auto parts = data::random_split(d, {0.6, 0.2, 0.2}, /*seed*/ 1);            // 60 / 20 / 20
+//   auto views = data::train_test_split_in_place(d, 0.2, /*seed*/ 1);          // no copies
 //
 // The parts are new LabelledData (copies): a split happens once, and owning
-// parts outlive the data set they came from.
+// parts outlive the data set they came from. Where holding the data twice
+// costs too much (MNIST's training images are 188 MB of floats),
+// train_test_split_in_place reorders the rows of the data set itself and
+// returns views of the same parts.
 //
 // Part sizes:
 //  - train_test_split follows scikit-learn's train_test_split(test_size=t):
@@ -34,6 +38,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "typenet/data/generators.hpp"
@@ -69,14 +74,20 @@ LabelledData<T> gather(const LabelledData<T>& d, std::span<const std::size_t> in
   return part;
 }
 
+// 0..n-1 shuffled with Rng(seed): the order the parts take their runs from.
+inline std::vector<std::size_t> shuffled_order(std::size_t n, std::uint64_t seed) {
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  Rng rng(seed);
+  rng.shuffle(std::span<std::size_t>(order));
+  return order;
+}
+
 // Splits a shuffled 0..n-1 into consecutive runs of the given sizes.
 template <class T>
 std::vector<LabelledData<T>> split_by_sizes(const LabelledData<T>& d, std::span<const std::size_t> sizes,
                                             std::uint64_t seed) {
-  std::vector<std::size_t> order(d.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  Rng rng(seed);
-  rng.shuffle(std::span<std::size_t>(order));
+  const std::vector<std::size_t> order = shuffled_order(d.size(), seed);
   std::vector<LabelledData<T>> parts;
   parts.reserve(sizes.size());
   std::size_t begin = 0;
@@ -89,22 +100,84 @@ std::vector<LabelledData<T>> split_by_sizes(const LabelledData<T>& d, std::span<
 
 }  // namespace split_detail
 
-// scikit-learn's train_test_split(x, y, test_size=test_size) with typenet's
-// Rng: test = ceil(test_size * n) samples, train = the other n - test.
+namespace split_detail {
+
+// scikit-learn's part sizes: test = ceil(test_size * n), train = n - test.
 template <class T>
-TrainTestSplit<T> train_test_split(const LabelledData<T>& d, double test_size, std::uint64_t seed) {
-  split_detail::check_consistent(d, "train_test_split");
+std::size_t test_part_size(const LabelledData<T>& d, double test_size, const char* who) {
+  check_consistent(d, who);
   if (!(test_size > 0.0 && test_size < 1.0))
-    throw std::invalid_argument("typenet: train_test_split: test_size is " + std::to_string(test_size) +
+    throw std::invalid_argument(std::string("typenet: ") + who + ": test_size is " + std::to_string(test_size) +
                                 "; it must be in (0, 1) (the fraction of samples that go to the test part).");
   const std::size_t n = d.size();
   const auto n_test = static_cast<std::size_t>(std::ceil(test_size * static_cast<double>(n)));
   if (n_test >= n)
-    throw std::invalid_argument("typenet: train_test_split: with " + std::to_string(n) + " samples and test_size " +
-                                std::to_string(test_size) + ", the train part would be empty.");
-  const std::size_t sizes[] = {n - n_test, n_test};
+    throw std::invalid_argument(std::string("typenet: ") + who + ": with " + std::to_string(n) +
+                                " samples and test_size " + std::to_string(test_size) +
+                                ", the train part would be empty.");
+  return n_test;
+}
+
+// Row i of d becomes the old row order[i], following each cycle of the
+// permutation with one row of scratch.
+template <class T>
+void permute_rows(LabelledData<T>& d, std::span<const std::size_t> order) {
+  const std::size_t cols = d.x.cols();
+  std::vector<T> held(cols);
+  std::vector<bool> placed(order.size(), false);
+  for (std::size_t start = 0; start < order.size(); ++start) {
+    if (placed[start] || order[start] == start) continue;
+    std::copy_n(d.x.row(start), cols, held.data());
+    const std::int32_t held_label = d.labels[start];
+    std::size_t to = start;
+    for (std::size_t from = order[to]; from != start; to = from, from = order[to]) {
+      std::copy_n(d.x.row(from), cols, d.x.row(to));
+      d.labels[to] = d.labels[from];
+      placed[to] = true;
+    }
+    std::copy_n(held.data(), cols, d.x.row(to));
+    d.labels[to] = held_label;
+    placed[to] = true;
+  }
+}
+
+}  // namespace split_detail
+
+// scikit-learn's train_test_split(x, y, test_size=test_size) with typenet's
+// Rng: test = ceil(test_size * n) samples, train = the other n - test.
+template <class T>
+TrainTestSplit<T> train_test_split(const LabelledData<T>& d, double test_size, std::uint64_t seed) {
+  const std::size_t n_test = split_detail::test_part_size(d, test_size, "train_test_split");
+  const std::size_t sizes[] = {d.size() - n_test, n_test};
   auto parts = split_detail::split_by_sizes(d, sizes, seed);
   return {std::move(parts[0]), std::move(parts[1])};
+}
+
+// A part of a data set that another object owns.
+template <class T>
+struct LabelledView {
+  MatrixView<const T> x;
+  std::span<const std::int32_t> labels;
+  std::size_t size() const { return labels.size(); }
+};
+
+template <class T>
+struct TrainTestViews {
+  LabelledView<T> train;
+  LabelledView<T> test;
+};
+
+// train_test_split's parts, the same samples in the same order, without a
+// copy: the rows of `d` are reordered (the train part first, then the test
+// part) and the parts are views of `d`, valid while d lives unchanged.
+template <class T>
+TrainTestViews<T> train_test_split_in_place(LabelledData<T>& d, double test_size, std::uint64_t seed) {
+  const std::size_t n_test = split_detail::test_part_size(d, test_size, "train_test_split_in_place");
+  const std::size_t n_train = d.size() - n_test;
+  split_detail::permute_rows(d, split_detail::shuffled_order(d.size(), seed));
+  const MatrixView<const T> x = std::as_const(d.x).view();
+  const std::span<const std::int32_t> labels(d.labels);
+  return {{x.rows_view(0, n_train), labels.first(n_train)}, {x.rows_view(n_train, n_test), labels.subspan(n_train)}};
 }
 
 // PyTorch's random_split with fractions (see the top of this file for the

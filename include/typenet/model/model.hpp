@@ -143,7 +143,8 @@ class Model {
   // The view stays valid until the next forward.
   MatrixView<const T> forward(MatrixView<const T> x, Mode mode = Mode::eval) {
     check_input(x, mode);
-    reserve(x.rows);
+    if (mode == Mode::train) reserve(x.rows);
+    else reserve_forward(x.rows);
     batch_ = x.rows;
     mode_ = mode;
     if (mode == Mode::train) step_used_ = dropout_step_++;
@@ -194,7 +195,10 @@ class Model {
   // Where a loss may write its gradient (batch x output_size) without a copy:
   // dLoss/dOutput for backward(output_gradient_buffer()), or dLoss/dLogits
   // for backward_from_logits().
-  MatrixView<T> output_gradient_buffer() { return {grad_a_.data(), batch_, output_size}; }
+  MatrixView<T> output_gradient_buffer() {
+    reserve(batch_);  // after an evaluation-mode forward of a larger batch than any trained on
+    return {grad_a_.data(), batch_, output_size};
+  }
 
   // Backward from dLoss/dLogits in output_gradient_buffer(): the fused
   // softmax cross-entropy skips the softmax Jacobian altogether.
@@ -227,21 +231,29 @@ class Model {
     return {input_gradient_, batch_, input_size};
   }
 
-  // Reserves workspaces for batches of up to `rows` samples.
+  // Reserves workspaces for training batches of up to `rows` samples. An
+  // evaluation-mode forward reserves only what forward needs, so evaluating
+  // in large chunks does not also hold gradient buffers of that size.
   void reserve(std::size_t rows) {
-    if (rows <= capacity_) return;
-    outputs_.resize(rows * outputs_per_sample);
-    saved_.resize(rows * saved_per_sample);
-    stats_.resize(stats_count);
+    reserve_forward(rows);
+    if (rows <= gradient_capacity_) return;
     const std::size_t width = std::max(Net::max_width, input_size);
     grad_a_.resize(rows * width);
     grad_b_.resize(rows * width);
     if (scratch_.size() == 0) scratch_.resize(scratch_count);
+    gradient_capacity_ = rows;
+  }
+
+ private:
+  void reserve_forward(std::size_t rows) {
+    if (rows <= capacity_) return;
+    outputs_.resize(rows * outputs_per_sample);
+    saved_.resize(rows * saved_per_sample);
+    stats_.resize(stats_count);
     if constexpr (Net::softmax_head) probabilities_.resize(rows * output_size);
     capacity_ = rows;
   }
 
- private:
   // Workspace layout per sample: every block's output; the values backward
   // needs besides them (pre-activation or x-hat) for the blocks that keep one.
   template <std::size_t Upto>
@@ -369,7 +381,7 @@ class Model {
 
   AlignedBuffer<T> params_, grads_, state_;
   AlignedBuffer<T> outputs_, saved_, stats_, grad_a_, grad_b_, probabilities_, scratch_;
-  std::size_t capacity_ = 0, batch_ = 0;
+  std::size_t capacity_ = 0, gradient_capacity_ = 0, batch_ = 0;
   Mode mode_ = Mode::eval;
   MatrixView<const T> input_;
   const T* input_gradient_ = nullptr;
