@@ -9,6 +9,20 @@
 #define TYPENET_HD
 #endif
 
+// The instruction sets the CPU kernels use. nvcc's device pass preprocesses
+// with the host compiler's macros, but has none of them: there a "vector" is
+// one lane (simd/vec.hpp), so the elementwise code compiles for the GPU too.
+#if defined(__AVX512F__) && !defined(__CUDA_ARCH__)
+#define TYPENET_AVX512 1
+#else
+#define TYPENET_AVX512 0
+#endif
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__CUDA_ARCH__)
+#define TYPENET_AVX2_FMA 1
+#else
+#define TYPENET_AVX2_FMA 0
+#endif
+
 // Hot helpers called from micro-kernels: forcing inlining keeps accumulators in
 // registers across the call boundary.
 #if defined(__GNUC__) || defined(__clang__)
@@ -21,7 +35,7 @@
 
 // Fully unrolls a short loop over register-tile indices, so that tile arrays
 // become registers (GCC at -O2 would otherwise keep them in memory).
-#if defined(__clang__)
+#if defined(__CUDACC__) || defined(__clang__)
 #define TYPENET_UNROLL _Pragma("unroll")
 #elif defined(__GNUC__)
 #define TYPENET_UNROLL _Pragma("GCC unroll 64")

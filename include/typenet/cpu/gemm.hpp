@@ -28,7 +28,7 @@ namespace typenet::cpu {
 template <class T>
 struct Blocking {
   static constexpr int W = simd::lanes<T>;
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
   static constexpr int MR = 6, NV = 4;
 #elif defined(__AVX2__)
   static constexpr int MR = 4, NV = 3;

@@ -30,7 +30,7 @@ concept Expr = std::is_base_of_v<Expression, std::remove_cvref_t<E>>;
 enum class Sign { zero, positive, negative, nonnegative, nonpositive, unknown };
 
 template <class T, class Env>
-TYPENET_INLINE T env_at(const Env& env, int i) {
+TYPENET_HD TYPENET_INLINE T env_at(const Env& env, int i) {
   return env[i];
 }
 
@@ -58,7 +58,7 @@ template <double V>
 struct Lit : Expression {
   static constexpr double value = V;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env&) const {
+  TYPENET_HD TYPENET_INLINE T eval(const Env&) const {
     return simd::splat<T>(static_cast<simd::scalar_of_t<T>>(V));
   }
   template <int I>
@@ -76,7 +76,7 @@ template <int I>
 struct Var : Expression {
   static constexpr int index = I;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env& env) const {
+  TYPENET_HD TYPENET_INLINE T eval(const Env& env) const {
     return env_at<T>(env, I);
   }
   template <int J>
@@ -94,7 +94,7 @@ struct Var : Expression {
 struct Const : Expression {
   double value = 0;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env&) const {
+  TYPENET_HD TYPENET_INLINE T eval(const Env&) const {
     return simd::splat<T>(static_cast<simd::scalar_of_t<T>>(value));
   }
   template <int I>
@@ -239,7 +239,7 @@ struct Add : Expression {
   [[no_unique_address]] A a;
   [[no_unique_address]] B b;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) + b.template eval<T>(env); }
+  TYPENET_HD TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) + b.template eval<T>(env); }
   template <int I>
   constexpr auto derivative() const { return add(a.template derivative<I>(), b.template derivative<I>()); }
   template <int I>
@@ -254,7 +254,7 @@ struct Sub : Expression {
   [[no_unique_address]] A a;
   [[no_unique_address]] B b;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) - b.template eval<T>(env); }
+  TYPENET_HD TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) - b.template eval<T>(env); }
   template <int I>
   constexpr auto derivative() const { return sub(a.template derivative<I>(), b.template derivative<I>()); }
   template <int I>
@@ -269,7 +269,7 @@ struct Mul : Expression {
   [[no_unique_address]] A a;
   [[no_unique_address]] B b;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) * b.template eval<T>(env); }
+  TYPENET_HD TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) * b.template eval<T>(env); }
   template <int I>
   constexpr auto derivative() const {
     return add(mul(a.template derivative<I>(), b), mul(a, b.template derivative<I>()));
@@ -286,7 +286,7 @@ struct Div : Expression {
   [[no_unique_address]] A a;
   [[no_unique_address]] B b;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) / b.template eval<T>(env); }
+  TYPENET_HD TYPENET_INLINE T eval(const Env& env) const { return a.template eval<T>(env) / b.template eval<T>(env); }
   template <int I>
   constexpr auto derivative() const {
     return sub(div(a.template derivative<I>(), b), div(mul(a, b.template derivative<I>()), mul(b, b)));
@@ -303,7 +303,7 @@ struct Neg : Expression {
   using negated = A;
   [[no_unique_address]] A arg;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env& env) const { return -arg.template eval<T>(env); }
+  TYPENET_HD TYPENET_INLINE T eval(const Env& env) const { return -arg.template eval<T>(env); }
   template <int I>
   constexpr auto derivative() const { return neg(arg.template derivative<I>()); }
   template <int I>
@@ -317,7 +317,7 @@ template <int N, class A>
 struct Pow : Expression {
   [[no_unique_address]] A arg;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env& env) const {
+  TYPENET_HD TYPENET_INLINE T eval(const Env& env) const {
     const T v = arg.template eval<T>(env);
     T r = v;
     for (int i = 1; i < N; ++i) r = r * v;
@@ -338,7 +338,7 @@ template <class F, class A>
 struct Unary : Expression {
   [[no_unique_address]] A arg;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env& env) const { return F::apply(arg.template eval<T>(env)); }
+  TYPENET_HD TYPENET_INLINE T eval(const Env& env) const { return F::apply(arg.template eval<T>(env)); }
   template <int I>
   constexpr auto derivative() const { return mul(F::derivative(arg), arg.template derivative<I>()); }
   template <int I>
@@ -357,7 +357,7 @@ struct Greater : Expression {
   [[no_unique_address]] B b;
   // Conditions evaluate to a lane mask, consumed only by Select.
   template <class T, class Env>
-  TYPENET_INLINE auto eval_mask(const Env& env) const {
+  TYPENET_HD TYPENET_INLINE auto eval_mask(const Env& env) const {
     return a.template eval<T>(env) > b.template eval<T>(env);
   }
   template <int I>
@@ -372,7 +372,7 @@ struct Select : Expression {
   [[no_unique_address]] A a;
   [[no_unique_address]] B b;
   template <class T, class Env>
-  TYPENET_INLINE T eval(const Env& env) const {
+  TYPENET_HD TYPENET_INLINE T eval(const Env& env) const {
     return simd::select(cond.template eval_mask<T>(env), a.template eval<T>(env), b.template eval<T>(env));
   }
   template <int I>
@@ -393,7 +393,7 @@ struct Select : Expression {
 struct ExpFunction {
   static constexpr const char* name = "exp";
   template <class T>
-  TYPENET_INLINE static T apply(T x) { return simd::exp(x); }
+  TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::exp(x); }
   template <class A>
   static constexpr auto derivative(A a) { return Unary<ExpFunction, A>{{}, a}; }  // exp' = exp
   static constexpr Sign sign(Sign) { return Sign::positive; }
@@ -402,7 +402,7 @@ struct ExpFunction {
 struct LogFunction {
   static constexpr const char* name = "log";
   template <class T>
-  TYPENET_INLINE static T apply(T x) { return simd::log(x); }
+  TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::log(x); }
   template <class A>
   static constexpr auto derivative(A a) { return div(Lit<1.0>{}, a); }  // log' = 1/a
 };
@@ -410,7 +410,7 @@ struct LogFunction {
 struct Log1pFunction {
   static constexpr const char* name = "log1p";
   template <class T>
-  TYPENET_INLINE static T apply(T x) { return simd::log1p(x); }
+  TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::log1p(x); }
   template <class A>
   static constexpr auto derivative(A a) { return div(Lit<1.0>{}, add(Lit<1.0>{}, a)); }  // 1/(1+a)
 };
@@ -418,7 +418,7 @@ struct Log1pFunction {
 struct TanhFunction {
   static constexpr const char* name = "tanh";
   template <class T>
-  TYPENET_INLINE static T apply(T x) { return simd::tanh(x); }
+  TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::tanh(x); }
   template <class A>
   static constexpr auto derivative(A a) {  // tanh' = 1 - tanh^2
     const auto t = Unary<TanhFunction, A>{{}, a};
@@ -430,7 +430,7 @@ struct TanhFunction {
 struct SigmoidFunction {
   static constexpr const char* name = "sigmoid";
   template <class T>
-  TYPENET_INLINE static T apply(T x) { return simd::sigmoid(x); }
+  TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::sigmoid(x); }
   template <class A>
   static constexpr auto derivative(A a) {  // sigmoid' = s (1 - s)
     const auto s = Unary<SigmoidFunction, A>{{}, a};
@@ -442,7 +442,7 @@ struct SigmoidFunction {
 struct ErfFunction {
   static constexpr const char* name = "erf";
   template <class T>
-  TYPENET_INLINE static T apply(T x) { return simd::erf(x); }
+  TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::erf(x); }
   template <class A>
   static constexpr auto derivative(A a) {  // erf' = 2/sqrt(pi) exp(-a^2)
     return mul(Lit<1.1283791670955126>{}, Unary<ExpFunction, decltype(neg(mul(a, a)))>{{}, neg(mul(a, a))});
@@ -453,7 +453,7 @@ struct ErfFunction {
 struct SqrtFunction {
   static constexpr const char* name = "sqrt";
   template <class T>
-  TYPENET_INLINE static T apply(T x) { return simd::sqrt(x); }
+  TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::sqrt(x); }
   template <class A>
   static constexpr auto derivative(A a) {  // sqrt' = 1 / (2 sqrt a)
     return div(Lit<0.5>{}, Unary<SqrtFunction, A>{{}, a});
@@ -520,7 +520,7 @@ constexpr auto derivative(E e) {
 
 // Evaluates e at the point `env` (anything indexable: std::array, pointer).
 template <class T, Expr E, class Env>
-TYPENET_INLINE T evaluate(const E& e, const Env& env) {
+TYPENET_HD TYPENET_INLINE T evaluate(const E& e, const Env& env) {
   return e.template eval<T>(env);
 }
 

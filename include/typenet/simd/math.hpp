@@ -24,8 +24,10 @@ TYPENET_INLINE V per_lane(V x, F f) {
 // then the degree-6 minimax polynomial of Cephes' expf, then 2^n by writing
 // the exponent field. Inputs are clamped to [-87.3, 88]; beyond, every caller
 // (sigmoid, tanh, ELU, softplus) has saturated anyway. NaN propagates.
-TYPENET_INLINE vec<float> exp_f32(vec<float> x) {
-  using V = vec<float>;
+// (A template only so that nvcc's device pass, where vec<float> is a
+// scalar, never compiles it.)
+template <class V = vec<float>>
+TYPENET_INLINE V exp_f32(V x) {
   // Clamped so that NaN stays NaN (a comparison with NaN is false).
   x = select(x < splat<V>(-87.3f), splat<V>(-87.3f), x);
   x = select(x > splat<V>(88.0f), splat<V>(88.0f), x);
@@ -47,34 +49,34 @@ TYPENET_INLINE vec<float> exp_f32(vec<float> x) {
 }  // namespace detail
 
 template <class V>
-TYPENET_INLINE V exp(V x) {
+TYPENET_HD TYPENET_INLINE V exp(V x) {
   if constexpr (!is_vector<V>) return std::exp(x);
   else if constexpr (std::is_same_v<V, vec<float>>) return detail::exp_f32(x);
   else return detail::per_lane(x, [](double v) { return std::exp(v); });
 }
 
 template <class V>
-TYPENET_INLINE V log(V x) {
+TYPENET_HD TYPENET_INLINE V log(V x) {
   if constexpr (!is_vector<V>) return std::log(x);
   else return detail::per_lane(x, [](scalar_of_t<V> v) { return std::log(v); });
 }
 
 template <class V>
-TYPENET_INLINE V log1p(V x) {
+TYPENET_HD TYPENET_INLINE V log1p(V x) {
   if constexpr (!is_vector<V>) return std::log1p(x);
   else return detail::per_lane(x, [](scalar_of_t<V> v) { return std::log1p(v); });
 }
 
 template <class V>
-TYPENET_INLINE V sqrt(V x) {
+TYPENET_HD TYPENET_INLINE V sqrt(V x) {
   if constexpr (!is_vector<V>) {
     return std::sqrt(x);
   } else {
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
     // The masked forms: the plain ones trip GCC 12's -Wmaybe-uninitialized.
     if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm512_mask_sqrt_ps((__m512)x, 0xFFFF, (__m512)x);
     else return (V)_mm512_mask_sqrt_pd((__m512d)x, 0xFF, (__m512d)x);
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif TYPENET_AVX2_FMA
     if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm256_sqrt_ps((__m256)x);
     else return (V)_mm256_sqrt_pd((__m256d)x);
 #else
@@ -85,7 +87,7 @@ TYPENET_INLINE V sqrt(V x) {
 
 // 1 / (1 + e^-x); e^-x saturates for x < -87 and the quotient goes to 0.
 template <class V>
-TYPENET_INLINE V sigmoid(V x) {
+TYPENET_HD TYPENET_INLINE V sigmoid(V x) {
   if constexpr (!is_vector<V>) {
     return x >= 0 ? V(1) / (V(1) + std::exp(-x)) : std::exp(x) / (V(1) + std::exp(x));
   } else if constexpr (std::is_same_v<V, vec<float>>) {
@@ -98,7 +100,7 @@ TYPENET_INLINE V sigmoid(V x) {
 // tanh: an odd polynomial near zero (Cephes tanhf, |x| < 0.625) where the
 // exp-based form would cancel, 1 - 2/(e^{2|x|} + 1) elsewhere.
 template <class V>
-TYPENET_INLINE V tanh(V x) {
+TYPENET_HD TYPENET_INLINE V tanh(V x) {
   if constexpr (!is_vector<V>) {
     return std::tanh(x);
   } else if constexpr (std::is_same_v<V, vec<float>>) {
@@ -121,7 +123,7 @@ TYPENET_INLINE V tanh(V x) {
 // erf for float lanes: Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7),
 // enough for GELU, whose value is x/2 (1 + erf(x/sqrt 2)).
 template <class V>
-TYPENET_INLINE V erf(V x) {
+TYPENET_HD TYPENET_INLINE V erf(V x) {
   if constexpr (!is_vector<V>) {
     return std::erf(x);
   } else if constexpr (std::is_same_v<V, vec<float>>) {

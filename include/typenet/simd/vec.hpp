@@ -15,16 +15,16 @@
 
 #include "typenet/config.hpp"
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#if TYPENET_AVX512 || TYPENET_AVX2_FMA
 #include <immintrin.h>
 #endif
 
 namespace typenet::simd {
 
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
 inline constexpr std::size_t register_bytes = 64;
 inline constexpr const char* instruction_set = "AVX-512";
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif TYPENET_AVX2_FMA
 inline constexpr std::size_t register_bytes = 32;
 inline constexpr const char* instruction_set = "AVX2+FMA";
 #else
@@ -32,42 +32,56 @@ inline constexpr std::size_t register_bytes = 16;
 inline constexpr const char* instruction_set = "portable (128-bit vectors)";
 #endif
 
+// In nvcc's device pass a vector is one lane, its own scalar (see
+// TYPENET_AVX512 in config.hpp): the functions written for both scalars and
+// vectors (splat, fma, select, the expression evaluator) then compile for
+// the GPU however the host side instantiated them.
+#if defined(__CUDA_ARCH__)
+#define TYPENET_VECTOR(T) T
+#else
+#define TYPENET_VECTOR(T) T __attribute__((vector_size(register_bytes)))
+#endif
+
 template <class T>
 struct native;
 template <>
 struct native<float> {
-  typedef float type __attribute__((vector_size(register_bytes)));
+  typedef TYPENET_VECTOR(float) type;
   typedef std::int32_t mask_lane;
   typedef std::uint32_t bits_lane;
 };
 template <>
 struct native<double> {
-  typedef double type __attribute__((vector_size(register_bytes)));
+  typedef TYPENET_VECTOR(double) type;
   typedef std::int64_t mask_lane;
   typedef std::uint64_t bits_lane;
 };
 template <>
 struct native<std::int32_t> {
-  typedef std::int32_t type __attribute__((vector_size(register_bytes)));
+  typedef TYPENET_VECTOR(std::int32_t) type;
 };
 template <>
 struct native<std::int64_t> {
-  typedef std::int64_t type __attribute__((vector_size(register_bytes)));
+  typedef TYPENET_VECTOR(std::int64_t) type;
 };
 template <>
 struct native<std::uint32_t> {
-  typedef std::uint32_t type __attribute__((vector_size(register_bytes)));
+  typedef TYPENET_VECTOR(std::uint32_t) type;
 };
 template <>
 struct native<std::uint64_t> {
-  typedef std::uint64_t type __attribute__((vector_size(register_bytes)));
+  typedef TYPENET_VECTOR(std::uint64_t) type;
 };
 
 // vec<float>: one register of floats; lanes<float>: how many.
 template <class T>
 using vec = typename native<T>::type;
 template <class T>
+#if defined(__CUDA_ARCH__)
+inline constexpr int lanes = 1;
+#else
 inline constexpr int lanes = static_cast<int>(register_bytes / sizeof(T));
+#endif
 // The integer vector a comparison of vec<T> yields (all ones where true).
 template <class T>
 using mask = vec<typename native<T>::mask_lane>;
@@ -97,12 +111,12 @@ inline constexpr bool is_vector = !std::is_same_v<scalar_of_t<V>, V>;
 // x in every lane. (Not V{} + x: adding to zero is not an identity for -0.0,
 // so the compiler would emit an addition before the broadcast.)
 template <class V>
-TYPENET_INLINE V splat(scalar_of_t<V> x) {
+TYPENET_HD TYPENET_INLINE V splat(scalar_of_t<V> x) {
   if constexpr (is_vector<V>) {
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
     if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm512_set1_ps(x);
     else return (V)_mm512_set1_pd(x);
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif TYPENET_AVX2_FMA
     if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm256_set1_ps(x);
     else return (V)_mm256_set1_pd(x);
 #else
@@ -133,7 +147,7 @@ TYPENET_INLINE void store(T* p, vec<T> v) {
 template <class T>
 TYPENET_INLINE vec<T> load_n(const T* p, int n) {
   if (n >= lanes<T>) return load(p);
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
   if constexpr (std::is_same_v<T, float>) {
     return (vec<T>)_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
   } else {
@@ -149,7 +163,7 @@ TYPENET_INLINE vec<T> load_n(const T* p, int n) {
 template <class T>
 TYPENET_INLINE void store_n(T* p, vec<T> v, int n) {
   if (n >= lanes<T>) return store(p, v);
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
   if constexpr (std::is_same_v<T, float>) {
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), (__m512)v);
   } else {
@@ -165,12 +179,12 @@ TYPENET_INLINE void store_n(T* p, vec<T> v, int n) {
 template <class T>
 struct Tail {
   int count = lanes<T>;
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
   std::uint32_t bits = (1u << lanes<T>) - 1u;
 #endif
   Tail() = default;
   explicit Tail(int n) : count(n < lanes<T> ? n : lanes<T>) {
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
     bits = (1u << count) - 1u;
 #endif
   }
@@ -179,7 +193,7 @@ struct Tail {
 
 template <class T>
 TYPENET_INLINE vec<T> load(const T* p, Tail<T> t) {
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
   if constexpr (std::is_same_v<T, float>) return (vec<T>)_mm512_maskz_loadu_ps(static_cast<__mmask16>(t.bits), p);
   else return (vec<T>)_mm512_maskz_loadu_pd(static_cast<__mmask8>(t.bits), p);
 #else
@@ -189,7 +203,7 @@ TYPENET_INLINE vec<T> load(const T* p, Tail<T> t) {
 
 template <class T>
 TYPENET_INLINE void store(T* p, vec<T> v, Tail<T> t) {
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
   if constexpr (std::is_same_v<T, float>) _mm512_mask_storeu_ps(p, static_cast<__mmask16>(t.bits), (__m512)v);
   else _mm512_mask_storeu_pd(p, static_cast<__mmask8>(t.bits), (__m512d)v);
 #else
@@ -207,14 +221,14 @@ TYPENET_INLINE bits<T> lane_indices() {
 
 // a*b + c in one rounding where the hardware has it.
 template <class V>
-TYPENET_INLINE V fma(V a, V b, V c) {
+TYPENET_HD TYPENET_INLINE V fma(V a, V b, V c) {
   if constexpr (!is_vector<V>) {
     return a * b + c;
   } else {
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
     if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
     else return (V)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif TYPENET_AVX2_FMA
     if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
     else return (V)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
 #else
@@ -225,7 +239,7 @@ TYPENET_INLINE V fma(V a, V b, V c) {
 
 // Lane-wise choice; `m` comes from a comparison of vectors (all ones = true).
 template <class V, class M>
-TYPENET_INLINE V select(M m, V a, V b) {
+TYPENET_HD TYPENET_INLINE V select(M m, V a, V b) {
   if constexpr (!is_vector<V>) {
     return m ? a : b;
   } else {
@@ -240,7 +254,7 @@ TYPENET_INLINE scalar_of_t<V> reduce_add(V v) {
   if constexpr (!is_vector<V>) {
     return v;
   } else {
-#if defined(__AVX512F__)
+#if TYPENET_AVX512
     // Halving by hand: GCC 12's _mm512_reduce_add_* trip -Wmaybe-uninitialized.
     const __m512d whole = (__m512d)v;
     const __m256d lower = _mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, whole, 0);
@@ -266,11 +280,11 @@ TYPENET_INLINE scalar_of_t<V> reduce_add(V v) {
 }
 
 template <class V>
-TYPENET_INLINE V max(V a, V b) {
+TYPENET_HD TYPENET_INLINE V max(V a, V b) {
   return select(a > b, a, b);
 }
 template <class V>
-TYPENET_INLINE V min(V a, V b) {
+TYPENET_HD TYPENET_INLINE V min(V a, V b) {
   return select(a < b, a, b);
 }
 
