@@ -11,7 +11,7 @@
 // correctly rounded value each, and the expressions chain a few of them), so
 // results may differ by a few ulp: |device - host| <= 8 ulp of max(1, |host|),
 // about 1e-6 relative. NaN must meet NaN and infinities their own sign.
-#define BOOST_TEST_MODULE cuda_elementwise
+#define BOOST_TEST_MODULE cuda
 #define BOOST_TEST_NO_MAIN
 // (BOOST_CHECK rather than BOOST_TEST: Boost.Test turns its variadic macros
 // off under nvcc.)

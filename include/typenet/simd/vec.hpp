@@ -130,14 +130,14 @@ TYPENET_HD TYPENET_INLINE V splat(scalar_of_t<V> x) {
 }
 
 template <class T>
-TYPENET_INLINE vec<T> load(const T* p) {
+TYPENET_HD TYPENET_INLINE vec<T> load(const T* p) {
   vec<T> v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 
 template <class T>
-TYPENET_INLINE void store(T* p, vec<T> v) {
+TYPENET_HD TYPENET_INLINE void store(T* p, vec<T> v) {
   std::memcpy(p, &v, sizeof v);
 }
 
@@ -145,7 +145,7 @@ TYPENET_INLINE void store(T* p, vec<T> v) {
 // touching memory past p[n-1]: column tails of widths that are not a multiple
 // of the vector width end exactly where the matrix ends.
 template <class T>
-TYPENET_INLINE vec<T> load_n(const T* p, int n) {
+TYPENET_HD TYPENET_INLINE vec<T> load_n(const T* p, int n) {
   if (n >= lanes<T>) return load(p);
 #if TYPENET_AVX512
   if constexpr (std::is_same_v<T, float>) {
@@ -161,7 +161,7 @@ TYPENET_INLINE vec<T> load_n(const T* p, int n) {
 }
 
 template <class T>
-TYPENET_INLINE void store_n(T* p, vec<T> v, int n) {
+TYPENET_HD TYPENET_INLINE void store_n(T* p, vec<T> v, int n) {
   if (n >= lanes<T>) return store(p, v);
 #if TYPENET_AVX512
   if constexpr (std::is_same_v<T, float>) {
@@ -182,17 +182,17 @@ struct Tail {
 #if TYPENET_AVX512
   std::uint32_t bits = (1u << lanes<T>) - 1u;
 #endif
-  Tail() = default;
-  explicit Tail(int n) : count(n < lanes<T> ? n : lanes<T>) {
+  TYPENET_HD Tail() {}
+  TYPENET_HD explicit Tail(int n) : count(n < lanes<T> ? n : lanes<T>) {
 #if TYPENET_AVX512
     bits = (1u << count) - 1u;
 #endif
   }
-  bool full() const { return count == lanes<T>; }
+  TYPENET_HD bool full() const { return count == lanes<T>; }
 };
 
 template <class T>
-TYPENET_INLINE vec<T> load(const T* p, Tail<T> t) {
+TYPENET_HD TYPENET_INLINE vec<T> load(const T* p, Tail<T> t) {
 #if TYPENET_AVX512
   if constexpr (std::is_same_v<T, float>) return (vec<T>)_mm512_maskz_loadu_ps(static_cast<__mmask16>(t.bits), p);
   else return (vec<T>)_mm512_maskz_loadu_pd(static_cast<__mmask8>(t.bits), p);
@@ -202,7 +202,7 @@ TYPENET_INLINE vec<T> load(const T* p, Tail<T> t) {
 }
 
 template <class T>
-TYPENET_INLINE void store(T* p, vec<T> v, Tail<T> t) {
+TYPENET_HD TYPENET_INLINE void store(T* p, vec<T> v, Tail<T> t) {
 #if TYPENET_AVX512
   if constexpr (std::is_same_v<T, float>) _mm512_mask_storeu_ps(p, static_cast<__mmask16>(t.bits), (__m512)v);
   else _mm512_mask_storeu_pd(p, static_cast<__mmask8>(t.bits), (__m512d)v);

@@ -51,12 +51,26 @@ class SGD {
   // fused training step hands it to backward, which calls it as soon as each
   // gradient is computed; step() applies it over the whole buffer. Both
   // therefore compute the same bits.
+  //
+  // The same functor runs on the GPU, one element per thread
+  // (cuda/include/typenet/cuda/optimizer_step.cuh): a kernel builds it with
+  // make() from Scalars, whose layout is the same on both sides.
+  struct Scalars {
+    T lr, wd, mom, damp;
+    bool momentum, first, nesterov;
+  };
   struct Update {
     T* params;
     T* buffer;
     simd::vec<T> lr, wd, mom, damp;
     bool momentum, first, nesterov;
-    TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
+    // state[0]: the momentum buffer.
+    TYPENET_HD static Update make(T* params, T* const* state, const Scalars& s) {
+      using V = simd::vec<T>;
+      return {params,           state[0],    simd::splat<V>(s.lr), simd::splat<V>(s.wd), simd::splat<V>(s.mom),
+              simd::splat<V>(s.damp), s.momentum, s.first,          s.nesterov};
+    }
+    TYPENET_HD TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
       const simd::vec<T> p = simd::load(params + i, t);
       simd::vec<T> d = simd::fma(wd, p, g);
       if (momentum) {
@@ -74,24 +88,26 @@ class SGD {
 
   // Starts a step over these parameters: sizes the state on first use.
   Update prepare(std::span<T> p) {
-    using V = simd::vec<T>;
-    const bool momentum = options.momentum != 0;
-    if (momentum && buffer_.size() != p.size()) {
+    if (options.momentum != 0 && buffer_.size() != p.size()) {
       buffer_.resize(p.size());
       first_ = true;
     }
-    Update u{p.data(),
-             buffer_.data(),
-             simd::splat<V>(T(options.lr)),
-             simd::splat<V>(T(options.weight_decay)),
-             simd::splat<V>(T(options.momentum)),
-             simd::splat<V>(T(1) - T(options.dampening)),
-             momentum,
-             first_,
-             options.nesterov};
-    if (momentum) first_ = false;
-    return u;
+    T* state[1] = {buffer_.data()};
+    return Update::make(p.data(), state, begin_step());
   }
+
+  // The numbers of the next step, and the step begun: a caller that keeps
+  // the momentum buffer elsewhere (the GPU) calls this instead of prepare(),
+  // after restart() whenever it (re)allocates that buffer.
+  Scalars begin_step() {
+    const bool momentum = options.momentum != 0;
+    const Scalars s{T(options.lr), T(options.weight_decay), T(options.momentum), T(1) - T(options.dampening),
+                    momentum, first_, options.nesterov};
+    if (momentum) first_ = false;
+    return s;
+  }
+  // The next step starts the momentum buffer from the gradient.
+  void restart() { first_ = true; }
 
   // One pass over the model's parameter buffer, on the model's threads.
   template <class M>
@@ -152,12 +168,31 @@ class BasicAdam {
 
   // The update of one vector of parameters at `index` from its gradient
   // (see SGD::Update: the fused step and step() share it).
+  struct Scalars {
+    T step_size, inv_sqrt_bc2, b1, b2, one_b1, one_b2, eps, wd, decay;
+  };
   struct Update {
     T* params;
     T* m;
     T* v;
     simd::vec<T> step_size, inv_sqrt_bc2, b1, b2, one_b1, one_b2, eps, wd, decay;
-    TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
+    // state[0], state[1]: the first and second moments.
+    TYPENET_HD static Update make(T* params, T* const* state, const Scalars& s) {
+      using V = simd::vec<T>;
+      return {params,
+              state[0],
+              state[1],
+              simd::splat<V>(s.step_size),
+              simd::splat<V>(s.inv_sqrt_bc2),
+              simd::splat<V>(s.b1),
+              simd::splat<V>(s.b2),
+              simd::splat<V>(s.one_b1),
+              simd::splat<V>(s.one_b2),
+              simd::splat<V>(s.eps),
+              simd::splat<V>(s.wd),
+              simd::splat<V>(s.decay)};
+    }
+    TYPENET_HD TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
       simd::vec<T> p = simd::load(params + i, t);
       // Every multiply-add is an explicit fma: left to the compiler, the
       // contraction could differ between the fused and the separate step.
@@ -179,28 +214,28 @@ class BasicAdam {
 
   // Starts step t + 1 over these parameters: sizes the moments on first use.
   Update prepare(std::span<T> p) {
-    using V = simd::vec<T>;
     if (m_.size() != p.size()) {
       m_.resize(p.size());
       v_.resize(p.size());
       t_ = 0;
     }
+    T* state[2] = {m_.data(), v_.data()};
+    return Update::make(p.data(), state, begin_step());
+  }
+
+  // The numbers of step t + 1, and the step begun: a caller that keeps the
+  // moments elsewhere (the GPU) calls this instead of prepare(), after
+  // restart() whenever it (re)allocates them.
+  Scalars begin_step() {
     ++t_;
     const double bc1 = 1 - std::pow(options.beta1, static_cast<double>(t_));
     const double bc2 = 1 - std::pow(options.beta2, static_cast<double>(t_));
-    return Update{p.data(),
-                  m_.data(),
-                  v_.data(),
-                  simd::splat<V>(T(options.lr / bc1)),
-                  simd::splat<V>(T(1 / std::sqrt(bc2))),
-                  simd::splat<V>(T(options.beta1)),
-                  simd::splat<V>(T(options.beta2)),
-                  simd::splat<V>(T(1) - T(options.beta1)),
-                  simd::splat<V>(T(1) - T(options.beta2)),
-                  simd::splat<V>(T(options.eps)),
-                  simd::splat<V>(T(options.weight_decay)),
-                  simd::splat<V>(T(1 - options.lr * options.weight_decay))};
+    return {T(options.lr / bc1),          T(1 / std::sqrt(bc2)),        T(options.beta1),
+            T(options.beta2),             T(1) - T(options.beta1),      T(1) - T(options.beta2),
+            T(options.eps),               T(options.weight_decay),      T(1 - options.lr * options.weight_decay)};
   }
+  // The next step is the first (bias corrections start again).
+  void restart() { t_ = 0; }
 
   // One pass over the model's parameter buffer, on the model's threads.
   template <class M>
