@@ -80,7 +80,6 @@ void forward_rows(const T* params, const BlockIo<T>& io, const StepInfo& s, std:
   }
 }
 
-
 // Inputs in chunks of up to 8 vectors (the accumulators of dW stay in
 // registers): `full` chunks of 8, then one of `last_vectors`, the final
 // vector with `last_tail` lanes.
