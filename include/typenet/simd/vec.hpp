@@ -8,6 +8,7 @@
 // does not contract a*b+c by itself).
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -223,7 +224,13 @@ TYPENET_INLINE bits<T> lane_indices() {
 template <class V>
 TYPENET_HD TYPENET_INLINE V fma(V a, V b, V c) {
   if constexpr (!is_vector<V>) {
+#if defined(__CUDA_ARCH__)
+    // On the GPU a "vector" is this scalar: it must fuse as the CPU's
+    // vectors do, so that shared code (the optimizers' updates) rounds alike.
+    return std::fma(a, b, c);
+#else
     return a * b + c;
+#endif
   } else {
 #if TYPENET_AVX512
     if constexpr (std::is_same_v<V, vec<float>>) return (V)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
