@@ -202,6 +202,52 @@ void weight_gradient_rows(const BlockIo<T>& io, const T* dz, std::size_t batch, 
     });
 }
 
+// The panel kernels: every block but a single-output one.
+template <class Block, class T, class Sink>
+void panel_block_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
+  using P = Panels<T, Block::out>;
+  auto prologue = [&](BatchNormPass pass, std::size_t statistics_batch) {
+    run_tasks(s.pool, P::count, s.batch * Block::out * 4, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p)
+        P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
+          prologue_panel<Block, T, decltype(nv)::value>(params, io, dy, s, c0, tail, sink, pass, statistics_batch);
+        });
+    });
+  };
+  BatchStatisticsReducer<T>* reducer = s.template reducer<T>();
+  if (Block::has_batchnorm && reducer) {  // synchronised BatchNorm
+    const std::size_t total = reducer->total_batch(s.batch);
+    prologue(BatchNormPass::column_sums, total);
+    reducer->sum(io.sum_a, Block::out);
+    reducer->sum(io.sum_b, Block::out);
+    prologue(BatchNormPass::normalise, total);
+  } else {
+    prologue(BatchNormPass::all, s.batch);
+  }
+  constexpr std::size_t KB = row_block<T>;
+  constexpr std::size_t blocks = (Block::in + KB - 1) / KB;
+  constexpr int W = simd::lanes<T>;
+  constexpr int last_rows = static_cast<int>(Block::in - (blocks - 1) * KB);
+  constexpr int last_vectors = (last_rows + W - 1) / W;
+  const std::size_t macs = s.batch * Block::in * Block::out * (dx ? 2 : 1);
+  run_tasks(s.pool, blocks, macs, [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      const std::size_t k0 = b * KB;
+      if (dx) {
+        T* wt = io.scratch + k0 * Block::out;
+        const T* w = params + Block::weight_offset;
+        if (b + 1 < blocks) {
+          input_gradient_rows<Block, T, static_cast<int>(KB) / W>(w, dy, dx, wt, s.batch, k0, simd::Tail<T>());
+        } else {
+          const int tail = last_rows - (last_vectors - 1) * W;
+          input_gradient_rows<Block, T, last_vectors>(w, dy, dx, wt, s.batch, k0, simd::Tail<T>(tail));
+        }
+      }
+      weight_gradient_rows<Block, T>(io, dy, s.batch, k0, std::min<std::size_t>(KB, Block::in - k0), sink);
+    }
+  });
+}
+
 }  // namespace backward_detail
 
 // Backward of one block after a train-mode forward. dy holds dL/dY on entry
@@ -210,55 +256,8 @@ void weight_gradient_rows(const BlockIo<T>& io, const T* dz, std::size_t batch, 
 // dL/dX. io.scratch must hold in x out values when dx is wanted.
 template <class Block, class T, class Sink>
 void block_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
-  if constexpr (single_output_block<Block>) {
-    single_output_backward<Block, T>(params, io, dy, dx, s, sink);
-  } else {
-    using P = Panels<T, Block::out>;
-    auto prologue = [&](BatchNormPass pass, std::size_t statistics_batch) {
-      run_tasks(s.pool, P::count, s.batch * Block::out * 4, [&](std::size_t p0, std::size_t p1) {
-        for (std::size_t p = p0; p < p1; ++p)
-          P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
-            backward_detail::prologue_panel<Block, T, decltype(nv)::value>(params, io, dy, s, c0, tail, sink, pass,
-                                                                           statistics_batch);
-          });
-      });
-    };
-    BatchStatisticsReducer<T>* reducer = s.template reducer<T>();
-    if (Block::has_batchnorm && reducer) {  // synchronised BatchNorm
-      const std::size_t total = reducer->total_batch(s.batch);
-      prologue(BatchNormPass::column_sums, total);
-      reducer->sum(io.sum_a, Block::out);
-      reducer->sum(io.sum_b, Block::out);
-      prologue(BatchNormPass::normalise, total);
-    } else {
-      prologue(BatchNormPass::all, s.batch);
-    }
-    constexpr std::size_t KB = backward_detail::row_block<T>;
-    constexpr std::size_t blocks = (Block::in + KB - 1) / KB;
-    constexpr int W = simd::lanes<T>;
-    constexpr int last_rows = static_cast<int>(Block::in - (blocks - 1) * KB);
-    constexpr int last_vectors = (last_rows + W - 1) / W;
-    const std::size_t macs = s.batch * Block::in * Block::out * (dx ? 2 : 1);
-    run_tasks(s.pool, blocks, macs, [&](std::size_t b0, std::size_t b1) {
-      for (std::size_t b = b0; b < b1; ++b) {
-        const std::size_t k0 = b * KB;
-        if (dx) {
-          T* wt = io.scratch + k0 * Block::out;
-          const T* w = params + Block::weight_offset;
-          if (b + 1 < blocks) {
-            backward_detail::input_gradient_rows<Block, T, static_cast<int>(KB) / W>(w, dy, dx, wt, s.batch, k0,
-                                                                                     simd::Tail<T>());
-          } else {
-            const int tail = last_rows - (last_vectors - 1) * W;
-            backward_detail::input_gradient_rows<Block, T, last_vectors>(w, dy, dx, wt, s.batch, k0,
-                                                                          simd::Tail<T>(tail));
-          }
-        }
-        backward_detail::weight_gradient_rows<Block, T>(io, dy, s.batch, k0, std::min<std::size_t>(KB, Block::in - k0),
-                                                        sink);
-      }
-    });
-  }
+  if constexpr (single_output_block<Block>) single_output_backward<Block, T>(params, io, dy, dx, s, sink);
+  else backward_detail::panel_block_backward<Block, T>(params, io, dy, dx, s, sink);
 }
 
 }  // namespace typenet::cpu

@@ -197,35 +197,37 @@ void forward_panel(const T* params, T* state, const BlockIo<T>& io, const StepIn
   }
 }
 
+// The panel kernels: every block but a single-output one.
+template <class Block, class T>
+void panel_block_forward(const T* params, T* state, const BlockIo<T>& io, const StepInfo& s) {
+  using P = Panels<T, Block::out>;
+  auto run_pass = [&](BatchNormPass pass, std::size_t statistics_batch, std::size_t macs) {
+    run_tasks(s.pool, P::count, macs, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p)
+        P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
+          forward_panel<Block, T, decltype(nv)::value>(params, state, io, s, c0, tail, pass, statistics_batch);
+        });
+    });
+  };
+  const std::size_t macs = s.batch * Block::in * Block::out;
+  BatchStatisticsReducer<T>* reducer = s.template reducer<T>();
+  if (!Block::has_batchnorm || s.mode != Mode::train || !reducer) return run_pass(BatchNormPass::all, s.batch, macs);
+  // Synchronised BatchNorm: sums across processes between the passes.
+  const std::size_t total = reducer->total_batch(s.batch);
+  run_pass(BatchNormPass::column_sums, total, macs);
+  reducer->sum(io.mean, Block::out);
+  run_pass(BatchNormPass::squared_deviations, total, s.batch * Block::out);
+  reducer->sum(io.inv_std, Block::out);
+  run_pass(BatchNormPass::normalise, total, s.batch * Block::out);
+}
+
 }  // namespace forward_detail
 
 // Forward of one block over a batch; params and state are the model's buffers.
 template <class Block, class T>
 void block_forward(const T* params, T* state, const BlockIo<T>& io, const StepInfo& s) {
-  if constexpr (single_output_block<Block>) {
-    single_output_forward<Block, T>(params, io, s);
-  } else {
-    using P = Panels<T, Block::out>;
-    auto run_pass = [&](BatchNormPass pass, std::size_t statistics_batch, std::size_t macs) {
-      run_tasks(s.pool, P::count, macs, [&](std::size_t p0, std::size_t p1) {
-        for (std::size_t p = p0; p < p1; ++p)
-          P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
-            forward_detail::forward_panel<Block, T, decltype(nv)::value>(params, state, io, s, c0, tail, pass,
-                                                                          statistics_batch);
-          });
-      });
-    };
-    const std::size_t macs = s.batch * Block::in * Block::out;
-    BatchStatisticsReducer<T>* reducer = s.template reducer<T>();
-    if (!Block::has_batchnorm || s.mode != Mode::train || !reducer) return run_pass(BatchNormPass::all, s.batch, macs);
-    // Synchronised BatchNorm: sums across processes between the passes.
-    const std::size_t total = reducer->total_batch(s.batch);
-    run_pass(BatchNormPass::column_sums, total, macs);
-    reducer->sum(io.mean, Block::out);
-    run_pass(BatchNormPass::squared_deviations, total, s.batch * Block::out);
-    reducer->sum(io.inv_std, Block::out);
-    run_pass(BatchNormPass::normalise, total, s.batch * Block::out);
-  }
+  if constexpr (single_output_block<Block>) single_output_forward<Block, T>(params, io, s);
+  else forward_detail::panel_block_forward<Block, T>(params, state, io, s);
 }
 
 }  // namespace typenet::cpu

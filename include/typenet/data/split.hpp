@@ -98,10 +98,6 @@ std::vector<LabelledData<T>> split_by_sizes(const LabelledData<T>& d, std::span<
   return parts;
 }
 
-}  // namespace split_detail
-
-namespace split_detail {
-
 // scikit-learn's part sizes: test = ceil(test_size * n), train = n - test.
 template <class T>
 std::size_t test_part_size(const LabelledData<T>& d, double test_size, const char* who) {

@@ -67,8 +67,15 @@ class SGD {
     // state[0]: the momentum buffer.
     TYPENET_HD static Update make(T* params, T* const* state, const Scalars& s) {
       using V = simd::vec<T>;
-      return {params,           state[0],    simd::splat<V>(s.lr), simd::splat<V>(s.wd), simd::splat<V>(s.mom),
-              simd::splat<V>(s.damp), s.momentum, s.first,          s.nesterov};
+      return {params,
+              state[0],
+              simd::splat<V>(s.lr),
+              simd::splat<V>(s.wd),
+              simd::splat<V>(s.mom),
+              simd::splat<V>(s.damp),
+              s.momentum,
+              s.first,
+              s.nesterov};
     }
     TYPENET_HD TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
       const simd::vec<T> p = simd::load(params + i, t);
@@ -230,9 +237,9 @@ class BasicAdam {
     ++t_;
     const double bc1 = 1 - std::pow(options.beta1, static_cast<double>(t_));
     const double bc2 = 1 - std::pow(options.beta2, static_cast<double>(t_));
-    return {T(options.lr / bc1),          T(1 / std::sqrt(bc2)),        T(options.beta1),
-            T(options.beta2),             T(1) - T(options.beta1),      T(1) - T(options.beta2),
-            T(options.eps),               T(options.weight_decay),      T(1 - options.lr * options.weight_decay)};
+    return {T(options.lr / bc1),   T(1 / std::sqrt(bc2)),   T(options.beta1),
+            T(options.beta2),      T(1) - T(options.beta1), T(1) - T(options.beta2),
+            T(options.eps),        T(options.weight_decay), T(1 - options.lr * options.weight_decay)};
   }
   // The next step is the first (bias corrections start again).
   void restart() { t_ = 0; }
