@@ -58,8 +58,6 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
   TYPENET_UNROLL
   for (int v = 0; v < NV; ++v) sum_du[v] = sum_du_xhat[v] = V{};
   if (pass != BatchNormPass::normalise) {
-  constexpr T p = T(Block::dropout::probability);
-  constexpr T keep_scale = T(1) / (T(1) - p);
   for (std::size_t i = 0; i < batch; ++i) {
     TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) {
@@ -69,9 +67,7 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
       if constexpr (Block::has_dropout) {
         const std::uint64_t index = i * Out + static_cast<std::size_t>(c0 + v * W);
         const V keep = dropout_keep<T>(s.dropout_key, index, dropout_threshold(Block::dropout::probability));
-        // d drop / d y = keep / (1 - p); where dropped, dU is 0 whatever act' is.
-        g = g * expr::derivative<0>(pieces::dropout).template eval<V>(std::array<V, 3>{y, keep, simd::splat<V>(keep_scale)});
-        y = y * simd::splat<V>(T(1) - p);  // the activation's output before dropout (where kept)
+        back_through_dropout<T, Block::dropout::probability>(g, y, keep);
       }
       V xhat{}, u{};
       if constexpr (Block::has_batchnorm) {

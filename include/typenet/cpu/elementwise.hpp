@@ -58,6 +58,18 @@ TYPENET_INLINE simd::vec<T> dropout_keep(std::uint32_t key, std::uint64_t first_
   return simd::select(r >= static_cast<Lane>(threshold), simd::splat<V>(1), simd::splat<V>(0));
 }
 
+// Backward through inverted dropout with probability P at the elements
+// `keep` marks: g becomes dLoss/d(activation output), g * keep / (1 - P)
+// from the dropout expression (0 where dropped, whatever act' is), and y, the
+// block's output, becomes the activation's output before dropout (y (1 - P)
+// where kept), which act' may need.
+template <class T, float P, class V>
+TYPENET_INLINE void back_through_dropout(V& g, V& y, V keep) {
+  constexpr T keep_scale = T(1) / (T(1) - T(P));
+  g = g * expr::derivative<0>(pieces::dropout).template eval<V>(std::array<V, 3>{y, keep, simd::splat<V>(keep_scale)});
+  y = y * simd::splat<V>(T(1) - T(P));
+}
+
 // Scalar form of the same draw (tests, reference implementations).
 inline bool dropout_kept(std::uint32_t key, std::uint64_t index, std::uint32_t threshold) {
   return dropout_bits<std::uint32_t>(key, static_cast<std::uint32_t>(index)) >= threshold;

@@ -155,8 +155,6 @@ void single_output_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx,
 
   // The prologue, W rows at a time. Masked lanes load as 0, so their dZ is
   // 0 * act'(0), which is 0 for every activation, and adds nothing.
-  constexpr T p = T(Block::dropout::probability);
-  constexpr T keep_scale = T(1) / (T(1) - p);
   V sum_dz{};
   for (std::size_t i0 = 0; i0 < batch; i0 += W) {
     const simd::Tail<T> tail(static_cast<int>(std::min(W, batch - i0)));
@@ -164,8 +162,7 @@ void single_output_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx,
     V y = simd::load(io.y + i0, tail);
     if constexpr (Block::has_dropout) {
       const V keep = dropout_keep<T>(s.dropout_key, i0, dropout_threshold(Block::dropout::probability));
-      g = g * expr::derivative<0>(pieces::dropout).template eval<V>(std::array<V, 3>{y, keep, simd::splat<V>(keep_scale)});
-      y = y * simd::splat<V>(T(1) - p);  // the activation's output before dropout (where kept)
+      back_through_dropout<T, Block::dropout::probability>(g, y, keep);
     }
     V u{};
     if constexpr (Block::keeps_preactivation) u = simd::load(io.saved + i0, tail);
