@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "typenet/typenet.hpp"
@@ -20,15 +22,33 @@ inline double relative_error(double analytic, double numeric) {
   return std::abs(analytic - numeric) / std::max(1.0, std::abs(numeric));
 }
 
+// How the check drives a model: the CPU Model here; other models (the GPU
+// kernels run on the host) overload these in their own namespace.
+template <class Net>
+std::span<double> parameters_of(Model<Net, double>& model) {
+  return model.parameters();
+}
+template <class Net>
+const double* forward_values(Model<Net, double>& model, MatrixView<const double> x, Mode mode) {
+  return model.forward(x, mode).data;
+}
+// backward from dLoss/dOutput = weight; returns (dLoss/dParameters, dLoss/dInput).
+template <class Net>
+std::pair<const double*, const double*> backward_values(Model<Net, double>& model, MatrixView<const double> weight) {
+  model.backward(weight, true);
+  return {model.gradients().data(), model.input_gradient().data};
+}
+
 // L = sum_ij output_ij * weight_ij with random weights: its gradient with
 // respect to the output is `weight`, so backward(weight) must give dL/dtheta.
 // Dropout's mask is pinned (same step for every forward).
-template <class Net>
+template <class Net, class M = Model<Net, double>>
 GradientErrors check_network_gradients(Mode mode, std::size_t batch, std::uint64_t seed, Init init = Init::torch_default) {
-  Model<Net, double> model(init, seed);
+  M model(init, seed);
   Rng rng(seed + 1);
   // Random BatchNorm affine parameters, so gamma and beta matter.
-  for (double& p : model.parameters()) p += 0.1 * rng.normal();
+  const std::span<double> params = parameters_of(model);
+  for (double& p : params) p += 0.1 * rng.normal();
   Matrix<double> x(batch, Net::input_size);
   for (std::size_t i = 0; i < batch; ++i)
     for (std::size_t j = 0; j < Net::input_size; ++j) x(i, j) = rng.normal();
@@ -38,19 +58,16 @@ GradientErrors check_network_gradients(Mode mode, std::size_t batch, std::uint64
 
   auto loss = [&] {
     model.set_dropout_step(7);
-    auto y = model.forward(x.view(), mode);
+    const double* y = forward_values(model, x.view(), mode);
     double s = 0;
     for (std::size_t i = 0; i < batch; ++i)
-      for (std::size_t j = 0; j < Net::output_size; ++j) s += y(i, j) * weight(i, j);
+      for (std::size_t j = 0; j < Net::output_size; ++j) s += y[i * Net::output_size + j] * weight(i, j);
     return s;
   };
   loss();
-  model.backward(weight.view(), true);
-  const std::vector<double> analytic(model.gradients().begin(), model.gradients().end());
-  const auto dx = model.input_gradient();
-  std::vector<double> analytic_x(batch * Net::input_size);
-  for (std::size_t i = 0; i < batch; ++i)
-    for (std::size_t j = 0; j < Net::input_size; ++j) analytic_x[i * Net::input_size + j] = dx(i, j);
+  const auto [gradients, dx] = backward_values(model, weight.view());
+  const std::vector<double> analytic(gradients, gradients + Net::parameter_count);
+  const std::vector<double> analytic_x(dx, dx + batch * Net::input_size);
 
   GradientErrors e;
   const double h = 1e-6;
@@ -63,7 +80,6 @@ GradientErrors check_network_gradients(Mode mode, std::size_t batch, std::uint64
     v = old;
     return (up - down) / (2 * h);
   };
-  auto params = model.parameters();
   for (std::size_t i = 0; i < params.size(); ++i) {
     e.parameters = std::max(e.parameters, relative_error(analytic[i], numeric(params[i])));
     ++e.checked;

@@ -23,6 +23,7 @@
 #include "typenet/cpu/block_forward.hpp"
 #include "typenet/model/matrix.hpp"
 #include "typenet/model/mode.hpp"
+#include "typenet/model/workspace_layout.hpp"
 #include "typenet/random/counter_hash.hpp"
 #include "typenet/topology/sequential.hpp"
 #include "typenet/train/init.hpp"
@@ -134,6 +135,7 @@ class Model {
   // Each train-mode forward draws a fresh dropout mask from (seed, step,
   // block); backward regenerates the same one. Setting the step repeats a mask.
   void set_dropout_seed(std::uint64_t seed) { dropout_seed_ = seed; }
+  std::uint64_t dropout_seed() const { return dropout_seed_; }
   std::uint64_t dropout_step() const { return dropout_step_; }
   void set_dropout_step(std::uint64_t step) { dropout_step_ = step; }
 
@@ -237,9 +239,8 @@ class Model {
   void reserve(std::size_t rows) {
     reserve_forward(rows);
     if (rows <= gradient_capacity_) return;
-    const std::size_t width = std::max(Net::max_width, input_size);
-    grad_a_.resize(rows * width);
-    grad_b_.resize(rows * width);
+    grad_a_.resize(rows * layout::gradient_width);
+    grad_b_.resize(rows * layout::gradient_width);
     if (scratch_.size() == 0) scratch_.resize(scratch_count);
     gradient_capacity_ = rows;
   }
@@ -254,23 +255,10 @@ class Model {
     capacity_ = rows;
   }
 
-  // Workspace layout per sample: every block's output; the values backward
-  // needs besides them (pre-activation or x-hat) for the blocks that keep one.
-  template <std::size_t Upto>
-  static constexpr std::size_t sum_out(auto keeps) {
-    std::size_t n = 0;
-    [&]<std::size_t... B>(std::index_sequence<B...>) {
-      ((n += keeps.template operator()<typename Net::template block<B>>() ? Net::template block<B>::out : 0), ...);
-    }(std::make_index_sequence<Upto>{});
-    return n;
-  }
-  static constexpr auto always = []<class B>() { return true; };
-  static constexpr auto keeps_saved = []<class B>() { return B::keeps_preactivation || B::keeps_normalized; };
-  static constexpr auto has_bn = []<class B>() { return B::has_batchnorm; };
-  static constexpr std::size_t outputs_per_sample = sum_out<block_count>(always);
-  static constexpr std::size_t saved_per_sample = sum_out<block_count>(keeps_saved);
-  // Per BatchNorm block: batch mean, 1/std, and two sums for synchronised backward.
-  static constexpr std::size_t stats_count = 4 * sum_out<block_count>(has_bn);
+  using layout = WorkspaceLayout<Net>;
+  static constexpr std::size_t outputs_per_sample = layout::outputs_per_sample;
+  static constexpr std::size_t saved_per_sample = layout::saved_per_sample;
+  static constexpr std::size_t stats_count = layout::stats_count;
   // Backward's room for one block's W transposed (rows rounded up to vectors).
   static constexpr std::size_t scratch_count = [] {
     std::size_t n = 0;
@@ -284,7 +272,7 @@ class Model {
 
   template <std::size_t B>
   std::size_t output_offset() const {
-    return sum_out<B>(always) * capacity_;
+    return layout::template output_offset<B>() * capacity_;
   }
 
   template <class B>
@@ -308,9 +296,9 @@ class Model {
     r.y = outputs_.data() + output_offset<B::index>();
     r.scratch = scratch_.data();
     if constexpr (B::keeps_preactivation || B::keeps_normalized)
-      r.saved = saved_.data() + sum_out<B::index>(keeps_saved) * capacity_;
+      r.saved = saved_.data() + layout::template saved_offset<B::index>() * capacity_;
     if constexpr (B::has_batchnorm) {
-      r.mean = stats_.data() + 4 * sum_out<B::index>(has_bn);
+      r.mean = stats_.data() + layout::template stats_offset<B::index>();
       r.inv_std = r.mean + B::out;
       r.sum_a = r.inv_std + B::out;
       r.sum_b = r.sum_a + B::out;

@@ -1,0 +1,410 @@
+// The GPU's fused block kernels, each written as the work of one thread: a
+// small struct of pointers and sizes whose operator()(t) is thread t's whole
+// share, and threads() how many there are.
+//
+// The CUDA model launches them over a grid (cuda/launch.cuh); the host can
+// run the very same structs one thread after another (HostExecutor), which is
+// how the CPU-only test suite checks the GPU's arithmetic, indexing and
+// orchestration against the CPU kernels on every build, GPU or not.
+//
+// Within a kernel no thread reads what another writes, and every sum is added
+// by one thread in a fixed order, so results are deterministic: no atomics.
+// Products accumulate with fma in ascending k, as the CPU's micro-kernel does.
+//
+// Forward of a block (train mode; eval folds BatchNorm into the epilogue):
+//   ForwardProduct        z = x W;  no BatchNorm: u = z + b, y = drop(act(u))
+//                                   BatchNorm:    keeps z
+//   BatchNormStatistics   per column: mean, var (two passes), 1/std, running stats
+//   BatchNormNormalise    x-hat = (z - mean) / std, u = gamma x-hat + beta, y = drop(act(u))
+// Backward (dy holds dL/dY on entry, dL/dZ after the first kernel):
+//   OutputGradient        dZ = dY drop' act'(u or y)                      (no BatchNorm)
+//   BatchNormBackward     per column: dU as above, dgamma = sum dU x-hat, dbeta = sum dU,
+//                         dZ = gamma/std (dU - (dbeta + x-hat dgamma) / batch)
+//   WeightGradient        dW = X^T dZ, db = sum_rows dZ
+//   TransposeWeights      W^T into scratch, so that the next product reads it along rows
+//   InputGradient         dX = dZ W^T
+// Each thread of the two products owns a column and a few rows (a register
+// tile): a warp's 32 threads read 32 consecutive values of the shared
+// operand, and one value of the other (a broadcast).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "typenet/config.hpp"
+#include "typenet/cpu/elementwise.hpp"
+#include "typenet/random/counter_hash.hpp"
+#include "typenet/topology/activations.hpp"
+
+namespace typenet::cuda {
+
+// The values of one element as an expression reads them (env[i]).
+template <class T, int N>
+struct Values {
+  T value[N];
+  TYPENET_HD T operator[](int i) const { return value[i]; }
+};
+
+// Expression E (a type: its variables are indices, its constants template
+// arguments) evaluated on scalars.
+template <class T, class E, class... A>
+TYPENET_HD TYPENET_INLINE T evaluate_scalar(A... args) {
+  constexpr E e{};
+  return e.template eval<T>(Values<T, sizeof...(A)>{{static_cast<T>(args)...}});
+}
+
+template <class X>
+using expression_type = std::remove_cvref_t<X>;
+
+// What one block kernel reads and writes (device pointers on the GPU).
+template <class T>
+struct BlockArgs {
+  const T* params = nullptr;  // the model's parameter buffer
+  T* state = nullptr;         // BatchNorm running statistics
+  T* grads = nullptr;         // the gradient buffer
+  const T* x = nullptr;       // input, batch x in, row stride ldx
+  std::size_t ldx = 0;
+  T* y = nullptr;        // output, batch x out
+  T* saved = nullptr;    // pre-activation or x-hat, batch x out, if the block keeps one
+  T* mean = nullptr;     // BatchNorm batch mean (out)
+  T* inv_std = nullptr;  // BatchNorm batch 1/sqrt(var + eps) (out)
+  std::size_t batch = 0;
+  bool train = false;
+  std::uint32_t dropout_key = 0;
+};
+
+namespace block_kernel_detail {
+
+// Rows per thread in the two row-tiled products.
+inline constexpr std::size_t rows_per_thread = 4;
+
+TYPENET_HD inline std::size_t row_tiles(std::size_t batch) { return (batch + rows_per_thread - 1) / rows_per_thread; }
+
+template <class Block, class T>
+TYPENET_HD TYPENET_INLINE bool kept(std::uint32_t key, std::size_t row, std::size_t col) {
+  const auto index = static_cast<std::uint32_t>((row * Block::out + col) & 0xffffffffu);
+  return dropout_bits<std::uint32_t>(key, index) >= dropout_threshold(Block::dropout::probability);
+}
+
+// y = drop(act(u)) at (row, col).
+template <class Block, class T>
+TYPENET_HD TYPENET_INLINE T finish(const BlockArgs<T>& a, T u, std::size_t row, std::size_t col) {
+  T y = evaluate_scalar<T, expression_type<decltype(Block::activation::expression)>>(u);
+  if constexpr (Block::has_dropout) {
+    if (a.train) {
+      constexpr T scale = T(1) / (T(1) - T(Block::dropout::probability));
+      const T keep = kept<Block, T>(a.dropout_key, row, col) ? T(1) : T(0);
+      y = evaluate_scalar<T, expression_type<decltype(cpu::pieces::dropout)>>(y, keep, scale);
+    }
+  }
+  return y;
+}
+
+// dL/dU at (row, col) from dL/dY, the output y and the pre-activation u
+// (read only when the activation's derivative needs it).
+template <class Block, class T>
+TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockArgs<T>& a, T g, T y, T u, std::size_t row,
+                                                    std::size_t col) {
+  using Backward = ActivationBackward<typename Block::activation>;
+  if constexpr (Block::has_dropout) {
+    // Through inverted dropout: g keep / (1 - P), and the activation's
+    // output before dropout is y (1 - P) where kept.
+    constexpr T keep_scale = T(1) / (T(1) - T(Block::dropout::probability));
+    using DropoutSlope = expression_type<decltype(expr::derivative<0>(cpu::pieces::dropout))>;
+    const T keep = kept<Block, T>(a.dropout_key, row, col) ? T(1) : T(0);
+    g = g * evaluate_scalar<T, DropoutSlope>(y, keep, keep_scale);
+    y = y * (T(1) - T(Block::dropout::probability));
+  }
+  if constexpr (Backward::saved == expr::Saved::input)
+    return g * evaluate_scalar<T, expression_type<decltype(Backward::derivative)>>(u);
+  else
+    return g * evaluate_scalar<T, expression_type<decltype(Backward::derivative_of_output)>>(u, y);
+}
+
+}  // namespace block_kernel_detail
+
+// z = x W with the block's epilogue. Thread t: column t % out, rows
+// [r0, r0 + 4) of row tile t / out.
+template <class Block, class T>
+struct ForwardProduct {
+  BlockArgs<T> a;
+
+  TYPENET_HD std::size_t threads() const { return block_kernel_detail::row_tiles(a.batch) * Block::out; }
+  TYPENET_HD void operator()(std::size_t t) const {
+    using namespace block_kernel_detail;
+    constexpr std::size_t In = Block::in, Out = Block::out, R = rows_per_thread;
+    const std::size_t col = t % Out, r0 = t / Out * R;
+    const std::size_t rows = a.batch - r0 < R ? a.batch - r0 : R;
+    // Rows past the batch repeat its last row (no branch in the loop).
+    const T* x[R];
+    for (std::size_t r = 0; r < R; ++r) x[r] = a.x + (r < rows ? r0 + r : a.batch - 1) * a.ldx;
+    const T* w = a.params + Block::weight_offset + col;
+    T z[R] = {};
+    for (std::size_t k = 0; k < In; ++k) {
+      const T wk = w[k * Out];
+      TYPENET_UNROLL
+      for (std::size_t r = 0; r < R; ++r) z[r] = std::fma(x[r][k], wk, z[r]);
+    }
+    // The epilogue's per-column constants: the bias, or evaluation-mode
+    // BatchNorm folded into u = z scale + shift.
+    T scale = T(1), shift = T(0);
+    if constexpr (Block::has_bias) shift = a.params[Block::bias_offset + col];
+    if constexpr (Block::has_batchnorm) {
+      if (!a.train) {
+        const T gamma = a.params[Block::gamma_offset + col], beta = a.params[Block::beta_offset + col];
+        scale = gamma / std::sqrt(a.state[Block::running_var_offset + col] + T(Block::batchnorm::eps));
+        shift = beta - a.state[Block::running_mean_offset + col] * scale;
+      }
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::size_t row = r0 + r, at = row * Out + col;
+      T u = z[r];
+      if constexpr (Block::has_batchnorm) {
+        if (a.train) {  // BatchNormStatistics and BatchNormNormalise finish it
+          a.saved[at] = z[r];
+          continue;
+        }
+        u = evaluate_scalar<T, expression_type<decltype(cpu::pieces::affine)>>(z[r], scale, shift);
+      } else if constexpr (Block::has_bias) {
+        u = evaluate_scalar<T, expression_type<decltype(cpu::pieces::bias)>>(z[r], shift);
+      }
+      if constexpr (Block::keeps_preactivation)
+        if (a.train) a.saved[at] = u;
+      a.y[at] = finish<Block, T>(a, u, row, col);
+    }
+  }
+};
+
+// Per column, over the whole batch: mean, biased variance (two passes:
+// exact where E[z^2] - E[z]^2 would cancel), 1/std, and the running
+// statistics (PyTorch's momentum; the unbiased variance).
+template <class Block, class T>
+struct BatchNormStatistics {
+  BlockArgs<T> a;
+
+  TYPENET_HD std::size_t threads() const { return Block::out; }
+  TYPENET_HD void operator()(std::size_t col) const {
+    constexpr std::size_t Out = Block::out;
+    const T n = static_cast<T>(a.batch);
+    T sum = 0;
+    for (std::size_t i = 0; i < a.batch; ++i) sum += a.saved[i * Out + col];
+    const T mean = sum / n;
+    T squares = 0;
+    for (std::size_t i = 0; i < a.batch; ++i) {
+      const T d = a.saved[i * Out + col] - mean;
+      squares = std::fma(d, d, squares);
+    }
+    const T var = squares / n;
+    a.mean[col] = mean;
+    a.inv_std[col] = T(1) / std::sqrt(var + T(Block::batchnorm::eps));
+    const T momentum = T(Block::batchnorm::momentum);
+    const T unbiased = a.batch > 1 ? n / static_cast<T>(a.batch - 1) : T(1);
+    T& rm = a.state[Block::running_mean_offset + col];
+    T& rv = a.state[Block::running_var_offset + col];
+    rm = rm * (1 - momentum) + mean * momentum;
+    rv = rv * (1 - momentum) + var * (unbiased * momentum);
+  }
+};
+
+// Per element: x-hat over z (in place), the affine, activation and dropout.
+template <class Block, class T>
+struct BatchNormNormalise {
+  BlockArgs<T> a;
+
+  TYPENET_HD std::size_t threads() const { return a.batch * Block::out; }
+  TYPENET_HD void operator()(std::size_t at) const {
+    const std::size_t row = at / Block::out, col = at % Block::out;
+    const T xhat = evaluate_scalar<T, expression_type<decltype(cpu::pieces::normalize)>>(a.saved[at], a.mean[col],
+                                                                                          a.inv_std[col]);
+    a.saved[at] = xhat;
+    const T u = evaluate_scalar<T, expression_type<decltype(cpu::pieces::affine)>>(
+        xhat, a.params[Block::gamma_offset + col], a.params[Block::beta_offset + col]);
+    a.y[at] = block_kernel_detail::finish<Block, T>(a, u, row, col);
+  }
+};
+
+// dZ = dY drop' act' in place, per element (blocks without BatchNorm).
+template <class Block, class T>
+struct OutputGradient {
+  BlockArgs<T> a;
+  T* dy;
+
+  TYPENET_HD std::size_t threads() const { return a.batch * Block::out; }
+  TYPENET_HD void operator()(std::size_t at) const {
+    const T u = Block::keeps_preactivation ? a.saved[at] : T(0);
+    dy[at] = block_kernel_detail::output_to_preactivation<Block, T>(a, dy[at], a.y[at], u, at / Block::out,
+                                                                    at % Block::out);
+  }
+};
+
+// BatchNorm's backward, per column over the batch: dU, the parameter
+// gradients, then dZ (which needs both column sums first).
+template <class Block, class T>
+struct BatchNormBackward {
+  BlockArgs<T> a;
+  T* dy;
+
+  TYPENET_HD std::size_t threads() const { return Block::out; }
+  TYPENET_HD void operator()(std::size_t col) const {
+    constexpr std::size_t Out = Block::out;
+    using Affine = expression_type<decltype(cpu::pieces::affine)>;
+    const T gamma = a.params[Block::gamma_offset + col], beta = a.params[Block::beta_offset + col];
+    T sum_du = 0, sum_du_xhat = 0;
+    for (std::size_t i = 0; i < a.batch; ++i) {
+      const std::size_t at = i * Out + col;
+      const T xhat = a.saved[at];
+      const T u = evaluate_scalar<T, Affine>(xhat, gamma, beta);
+      const T du = block_kernel_detail::output_to_preactivation<Block, T>(a, dy[at], a.y[at], u, i, col);
+      dy[at] = du;
+      sum_du += du;
+      sum_du_xhat = std::fma(du, xhat, sum_du_xhat);
+    }
+    // dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1)
+    a.grads[Block::gamma_offset + col] = sum_du_xhat;
+    a.grads[Block::beta_offset + col] = sum_du;
+    const T inv_n = T(1) / static_cast<T>(a.batch), gain = gamma * a.inv_std[col];
+    for (std::size_t i = 0; i < a.batch; ++i) {
+      const std::size_t at = i * Out + col;
+      dy[at] = gain * (dy[at] - std::fma(a.saved[at], sum_du_xhat, sum_du) * inv_n);
+    }
+  }
+};
+
+// dW = X^T dZ (thread t: column t % out, rows [k0, k0 + 4) of W), and one
+// more row of threads for db = sum_rows dZ when the block has a bias.
+template <class Block, class T>
+struct WeightGradient {
+  BlockArgs<T> a;
+  const T* dz;
+
+  static constexpr std::size_t k_tiles = (Block::in + block_kernel_detail::rows_per_thread - 1) /
+                                         block_kernel_detail::rows_per_thread;
+  TYPENET_HD std::size_t threads() const { return (k_tiles + (Block::has_bias ? 1 : 0)) * Block::out; }
+  TYPENET_HD void operator()(std::size_t t) const {
+    constexpr std::size_t In = Block::in, Out = Block::out, R = block_kernel_detail::rows_per_thread;
+    const std::size_t col = t % Out, tile = t / Out;
+    if (tile == k_tiles) {  // db = sum dZ * du/db, du/db = 1
+      T sum = 0;
+      for (std::size_t i = 0; i < a.batch; ++i) sum += dz[i * Out + col];
+      a.grads[Block::bias_offset + col] = sum;
+      return;
+    }
+    const std::size_t k0 = tile * R, rows = In - k0 < R ? In - k0 : R;
+    std::size_t k[R];
+    for (std::size_t r = 0; r < R; ++r) k[r] = r < rows ? k0 + r : In - 1;
+    T acc[R] = {};
+    for (std::size_t i = 0; i < a.batch; ++i) {
+      const T d = dz[i * Out + col];
+      const T* xi = a.x + i * a.ldx;
+      TYPENET_UNROLL
+      for (std::size_t r = 0; r < R; ++r) acc[r] = std::fma(xi[k[r]], d, acc[r]);
+    }
+    for (std::size_t r = 0; r < rows; ++r) a.grads[Block::weight_offset + (k0 + r) * Out + col] = acc[r];
+  }
+};
+
+// wt (out x in) = W^T; thread t writes wt[t].
+template <class Block, class T>
+struct TransposeWeights {
+  const T* params;
+  T* wt;
+
+  TYPENET_HD std::size_t threads() const { return Block::in * Block::out; }
+  TYPENET_HD void operator()(std::size_t t) const {
+    const std::size_t j = t / Block::in, k = t % Block::in;
+    wt[t] = params[Block::weight_offset + k * Block::out + j];
+  }
+};
+
+// dX = dZ W^T, reading W^T from TransposeWeights. Thread t: input column
+// t % in, rows [r0, r0 + 4) of row tile t / in.
+template <class Block, class T>
+struct InputGradient {
+  const T* dz;
+  const T* wt;
+  T* dx;
+  std::size_t batch;
+
+  TYPENET_HD std::size_t threads() const { return block_kernel_detail::row_tiles(batch) * Block::in; }
+  TYPENET_HD void operator()(std::size_t t) const {
+    constexpr std::size_t In = Block::in, Out = Block::out, R = block_kernel_detail::rows_per_thread;
+    const std::size_t k = t % In, r0 = t / In * R;
+    const std::size_t rows = batch - r0 < R ? batch - r0 : R;
+    const T* d[R];
+    for (std::size_t r = 0; r < R; ++r) d[r] = dz + (r < rows ? r0 + r : batch - 1) * Out;
+    T acc[R] = {};
+    for (std::size_t j = 0; j < Out; ++j) {
+      const T w = wt[j * In + k];
+      TYPENET_UNROLL
+      for (std::size_t r = 0; r < R; ++r) acc[r] = std::fma(d[r][j], w, acc[r]);
+    }
+    for (std::size_t r = 0; r < rows; ++r) dx[(r0 + r) * In + k] = acc[r];
+  }
+};
+
+// p = softmax(l) per row (thread = row), stable: exp(l - max l) / sum.
+template <class T>
+struct SoftmaxRows {
+  const T* logits;
+  T* p;
+  std::size_t rows, cols;
+
+  TYPENET_HD std::size_t threads() const { return rows; }
+  TYPENET_HD void operator()(std::size_t i) const {
+    const T* l = logits + i * cols;
+    T m = l[0];
+    for (std::size_t j = 1; j < cols; ++j) m = l[j] > m ? l[j] : m;
+    T sum = 0;
+    for (std::size_t j = 0; j < cols; ++j) sum += (p[i * cols + j] = std::exp(l[j] - m));
+    for (std::size_t j = 0; j < cols; ++j) p[i * cols + j] /= sum;
+  }
+};
+
+// dl = p (dp - sum_j dp_j p_j) per row, in place.
+template <class T>
+struct SoftmaxBackwardRows {
+  const T* p;
+  T* g;
+  std::size_t rows, cols;
+
+  TYPENET_HD std::size_t threads() const { return rows; }
+  TYPENET_HD void operator()(std::size_t i) const {
+    const T* pi = p + i * cols;
+    T* gi = g + i * cols;
+    T dot = 0;
+    for (std::size_t j = 0; j < cols; ++j) dot += gi[j] * pi[j];
+    for (std::size_t j = 0; j < cols; ++j) gi[j] = pi[j] * (gi[j] - dot);
+  }
+};
+
+// The kernels of one block's forward, in order; `run(kernel)` runs one to
+// completion (a launch on a stream, or the host executor).
+template <class Block, class T, class Run>
+void block_forward(const BlockArgs<T>& a, Run&& run) {
+  run(ForwardProduct<Block, T>{a});
+  if constexpr (Block::has_batchnorm) {
+    if (a.train) {
+      run(BatchNormStatistics<Block, T>{a});
+      run(BatchNormNormalise<Block, T>{a});
+    }
+  }
+}
+
+// The kernels of one block's backward: dy holds dL/dY and becomes dL/dZ;
+// parameter gradients go to a.grads; dx (with wt, in x out values of
+// scratch), when not null, receives dL/dX.
+template <class Block, class T, class Run>
+void block_backward(const BlockArgs<T>& a, T* dy, T* dx, T* wt, Run&& run) {
+  if constexpr (Block::has_batchnorm) run(BatchNormBackward<Block, T>{a, dy});
+  else run(OutputGradient<Block, T>{a, dy});
+  run(WeightGradient<Block, T>{a, dy});
+  if (dx) {
+    run(TransposeWeights<Block, T>{a.params, wt});
+    run(InputGradient<Block, T>{dy, wt, dx, a.batch});
+  }
+}
+
+}  // namespace typenet::cuda

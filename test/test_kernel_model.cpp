@@ -1,0 +1,181 @@
+// The GPU backend's kernels and model, run on the host: KernelModel over
+// HostExecutor executes every CUDA block kernel (cuda/block_kernels.hpp) one
+// thread after another, with the CUDA model's very layout and orchestration.
+// This suite runs on every build, GPU or not:
+//   - its gradients against central finite differences in double, for every
+//     fused block combination (the same networks as test_gradients);
+//   - its forward (train and eval), BatchNorm running statistics and
+//     backward against the CPU Model, in double and float.
+// Tolerances: double 1e-12 of max(1, |value|) (both backends are exact to
+// rounding; they round differently: the GPU kernels fuse their multiply-adds,
+// the CPU's scalar tails do not); float 2e-5, likewise.
+#define BOOST_TEST_MODULE kernel_model
+#include <boost/mpl/list.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <vector>
+
+#include "gradient_check.hpp"
+#include "typenet/cuda/kernel_model.hpp"
+
+using namespace typenet;
+
+template <class Net, class T>
+using HostKernelModel = cuda::KernelModel<Net, T, cuda::HostExecutor>;
+
+// How the gradient check drives a KernelModel (found by argument-dependent lookup).
+namespace typenet::cuda {
+template <class Net>
+std::span<double> parameters_of(HostKernelModel<Net, double>& model) {
+  return {model.parameters(), Net::parameter_count};
+}
+template <class Net>
+const double* forward_values(HostKernelModel<Net, double>& model, MatrixView<const double> x, Mode mode) {
+  return model.forward(x.data, x.rows, mode, x.stride);
+}
+template <class Net>
+std::pair<const double*, const double*> backward_values(HostKernelModel<Net, double>& model,
+                                                        MatrixView<const double> weight) {
+  double* g = model.output_gradient_buffer();
+  for (std::size_t i = 0; i < weight.rows; ++i)
+    for (std::size_t j = 0; j < weight.cols; ++j) g[i * weight.cols + j] = weight(i, j);
+  model.backward(true);
+  return {model.gradients(), model.input_gradient()};
+}
+}  // namespace typenet::cuda
+
+namespace {
+
+template <class Net>
+void expect_exact_gradients(Mode mode = Mode::train, std::size_t batch = 7) {
+  const auto e = testing::check_network_gradients<Net, HostKernelModel<Net, double>>(mode, batch, 42);
+  BOOST_TEST_INFO("network " << Net::name());
+  BOOST_TEST(e.checked > Net::parameter_count);
+  BOOST_TEST(e.parameters < 1e-6);
+  BOOST_TEST(e.input < 1e-6);
+}
+
+template <class T>
+constexpr double tolerance = std::is_same_v<T, double> ? 1e-12 : 2e-5;
+
+template <class T>
+void expect_close(const T* gpu, const T* cpu, std::size_t n, const char* what) {
+  double worst = 0;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double e = std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i])));
+    if (e > worst) worst = e, at = i;
+  }
+  BOOST_TEST_INFO(what << ": worst at " << at << " of " << n);
+  BOOST_TEST(worst <= tolerance<T>);
+}
+
+// Two training steps' forward and backward, then an evaluation, on both
+// backends from the same parameters; every output, gradient and statistic
+// compared.
+template <class Net, class T>
+void expect_same_as_cpu(std::size_t batch, std::uint64_t seed = 5) {
+  BOOST_TEST_CONTEXT("network " << Net::name() << ", batch " << batch) {
+    Model<Net, T> cpu(Init::torch_default, seed);
+    Rng rng(seed + 1);
+    for (T& p : cpu.parameters()) p += static_cast<T>(0.1 * rng.normal());
+    HostKernelModel<Net, T> gpu(cpu);
+    Matrix<T> x(batch, Net::input_size), g(batch, Net::output_size);
+    for (int step = 0; step < 2; ++step) {
+      for (std::size_t i = 0; i < batch; ++i) {
+        for (std::size_t j = 0; j < Net::input_size; ++j) x(i, j) = static_cast<T>(rng.normal());
+        for (std::size_t j = 0; j < Net::output_size; ++j) g(i, j) = static_cast<T>(rng.normal());
+      }
+      const auto y_cpu = cpu.forward(x.view(), Mode::train);
+      const T* y_gpu = gpu.forward(x.data(), batch, Mode::train);
+      expect_close(y_gpu, y_cpu.data, batch * Net::output_size, "train-mode output");
+      cpu.backward(g.view(), true);
+      std::copy_n(g.data(), batch * Net::output_size, gpu.output_gradient_buffer());
+      gpu.backward(true);
+      expect_close(gpu.gradients(), cpu.gradients().data(), Net::parameter_count, "parameter gradients");
+      expect_close(gpu.input_gradient(), cpu.input_gradient().data, batch * Net::input_size, "input gradient");
+      if constexpr (Net::state_count > 0)
+        expect_close(gpu.state(), cpu.state().data(), Net::state_count, "running statistics");
+    }
+    const auto y_cpu = cpu.forward(x.view(), Mode::eval);
+    expect_close(gpu.forward(x.data(), batch, Mode::eval), y_cpu.data, batch * Net::output_size, "eval-mode output");
+    // Back to the CPU: the same parameters, statistics and dropout stream.
+    Model<Net, T> back(Init::torch_default, seed + 9);
+    gpu.copy_to(back);
+    BOOST_TEST(std::equal(back.parameters().begin(), back.parameters().end(), cpu.parameters().begin()));
+    BOOST_TEST(std::equal(back.state().begin(), back.state().end(), cpu.state().begin()));
+    BOOST_TEST(back.dropout_step() == cpu.dropout_step());
+    BOOST_TEST(back.dropout_seed() == cpu.dropout_seed());
+  }
+}
+
+using Scalars = boost::mpl::list<float, double>;
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(finite_differences)
+BOOST_AUTO_TEST_CASE(linear_identity) { expect_exact_gradients<Sequential<Input<4>, Linear<9>, Linear<3>>>(); }
+BOOST_AUTO_TEST_CASE(linear_without_bias) {
+  expect_exact_gradients<Sequential<Input<4>, Linear<9, false>, Tanh, Linear<3, false>>>();
+}
+BOOST_AUTO_TEST_CASE(every_activation) {
+  expect_exact_gradients<Sequential<Input<4>, Linear<9>, ReLU, Linear<8>, LeakyReLU<0.1f>, Linear<7>, Tanh,
+                                    Linear<6>, Sigmoid, Linear<5>, ELU<0.7f>, Linear<4>, GELU, Linear<3>>>();
+}
+BOOST_AUTO_TEST_CASE(batchnorm_activation) {
+  expect_exact_gradients<Sequential<Input<6>, Linear<20>, BatchNorm<>, ReLU, Linear<18>, BatchNorm<>, ELU<>,
+                                    Linear<4>>>();
+}
+BOOST_AUTO_TEST_CASE(batchnorm_activation_dropout) {
+  expect_exact_gradients<Sequential<Input<5>, Linear<24>, BatchNorm<>, Sigmoid, Dropout<0.3f>, Linear<3>>>();
+}
+BOOST_AUTO_TEST_CASE(activation_dropout) {
+  expect_exact_gradients<Sequential<Input<5>, Linear<40>, GELU, Dropout<0.5f>, Linear<3>>>();
+}
+BOOST_AUTO_TEST_CASE(softmax_head) {
+  expect_exact_gradients<Sequential<Input<3>, Linear<8>, Tanh, Linear<4>, Softmax>>();
+}
+BOOST_AUTO_TEST_CASE(single_outputs_and_ragged_row_tiles) {
+  expect_exact_gradients<Sequential<Input<1>, Linear<7>, BatchNorm<>, Tanh, Linear<1>, Sigmoid, Linear<1>>>(
+      Mode::train, 9);
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(against_the_cpu)
+BOOST_AUTO_TEST_CASE_TEMPLATE(mnist_shaped, T, Scalars) {
+  expect_same_as_cpu<Sequential<Input<784>, Linear<64>, ReLU, Linear<32>, ReLU, Linear<10>>, T>(33);
+}
+BOOST_AUTO_TEST_CASE_TEMPLATE(batchnorm_dropout_softmax, T, Scalars) {
+  expect_same_as_cpu<Sequential<Input<37>, Linear<67>, BatchNorm<>, ReLU, Dropout<0.2f>, Linear<17>, GELU,
+                                Dropout<0.5f>, Linear<5>, Softmax>,
+                     T>(21);
+}
+BOOST_AUTO_TEST_CASE_TEMPLATE(moons, T, Scalars) {
+  expect_same_as_cpu<Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>, T>(100);
+}
+BOOST_AUTO_TEST_CASE_TEMPLATE(one_sample_eval, T, Scalars) {
+  using Net = Sequential<Input<5>, Linear<8>, BatchNorm<>, Tanh, Linear<3>>;
+  Model<Net, T> cpu(Init::torch_default, 3);
+  HostKernelModel<Net, T> gpu(cpu);
+  const std::vector<T> x{T(0.5), T(-1), T(2), T(0.25), T(-0.75)};
+  const auto y = cpu.forward(MatrixView<const T>{x.data(), 1, 5}, Mode::eval);
+  expect_close(gpu.forward(x.data(), 1, Mode::eval), y.data, 3, "batch-1 output");
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_sentence) {
+  using Net = Sequential<Input<3>, Linear<4>, BatchNorm<>, ReLU, Linear<2>>;
+  HostKernelModel<Net, float> gpu;
+  const std::vector<float> x(6, 1.0f);
+  auto says = [](const char* part) {
+    return [part](const std::exception& e) { return std::string(e.what()).find(part) != std::string::npos; };
+  };
+  BOOST_CHECK_EXCEPTION(gpu.forward(x.data(), 0), std::invalid_argument, says("empty"));
+  BOOST_CHECK_EXCEPTION(gpu.forward(x.data(), 2, Mode::eval, 2), std::invalid_argument, says("stride"));
+  BOOST_CHECK_EXCEPTION(gpu.forward(nullptr, 2), std::invalid_argument, says("null"));
+  BOOST_CHECK_EXCEPTION(gpu.forward(x.data(), 1, Mode::train), std::invalid_argument, says("at least 2 samples"));
+  BOOST_CHECK_EXCEPTION(gpu.backward(), std::logic_error, says("Mode::train first"));
+  gpu.forward(x.data(), 2, Mode::train);
+  gpu.backward();
+  BOOST_CHECK_EXCEPTION(gpu.input_gradient(), std::logic_error, says("backward(true)"));
+}
