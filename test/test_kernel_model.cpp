@@ -179,3 +179,76 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_sentence) {
   gpu.backward();
   BOOST_CHECK_EXCEPTION(gpu.input_gradient(), std::logic_error, says("backward(true)"));
 }
+
+// Training drift: the kernel model trained with the CPU's losses and
+// optimizers (on its host buffers) against the CPU Model's fused steps, from
+// the same parameters on the same batches. The two differ only in rounding
+// (fused multiply-adds, summation order), which training then carries
+// along; the bounds here are the ones the CUDA suite applies to a real GPU.
+namespace {
+template <class Net, class Loss, class Optimizer, class Targets>
+std::pair<double, double> training_drift(const Matrix<float>& x, const Targets& targets, std::size_t batch,
+                                         std::size_t steps, Optimizer cpu_optimizer, const Loss& loss) {
+  Model<Net> cpu(Init::torch_default, 11);
+  HostKernelModel<Net, float> gpu(cpu);
+  Optimizer gpu_optimizer = cpu_optimizer;
+  double worst_loss = 0, worst_parameter = 0;
+  for (std::size_t s = 0; s < steps; ++s) {
+    const std::size_t r0 = s * batch % x.rows();
+    const MatrixView<const float> xb{x.data() + r0 * Net::input_size, batch, Net::input_size};
+    const auto tb = targets.rows_view(r0, batch);
+    const float l_cpu = train_step(cpu, xb, tb, loss, cpu_optimizer);
+    gpu.forward(xb.data, batch, Mode::train);
+    const MatrixView<float> grad{gpu.output_gradient_buffer(), batch, Net::output_size};
+    const MatrixView<const float> out{Loss::takes_logits ? gpu.logits() : gpu.output(), batch, Net::output_size};
+    const float l_gpu = loss(out, tb, grad);
+    if constexpr (Loss::takes_logits) gpu.backward_from_logits();
+    else gpu.backward();
+    gpu_optimizer.step(std::span<float>(gpu.parameters(), Net::parameter_count),
+                       std::span<const float>(gpu.gradients(), Net::parameter_count));
+    worst_loss = std::max(worst_loss, std::abs(double(l_gpu) - l_cpu) / std::max(1.0, std::abs(double(l_cpu))));
+  }
+  for (std::size_t i = 0; i < Net::parameter_count; ++i)
+    worst_parameter = std::max(worst_parameter, std::abs(double(gpu.parameters()[i]) - cpu.parameters()[i]) /
+                                                    std::max(1.0, std::abs(double(cpu.parameters()[i]))));
+  return {worst_loss, worst_parameter};
+}
+
+struct RowTargets {
+  const Matrix<float>& m;
+  MatrixView<const float> rows_view(std::size_t r0, std::size_t n) const {
+    return {m.data() + r0 * m.cols(), n, m.cols()};
+  }
+};
+struct LabelTargets {
+  const std::vector<std::int32_t>& labels;
+  std::span<const std::int32_t> rows_view(std::size_t r0, std::size_t n) const { return {labels.data() + r0, n}; }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(training_drift_moons) {
+  using Net = Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>;
+  const auto data = data::make_moons<float>(100, 0.1, 3);
+  const Matrix<float> y = data.label_column(-1.0f, 1.0f);
+  const auto [loss, parameter] =
+      training_drift<Net>(data.x, RowTargets{y}, 100, 100, SGD<>({.lr = 0.1, .weight_decay = 2e-4}), Hinge{});
+  BOOST_TEST_MESSAGE("moons, 100 steps: loss drift " << loss << ", parameter drift " << parameter);
+  BOOST_TEST(loss < 1e-4);
+  BOOST_TEST(parameter < 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(training_drift_mnist_shaped) {
+  using Net = Sequential<Input<784>, Linear<64>, BatchNorm<>, ReLU, Dropout<0.2f>, Linear<10>>;
+  Rng rng(4);
+  Matrix<float> x(512, 784);
+  std::vector<std::int32_t> labels(512);
+  for (std::size_t i = 0; i < 512; ++i) {
+    labels[i] = static_cast<std::int32_t>(rng.uniform() * 10);
+    for (std::size_t j = 0; j < 784; ++j) x(i, j) = static_cast<float>(rng.uniform() * (j % 10 == std::size_t(labels[i]) ? 1.0 : 0.3));
+  }
+  const auto [loss, parameter] =
+      training_drift<Net>(x, LabelTargets{labels}, 64, 8, Adam<>({.lr = 1e-3}), SoftmaxCrossEntropy{});
+  BOOST_TEST_MESSAGE("MNIST-shaped, one epoch of 8 steps: loss drift " << loss << ", parameter drift " << parameter);
+  BOOST_TEST(loss < 1e-4);
+  BOOST_TEST(parameter < 1e-4);
+}

@@ -35,8 +35,13 @@
 
 // Fully unrolls a short loop over register-tile indices, so that tile arrays
 // become registers (GCC at -O2 would otherwise keep them in memory).
-#if defined(__CUDACC__) || defined(__clang__)
+// (nvcc compiles a .cu file twice: its device pass reads CUDA's pragma; its
+// host pass knows neither pragma, so host code in .cu files, the CPU side of
+// the CUDA tests, goes without.)
+#if defined(__CUDA_ARCH__) || defined(__clang__)
 #define TYPENET_UNROLL _Pragma("unroll")
+#elif defined(__CUDACC__)
+#define TYPENET_UNROLL
 #elif defined(__GNUC__)
 #define TYPENET_UNROLL _Pragma("GCC unroll 64")
 #else

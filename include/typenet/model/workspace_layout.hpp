@@ -19,36 +19,43 @@ namespace typenet {
 template <class Net>
 struct WorkspaceLayout {
  private:
-  // The sum of block widths over the blocks before Upto that `keeps`.
-  template <std::size_t Upto, class Keeps>
-  static constexpr std::size_t sum_out(Keeps keeps) {
+  enum class Part { output, saved, batchnorm };
+  template <class B>
+  static constexpr bool has(Part part) {
+    switch (part) {
+      case Part::output: return true;
+      case Part::saved: return B::keeps_preactivation || B::keeps_normalized;
+      case Part::batchnorm: return B::has_batchnorm;
+    }
+    return false;
+  }
+  // The sum of block widths over the blocks before Upto that have `part`.
+  template <std::size_t Upto>
+  static constexpr std::size_t sum_out(Part part) {
     std::size_t n = 0;
     [&]<std::size_t... B>(std::index_sequence<B...>) {
-      ((n += keeps.template operator()<typename Net::template block<B>>() ? Net::template block<B>::out : 0), ...);
+      ((n += has<typename Net::template block<B>>(part) ? Net::template block<B>::out : 0), ...);
     }(std::make_index_sequence<Upto>{});
     return n;
   }
-  static constexpr auto always = []<class B>() { return true; };
-  static constexpr auto keeps_saved = []<class B>() { return B::keeps_preactivation || B::keeps_normalized; };
-  static constexpr auto has_batchnorm = []<class B>() { return B::has_batchnorm; };
 
  public:
-  static constexpr std::size_t outputs_per_sample = sum_out<Net::block_count>(always);
-  static constexpr std::size_t saved_per_sample = sum_out<Net::block_count>(keeps_saved);
-  static constexpr std::size_t stats_count = 4 * sum_out<Net::block_count>(has_batchnorm);
+  static constexpr std::size_t outputs_per_sample = sum_out<Net::block_count>(Part::output);
+  static constexpr std::size_t saved_per_sample = sum_out<Net::block_count>(Part::saved);
+  static constexpr std::size_t stats_count = 4 * sum_out<Net::block_count>(Part::batchnorm);
 
   template <std::size_t B>
   static constexpr std::size_t output_offset() {
-    return sum_out<B>(always);
+    return sum_out<B>(Part::output);
   }
   template <std::size_t B>
   static constexpr std::size_t saved_offset() {
-    return sum_out<B>(keeps_saved);
+    return sum_out<B>(Part::saved);
   }
   // Block B's four BatchNorm vectors start here in the statistics buffer.
   template <std::size_t B>
   static constexpr std::size_t stats_offset() {
-    return 4 * sum_out<B>(has_batchnorm);
+    return 4 * sum_out<B>(Part::batchnorm);
   }
   // The widest block input or output: the room each of the two gradient
   // buffers needs per sample.

@@ -213,10 +213,15 @@ TYPENET_HD TYPENET_INLINE void store(T* p, vec<T> v, Tail<T> t) {
 }
 
 // Lanes 0, 1, ..., as unsigned integers of the width of T (element indices).
+// (Built in an array and copied, not by subscripting the vector: nvcc's
+// front end, which also parses the host code of .cu files, has no vector
+// subscripts; GCC turns the copy into one constant load.)
 template <class T>
 TYPENET_INLINE bits<T> lane_indices() {
-  bits<T> v{};
-  for (int i = 0; i < lanes<T>; ++i) v[i] = static_cast<typename native<T>::bits_lane>(i);
+  typename native<T>::bits_lane index[lanes<T>];
+  for (int i = 0; i < lanes<T>; ++i) index[i] = static_cast<typename native<T>::bits_lane>(i);
+  bits<T> v;
+  std::memcpy(&v, index, sizeof v);
   return v;
 }
 

@@ -36,28 +36,11 @@
 
 #include "typenet/config.hpp"
 #include "typenet/cpu/elementwise.hpp"
+#include "typenet/cuda/scalar_expression.hpp"
 #include "typenet/random/counter_hash.hpp"
 #include "typenet/topology/activations.hpp"
 
 namespace typenet::cuda {
-
-// The values of one element as an expression reads them (env[i]).
-template <class T, int N>
-struct Values {
-  T value[N];
-  TYPENET_HD T operator[](int i) const { return value[i]; }
-};
-
-// Expression E (a type: its variables are indices, its constants template
-// arguments) evaluated on scalars.
-template <class T, class E, class... A>
-TYPENET_HD TYPENET_INLINE T evaluate_scalar(A... args) {
-  constexpr E e{};
-  return e.template eval<T>(Values<T, sizeof...(A)>{{static_cast<T>(args)...}});
-}
-
-template <class X>
-using expression_type = std::remove_cvref_t<X>;
 
 // What one block kernel reads and writes (device pointers on the GPU).
 template <class T>

@@ -17,16 +17,10 @@
 #include <type_traits>
 
 #include "typenet/cuda/error.cuh"
+#include "typenet/cuda/scalar_expression.hpp"
 #include "typenet/expr/nodes.hpp"
 
 namespace typenet::cuda {
-
-// The values of one element, as the evaluator reads them (env[i]).
-template <class T, int N>
-struct Arguments {
-  T value[N];
-  __host__ __device__ T operator[](int i) const { return value[i]; }
-};
 
 template <class T, int N>
 struct Inputs {
@@ -41,7 +35,7 @@ __global__ void evaluate_kernel(Inputs<T, N> in, T* out, std::size_t n) {
   constexpr E e{};
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    Arguments<T, N> a;
+    Values<T, N> a;
 #pragma unroll
     for (int k = 0; k < N; ++k) a.value[k] = in.data[k][i];
     out[i] = e.template eval<T>(a);

@@ -63,7 +63,7 @@ __global__ void elementwise_loss_kernel(const T* out, const T* target, T* grad, 
   double local = 0;
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    const Arguments<T, 2> a{{out[i], target[i]}};
+    const Values<T, 2> a{{out[i], target[i]}};
     local += static_cast<double>(e.template eval<T>(a));
     grad[i] = scale * g.template eval<T>(a);
   }

@@ -1,0 +1,77 @@
+// cuda::Model<Net, T>: a network on the GPU. The same network type as the
+// CPU's Model, the same parameter layout, the block kernels of
+// cuda/block_kernels.hpp launched on the model's own stream.
+//
+//   typenet::Model<Net> cpu(Init::torch_default, seed);
+//   cuda::Model<Net> gpu(cpu);                       // parameters to the device
+//   const float* y = gpu.forward(x_device, rows);    // device memory
+//   gpu.copy_to(cpu);                                // and back (checkpoints)
+//
+// Pointers the model takes and returns are device pointers; calls return
+// once the work is queued, except copy_from/copy_to, which complete.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <memory>
+
+#include "typenet/cuda/device_buffer.cuh"
+#include "typenet/cuda/error.cuh"
+#include "typenet/cuda/kernel_model.hpp"
+#include "typenet/cuda/launch.cuh"
+
+namespace typenet::cuda {
+
+// A stream that destroys itself.
+class Stream {
+ public:
+  Stream() {
+    cudaStream_t s = nullptr;
+    check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    stream_.reset(s);
+  }
+  cudaStream_t get() const { return stream_.get(); }
+  void synchronize() const { check(cudaStreamSynchronize(get()), "cudaStreamSynchronize"); }
+
+ private:
+  struct Destroy {
+    void operator()(cudaStream_t s) const { (void)cudaStreamDestroy(s); }
+  };
+  std::unique_ptr<CUstream_st, Destroy> stream_;
+};
+
+// KernelModel's executor on a GPU: device memory, launches on one stream.
+class CudaExecutor {
+ public:
+  template <class U>
+  using Buffer = DeviceBuffer<U>;
+
+  template <class Kernel>
+  void run(const Kernel& kernel) const {
+    launch(kernel, stream_.get());
+  }
+  // Both copies complete before they return (the host memory may go).
+  template <class U>
+  void upload(U* device, const U* host, std::size_t n) const {
+    check(cudaMemcpyAsync(device, host, n * sizeof(U), cudaMemcpyHostToDevice, stream_.get()),
+          "cudaMemcpyAsync(" + std::to_string(n * sizeof(U)) + " bytes to the device)");
+    stream_.synchronize();
+  }
+  template <class U>
+  void download(U* host, const U* device, std::size_t n) const {
+    check(cudaMemcpyAsync(host, device, n * sizeof(U), cudaMemcpyDeviceToHost, stream_.get()),
+          "cudaMemcpyAsync(" + std::to_string(n * sizeof(U)) + " bytes to the host)");
+    stream_.synchronize();
+  }
+  cudaStream_t stream() const { return stream_.get(); }
+  void synchronize() const { stream_.synchronize(); }
+
+ private:
+  Stream stream_;
+};
+
+template <class Net, class T = float>
+using Model = KernelModel<Net, T, CudaExecutor>;
+
+}  // namespace typenet::cuda
