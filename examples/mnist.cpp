@@ -16,6 +16,7 @@
 
 #include "support/example_main.hpp"
 #include "support/mnist_mlp.hpp"
+#include "support/training_steps.hpp"
 #include "typenet/data/loader.hpp"
 #include "typenet/io/checkpoint.hpp"
 #ifdef TYPENET_EXAMPLES_MPI
@@ -27,6 +28,7 @@ using examples::mnist_mlp::Settings;
 
 template <class Net>
 int run(const Settings& s) {
+  if (s.common.device == "cuda") examples::gpu::require_gpu();
   const examples::Pictures pictures(s.common.out);
   const auto pool = s.common.make_pool();
   const auto data = examples::mnist_mlp::load<Net>(s);
@@ -41,11 +43,15 @@ int run(const Settings& s) {
     Adam<> adam({.lr = s.lr, .weight_decay = s.weight_decay});
     data::BatchLoader<float> loader(train.x, train.labels,
                                     {.batch_size = s.batch_size, .seed = s.seed});
+    examples::TrainingSteps<Net, SoftmaxCrossEntropy, Adam<>> training(s.common.device, model, adam);
     examples::Curves log({"epoch", "train_loss", "validation_loss", "validation_accuracy"});
     std::size_t step = 0;
     double seconds = 0;
     for (std::size_t e = 0; e < s.epochs; ++e) {
-      const auto epoch = examples::train_epoch(model, adam, loader, e, step, s.common.unchecked);
+      const auto epoch = examples::run_epoch(
+          training, [&](const data::Batch<float>& batch) { return training.step(batch.x, batch.labels); }, loader, e,
+          step, s.common.unchecked);
+      training.finish();  // the parameters, for the evaluation
       seconds += epoch.seconds;
       const auto validation = examples::mnist_mlp::evaluate(model, data.validation());
       std::printf("epoch %zu train loss %.4f, validation loss %.4f, validation accuracy %.2f%%\n", e + 1, epoch.loss,

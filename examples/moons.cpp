@@ -5,12 +5,14 @@
 #include <cstdio>
 
 #include "support/example_main.hpp"
+#include "support/moons_network.hpp"
 #include "support/pictures.hpp"
+#include "support/training_steps.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/typenet.hpp"
 
 using namespace typenet;
-using Net = Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>;
+using examples::moons::Net;  // 2-16-16-1, ReLU
 
 int main(int argc, char** argv) {
   std::size_t steps = 50, batch_size = 128, samples = 100;
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
       .number("--seed", seed, "seed for the data, the initial weights and the batches")
       .number("--samples", samples, "number of points", std::size_t{2}, std::size_t{10000000})
       .number("--noise", noise, "standard deviation of the noise", 0.0, 10.0);
-  common.add_to(cli, "the decision boundary and the training curves");
+  common.add_to(cli, "the decision boundary and the training curves", /*offers_cuda=*/true);
   return examples::run_example("moons", cli, argc, argv, [&] {
     const examples::Pictures pictures(common.out);
     const auto pool = common.make_pool();
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
       std::printf("loaded %s\n", common.load.c_str());
     } else {
       SGD<> sgd({.lr = lr, .weight_decay = 2e-4});  // the gradient of 1e-4 sum p^2
+      examples::TrainingSteps<Net, Hinge, SGD<>> training(common.device, model, sgd);
       const LinearLR schedule{lr, 0.1 * lr, 100};
       Rng rng(seed);
       std::vector<std::size_t> order(samples);
@@ -65,15 +68,16 @@ int main(int argc, char** argv) {
           yb = by.view();
         }
         sgd.options.lr = schedule(k);
-        const float hinge = train_step(model, xb, yb, Hinge{}, sgd);
+        const float hinge = training.step(xb, yb);
         double l2 = 0;
-        for (float p : model.parameters()) l2 += static_cast<double>(p) * p;
+        for (float p : training.parameters()) l2 += static_cast<double>(p) * p;
         const double loss = hinge + 1e-4 * l2;
-        if (!common.unchecked) check_finite(model, k, static_cast<float>(loss));
-        accuracy = binary_accuracy(model.output(), yb, 0.0f);
+        if (!common.unchecked) training.check_finite(k, static_cast<float>(loss), 1);
+        accuracy = binary_accuracy(training.output(), yb, 0.0f);
         std::printf("step %zu loss %.6f, accuracy %.0f%%\n", k, loss, 100 * accuracy);
         log.add({static_cast<double>(k), loss, accuracy});
       }
+      training.finish();
       score_all();
       log.write(pictures, "moons_training", "moons: loss and accuracy per step");
       if (!common.save.empty()) {

@@ -2,13 +2,16 @@
 """Runs an example end to end and checks what it prints.
 
   run_example.py EXE [--expect-final NAME MIN] [--expect-status N]
-                 [--expect-stderr TEXT] [--mnist-like DIR] -- ARGS...
+                 [--expect-stderr TEXT] [--mnist-like DIR]
+                 [--skip-if-stderr TEXT] -- ARGS...
 
 The example's last line must be `final NAME: VALUE` (VALUE may end in %)
 with VALUE >= MIN (or <= MIN with --at-most). With --mnist-like, first
 writes same_output.py's small synthetic MNIST-format set into DIR and
 passes --data DIR (CI has no MNIST). EXE may be mpirun, with the example
-among ARGS.
+among ARGS. With --skip-if-stderr, a failed run whose stderr says TEXT
+(--device cuda on a machine without a GPU) reports itself skipped (exit
+status 77, meson's SKIP) instead of failing.
 """
 import argparse
 import re
@@ -28,6 +31,7 @@ def main() -> int:
     ap.add_argument("--expect-stderr")
     ap.add_argument("--expect-stdout")
     ap.add_argument("--mnist-like")
+    ap.add_argument("--skip-if-stderr")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     a = ap.parse_args(argv[:split])
@@ -39,6 +43,9 @@ def main() -> int:
     r = subprocess.run([a.exe] + a.args, capture_output=True, text=True, timeout=600)
     print(r.stdout[-3000:])
     print(r.stderr[-3000:], file=sys.stderr)
+    if a.skip_if_stderr and r.returncode != 0 and a.skip_if_stderr in r.stderr:
+        print(f"SKIPPED: {a.skip_if_stderr}")
+        return 77
     failed_as_expected = a.expect_status == "nonzero" and r.returncode != 0
     if not failed_as_expected and str(r.returncode) != a.expect_status:
         print(f"exit status {r.returncode}, expected {a.expect_status}")

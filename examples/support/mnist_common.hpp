@@ -128,6 +128,18 @@ struct EpochResult {
   std::size_t samples = 0;  // rows trained on (this process's share, with a sharded loader)
 };
 
+// The per-step finite-value check, for a model trained in place or for
+// TrainingSteps (support/training_steps.hpp).
+template <class Net>
+void check_step(const typenet::Model<Net>& model, std::size_t step, float loss) {
+  typenet::check_finite(model, step, loss, 0);
+}
+template <class Steps>
+  requires requires(Steps& s) { s.check_finite(std::size_t{0}, 0.0f); }
+void check_step(Steps& steps, std::size_t step, float loss) {
+  steps.check_finite(step, loss);
+}
+
 // One epoch of softmax cross-entropy training: `train_on(batch)` trains on
 // each batch and returns its loss. With a progress bar on a terminal and the
 // per-step finite-value check unless `unchecked`.
@@ -139,7 +151,7 @@ EpochResult run_epoch(M& model, TrainOn&& train_on, typenet::data::BatchLoader<f
   std::size_t seen = 0;
   for (const auto batch : loader.epoch(epoch)) {
     const float loss = train_on(batch);
-    if (!unchecked) typenet::check_finite(model, step, loss, 0);
+    if (!unchecked) check_step(model, step, loss);
     right += typenet::accuracy(model.output(), batch.labels) * static_cast<double>(batch.size());
     total += static_cast<double>(loss) * static_cast<double>(batch.size());
     seen += batch.size();

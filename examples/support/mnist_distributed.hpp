@@ -154,6 +154,9 @@ inline int distributed_main(CommandLine& cli, Settings& s, DistributedSettings& 
       "mnist", cli, argc, argv,
       [&] {
         world.set_timeout(std::chrono::duration<double>(d.timeout));
+        if (s.common.device != "cpu")
+          throw std::runtime_error("--distributed trains CPU processes; --device " + s.common.device +
+                                   " is not available with it (GPUs over NCCL are not built yet)");
         return distributed::stop_every_rank_on_exception(world, [&] {
           return with_variant(s, [&]<class Net>() { return run_distributed<Net>(world, s, d); });
         });

@@ -11,17 +11,12 @@
 
 #include "support/example_main.hpp"
 #include "support/mnist_common.hpp"
+#include "support/mnist_networks.hpp"
 #include "typenet/data/split.hpp"
 
 namespace examples::mnist_mlp {
 
 using namespace typenet;
-
-using Plain = Sequential<Input<784>, Linear<256>, ReLU, Linear<256>, ReLU, Linear<10>, Softmax>;
-using WithDropout = Sequential<Input<784>, Linear<256>, ReLU, Dropout<0.2f>, Linear<256>, ReLU, Dropout<0.2f>,
-                               Linear<10>, Softmax>;
-using WithBatchNorm =
-    Sequential<Input<784>, Linear<256>, BatchNorm<>, ReLU, Linear<256>, BatchNorm<>, ReLU, Linear<10>, Softmax>;
 
 struct Settings {
   std::size_t epochs = 5, batch_size = 64;
@@ -41,7 +36,7 @@ inline void add_flags(CommandLine& cli, Settings& s, const std::string& batch_he
       .number("--seed", s.seed, "seed for the split, the weights, dropout and the batch order")
       .number("--limit", s.limit, "use only the first N training images (0: all)", std::size_t{0}, std::size_t{1} << 40)
       .text("--data", s.data, "folder with the four MNIST-format IDX files (plain or .gz)", "DIR");
-  s.common.add_to(cli, "the training curves, the confusion matrix and misclassified digits");
+  s.common.add_to(cli, "the training curves, the confusion matrix and misclassified digits", /*offers_cuda=*/true);
 }
 
 // Calls run.template operator()<Net>() with the network of --variant.

@@ -1,0 +1,106 @@
+// The definitions of examples::gpu::Steps (support/gpu_steps.hpp), compiled
+// by nvcc and instantiated for the networks of the examples that offer
+// --device cuda: moons, and mnist's three networks.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "support/gpu_steps.hpp"
+#include "support/mnist_networks.hpp"
+#include "support/moons_network.hpp"
+#include "typenet/cuda/device_buffer.cuh"
+#include "typenet/cuda/error.cuh"
+#include "typenet/cuda/model.cuh"
+#include "typenet/cuda/train_step.cuh"
+
+namespace examples::gpu {
+
+std::string no_gpu_reason() {
+  const std::string why = typenet::cuda::no_device_reason();
+  return why.empty() ? why : "no usable GPU (" + why + ")";
+}
+
+template <class Net, class Loss, class Optimizer>
+struct Steps<Net, Loss, Optimizer>::State {
+  using Target = std::conditional_t<Loss::takes_logits, std::int32_t, float>;
+
+  State(const typenet::Model<Net>& initial, Optimizer& optimizer) : model(initial), trainer(model, optimizer) {}
+  // Room for a batch of `rows`, allocated when a larger batch than any
+  // before arrives (once, in an epoch of equal batches).
+  void reserve(std::size_t rows) {
+    if (rows <= capacity) return;
+    x = typenet::cuda::DeviceBuffer<float>(rows * Net::input_size);
+    targets = typenet::cuda::DeviceBuffer<Target>(rows * (Loss::takes_logits ? 1 : Net::output_size));
+    capacity = rows;
+  }
+
+  typenet::cuda::Model<Net> model;
+  typenet::cuda::Trainer<Net, float, Optimizer> trainer;
+  typenet::cuda::DeviceBuffer<float> x;
+  typenet::cuda::DeviceBuffer<Target> targets;
+  std::size_t capacity = 0;
+  std::vector<float> output;
+  std::size_t rows = 0;
+};
+
+template <class Net, class Loss, class Optimizer>
+Steps<Net, Loss, Optimizer>::Steps(const typenet::Model<Net>& initial, Optimizer& optimizer) {
+  require_gpu();
+  state_ = std::make_unique<State>(initial, optimizer);
+}
+
+template <class Net, class Loss, class Optimizer>
+Steps<Net, Loss, Optimizer>::~Steps() = default;
+
+template <class Net, class Loss, class Optimizer>
+float Steps<Net, Loss, Optimizer>::step(typenet::MatrixView<const float> x, Targets targets) {
+  State& s = *state_;
+  const std::size_t rows = x.rows;
+  s.reserve(rows);
+  auto& executor = s.model.executor();
+  for (std::size_t i = 0; i < rows; ++i)  // rows of a strided view, packed
+    typenet::cuda::check(cudaMemcpyAsync(s.x.data() + i * Net::input_size, x.row(i), Net::input_size * sizeof(float),
+                                         cudaMemcpyHostToDevice, executor.stream()),
+                         "cudaMemcpyAsync (a batch row to the device)");
+  float loss = 0;
+  if constexpr (Loss::takes_logits) {
+    if (targets.size() != rows)
+      throw std::invalid_argument("--device cuda: " + std::to_string(targets.size()) + " labels for " +
+                                  std::to_string(rows) + " samples");
+    executor.upload(s.targets.data(), targets.data(), rows);
+    loss = s.trainer.step(s.x.data(), rows, s.targets.data(), Loss{});
+  } else {
+    if (targets.rows != rows || targets.cols != Net::output_size)
+      throw std::invalid_argument("--device cuda: the targets' shape does not match the batch's output");
+    for (std::size_t i = 0; i < rows; ++i)
+      typenet::cuda::check(cudaMemcpyAsync(s.targets.data() + i * Net::output_size, targets.row(i),
+                                           Net::output_size * sizeof(float), cudaMemcpyHostToDevice,
+                                           executor.stream()),
+                           "cudaMemcpyAsync (a batch's targets to the device)");
+    loss = s.trainer.step(s.x.data(), rows, s.targets.data(), Loss{});
+  }
+  // The output of this step's forward (before the update), as the CPU's
+  // model.output() after train_step.
+  s.output.resize(rows * Net::output_size);
+  executor.download(s.output.data(), s.model.output(), rows * Net::output_size);
+  s.rows = rows;
+  return loss;
+}
+
+template <class Net, class Loss, class Optimizer>
+typenet::MatrixView<const float> Steps<Net, Loss, Optimizer>::output() const {
+  return {state_->output.data(), state_->rows, Net::output_size};
+}
+
+template <class Net, class Loss, class Optimizer>
+void Steps<Net, Loss, Optimizer>::copy_to(typenet::Model<Net>& model) const {
+  state_->model.copy_to(model);
+}
+
+template class Steps<moons::Net, typenet::Hinge, typenet::SGD<>>;
+template class Steps<mnist_mlp::Plain, typenet::SoftmaxCrossEntropy, typenet::Adam<>>;
+template class Steps<mnist_mlp::WithDropout, typenet::SoftmaxCrossEntropy, typenet::Adam<>>;
+template class Steps<mnist_mlp::WithBatchNorm, typenet::SoftmaxCrossEntropy, typenet::Adam<>>;
+
+}  // namespace examples::gpu
