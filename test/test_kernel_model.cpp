@@ -17,6 +17,7 @@
 
 #include "gradient_check.hpp"
 #include "typenet/cuda/kernel_model.hpp"
+#include "typenet/cuda/kernel_training.hpp"
 
 using namespace typenet;
 
@@ -180,11 +181,11 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_sentence) {
   BOOST_CHECK_EXCEPTION(gpu.input_gradient(), std::logic_error, says("backward(true)"));
 }
 
-// Training drift: the kernel model trained with the CPU's losses and
-// optimizers (on its host buffers) against the CPU Model's fused steps, from
-// the same parameters on the same batches. The two differ only in rounding
-// (fused multiply-adds, summation order), which training then carries
-// along; the bounds here are the ones the CUDA suite applies to a real GPU.
+// Training drift: the kernel model trained by KernelTrainer (the GPU's
+// loss and optimizer kernels, run on the host) against the CPU Model's fused
+// steps, from the same parameters on the same batches. The two differ only
+// in rounding (fused multiply-adds, summation order), which training then
+// carries along; the CUDA suite applies the same bounds on a GPU.
 namespace {
 template <class Net, class Loss, class Optimizer, class Targets>
 std::pair<double, double> training_drift(const Matrix<float>& x, const Targets& targets, std::size_t batch,
@@ -192,20 +193,14 @@ std::pair<double, double> training_drift(const Matrix<float>& x, const Targets& 
   Model<Net> cpu(Init::torch_default, 11);
   HostKernelModel<Net, float> gpu(cpu);
   Optimizer gpu_optimizer = cpu_optimizer;
+  cuda::KernelTrainer<Net, float, Optimizer, cuda::HostExecutor> trainer(gpu, gpu_optimizer);
   double worst_loss = 0, worst_parameter = 0;
   for (std::size_t s = 0; s < steps; ++s) {
     const std::size_t r0 = s * batch % x.rows();
     const MatrixView<const float> xb{x.data() + r0 * Net::input_size, batch, Net::input_size};
     const auto tb = targets.rows_view(r0, batch);
     const float l_cpu = train_step(cpu, xb, tb, loss, cpu_optimizer);
-    gpu.forward(xb.data, batch, Mode::train);
-    const MatrixView<float> grad{gpu.output_gradient_buffer(), batch, Net::output_size};
-    const MatrixView<const float> out{Loss::takes_logits ? gpu.logits() : gpu.output(), batch, Net::output_size};
-    const float l_gpu = loss(out, tb, grad);
-    if constexpr (Loss::takes_logits) gpu.backward_from_logits();
-    else gpu.backward();
-    gpu_optimizer.step(std::span<float>(gpu.parameters(), Net::parameter_count),
-                       std::span<const float>(gpu.gradients(), Net::parameter_count));
+    const float l_gpu = trainer.step(xb.data, batch, targets.data(r0), loss);
     worst_loss = std::max(worst_loss, std::abs(double(l_gpu) - l_cpu) / std::max(1.0, std::abs(double(l_cpu))));
   }
   for (std::size_t i = 0; i < Net::parameter_count; ++i)
@@ -219,10 +214,12 @@ struct RowTargets {
   MatrixView<const float> rows_view(std::size_t r0, std::size_t n) const {
     return {m.data() + r0 * m.cols(), n, m.cols()};
   }
+  const float* data(std::size_t r0) const { return m.data() + r0 * m.cols(); }
 };
 struct LabelTargets {
   const std::vector<std::int32_t>& labels;
   std::span<const std::int32_t> rows_view(std::size_t r0, std::size_t n) const { return {labels.data() + r0, n}; }
+  const std::int32_t* data(std::size_t r0) const { return labels.data() + r0; }
 };
 }  // namespace
 
@@ -244,11 +241,94 @@ BOOST_AUTO_TEST_CASE(training_drift_mnist_shaped) {
   std::vector<std::int32_t> labels(512);
   for (std::size_t i = 0; i < 512; ++i) {
     labels[i] = static_cast<std::int32_t>(rng.uniform() * 10);
-    for (std::size_t j = 0; j < 784; ++j) x(i, j) = static_cast<float>(rng.uniform() * (j % 10 == std::size_t(labels[i]) ? 1.0 : 0.3));
+    for (std::size_t j = 0; j < 784; ++j)
+      x(i, j) = static_cast<float>(rng.uniform() * (j % 10 == std::size_t(labels[i]) ? 1.0 : 0.3));
   }
   const auto [loss, parameter] =
       training_drift<Net>(x, LabelTargets{labels}, 64, 8, Adam<>({.lr = 1e-3}), SoftmaxCrossEntropy{});
   BOOST_TEST_MESSAGE("MNIST-shaped, one epoch of 8 steps: loss drift " << loss << ", parameter drift " << parameter);
   BOOST_TEST(loss < 1e-4);
   BOOST_TEST(parameter < 1e-4);
+}
+
+// The loss kernels against the CPU's losses: values to 1e-6 relative (both
+// sum in double, in different orders), gradients as every float comparison here;
+// more rows than one summation chunk.
+BOOST_AUTO_TEST_CASE(loss_kernels_are_the_cpus) {
+  constexpr std::size_t rows = 600, cols = 3;
+  Rng rng(7);
+  Matrix<float> out(rows, cols), target(rows, cols), cpu_grad(rows, cols), gpu_grad(rows, cols);
+  cuda::HostExecutor executor;
+  cuda::KernelLosses<float, cuda::HostExecutor> losses(executor);
+  auto compare = [&](const char* name, float cpu, float gpu) {
+    BOOST_TEST_INFO(name);
+    BOOST_TEST(std::abs(gpu - cpu) <= 1e-6f * std::max(1.0f, std::abs(cpu)));
+    expect_close(gpu_grad.data(), cpu_grad.data(), rows * cols, name);
+  };
+  auto fill = [&](auto make_out, auto make_target) {
+    for (std::size_t i = 0; i < rows; ++i)
+      for (std::size_t j = 0; j < cols; ++j) out(i, j) = make_out(), target(i, j) = make_target();
+  };
+  auto normal = [&] { return static_cast<float>(rng.normal(0.0, 2.0)); };
+  auto sign = [&] { return rng.uniform() < 0.5 ? -1.0f : 1.0f; };
+  auto bit = [&] { return rng.uniform() < 0.5 ? 0.0f : 1.0f; };
+  auto probability = [&] { return static_cast<float>(0.001 + 0.998 * rng.uniform()); };
+  auto check = [&]<class L>(const char* name, L loss) {
+    const float cpu = loss(out.view(), target.view(), cpu_grad.view());
+    compare(name, cpu, losses(loss, out.data(), target.data(), gpu_grad.data(), rows, cols));
+  };
+  fill(normal, normal);
+  check("mean squared error", MeanSquaredError{});
+  check("sum of squared errors", SumSquaredError{});
+  fill(normal, sign);
+  check("hinge", Hinge{});
+  fill(probability, bit);
+  check("binary cross-entropy", BinaryCrossEntropy{});
+  fill(normal, bit);
+  check("binary cross-entropy with logits", BinaryCrossEntropyWithLogits{});
+
+  Matrix<float> logits(rows, 10), cpu_g(rows, 10), gpu_g(rows, 10);
+  std::vector<std::int32_t> labels(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    labels[i] = static_cast<std::int32_t>(rng.uniform() * 10);
+    for (std::size_t j = 0; j < 10; ++j) logits(i, j) = static_cast<float>(rng.normal(0.0, 4.0));
+  }
+  const float cpu = SoftmaxCrossEntropy{}(logits.view(), std::span<const std::int32_t>(labels), cpu_g.view());
+  const float gpu = losses(SoftmaxCrossEntropy{}, logits.data(), labels.data(), gpu_g.data(), rows, 10);
+  BOOST_TEST(std::abs(gpu - cpu) <= 1e-6f * std::max(1.0f, std::abs(cpu)));
+  expect_close(gpu_g.data(), cpu_g.data(), rows * 10, "softmax cross-entropy");
+  labels[300] = 10;  // in the second summation chunk
+  labels[500] = -1;
+  BOOST_CHECK_EXCEPTION(losses(SoftmaxCrossEntropy{}, logits.data(), labels.data(), gpu_g.data(), rows, 10),
+                        std::invalid_argument, [](const std::exception& e) {
+                          return std::string(e.what()) ==
+                                 "typenet: softmax cross-entropy: label 10 of sample 300 is outside [0, 10), the "
+                                 "network's output width.";
+                        });
+}
+
+// The optimizer kernel runs the CPU optimizer's own update: bit for bit,
+// five steps of each, over a length that is no multiple of a vector.
+BOOST_AUTO_TEST_CASE(optimizer_kernel_is_the_cpus_bit_for_bit) {
+  constexpr std::size_t n = 1003;
+  auto run = [&](auto cpu, auto gpu, const char* name) {
+    Rng rng(1);
+    std::vector<float> cpu_p(n), gpu_p(n), g(n);
+    for (float& p : cpu_p) p = static_cast<float>(rng.normal());
+    gpu_p = cpu_p;
+    cuda::HostExecutor executor;
+    cuda::KernelOptimizerState<decltype(gpu), cuda::HostExecutor> state(executor);
+    for (int s = 0; s < 5; ++s) {
+      for (float& v : g) v = static_cast<float>(rng.normal(0.0, 0.1));
+      cpu.step(std::span<float>(cpu_p), std::span<const float>(g));
+      state.step(gpu, gpu_p.data(), g.data(), n);
+    }
+    BOOST_TEST_INFO(name);
+    BOOST_TEST(std::equal(cpu_p.begin(), cpu_p.end(), gpu_p.begin()));
+  };
+  const SGDOptions nesterov{.lr = 0.05, .momentum = 0.9, .weight_decay = 1e-3, .nesterov = true};
+  run(SGD<>(nesterov), SGD<>(nesterov), "SGD with Nesterov momentum");
+  const AdamOptions adam{.lr = 1e-3, .weight_decay = 1e-2};
+  run(Adam<>(adam), Adam<>(adam), "Adam");
+  run(AdamW<>(adam), AdamW<>(adam), "AdamW");
 }

@@ -12,7 +12,6 @@
 #include "typenet/cuda/device_buffer.cuh"
 #include "typenet/cuda/error.cuh"
 #include "typenet/cuda/model.cuh"
-#include "typenet/cuda/train_step.cuh"
 
 namespace examples::gpu {
 

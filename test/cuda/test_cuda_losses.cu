@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "typenet/cuda/device_buffer.cuh"
-#include "typenet/cuda/losses.cuh"
+#include "typenet/cuda/model.cuh"
 #include "typenet/random/rng.hpp"
 
 using namespace typenet;
@@ -29,6 +29,8 @@ template <class T>
 cuda::DeviceBuffer<T> upload(const std::vector<T>& v) {
   cuda::DeviceBuffer<T> d(v.size());
   d.copy_from_host(v.data(), v.size());
+  // (complete before an executor's stream, which does not wait for the default one, reads it)
+  cuda::check(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize");
   return d;
 }
 
@@ -60,8 +62,9 @@ void expect_elementwise_loss(const std::string& name, MakeOutput make_output, Ma
                            MatrixView<float>{cpu_grad.data(), rows, cols});
   auto d_out = upload(out), d_target = upload(target);
   cuda::DeviceBuffer<float> d_grad(out.size());
-  cuda::LossWorkspace ws;
-  const float gpu = cuda::loss(Loss{}, d_out.data(), d_target.data(), d_grad.data(), out.size(), ws);
+  cuda::CudaExecutor executor;
+  cuda::Losses<float> losses(executor);
+  const float gpu = losses(Loss{}, d_out.data(), d_target.data(), d_grad.data(), rows, cols);
   BOOST_CHECK_MESSAGE(std::abs(gpu - cpu) <= 1e-6f * std::max(1.0f, std::abs(cpu)),
                       name << ": GPU " << gpu << ", CPU " << cpu);
   expect_close(download(d_grad), cpu_grad, name);
@@ -94,8 +97,9 @@ BOOST_AUTO_TEST_CASE(softmax_cross_entropy_on_the_gpu_is_the_cpus) {
   auto d_logits = upload(logits);
   auto d_labels = upload(labels);
   cuda::DeviceBuffer<float> d_grad(logits.size());
-  cuda::LossWorkspace ws;
-  const float gpu = cuda::loss(SoftmaxCrossEntropy{}, d_logits.data(), d_labels.data(), d_grad.data(), rows, cols, ws);
+  cuda::CudaExecutor executor;
+  cuda::Losses<float> losses(executor);
+  const float gpu = losses(SoftmaxCrossEntropy{}, d_logits.data(), d_labels.data(), d_grad.data(), rows, cols);
   BOOST_CHECK_MESSAGE(std::abs(gpu - cpu) <= 1e-6f * std::max(1.0f, std::abs(cpu)), "GPU " << gpu << ", CPU " << cpu);
   expect_close(download(d_grad), cpu_grad, "softmax cross-entropy");
 
@@ -103,7 +107,7 @@ BOOST_AUTO_TEST_CASE(softmax_cross_entropy_on_the_gpu_is_the_cpus) {
   labels[300] = -1;
   auto bad_labels = upload(labels);
   try {
-    cuda::loss(SoftmaxCrossEntropy{}, d_logits.data(), bad_labels.data(), d_grad.data(), rows, cols, ws);
+    losses(SoftmaxCrossEntropy{}, d_logits.data(), bad_labels.data(), d_grad.data(), rows, cols);
     BOOST_FAIL("a label of 10 for 10 outputs was accepted");
   } catch (const std::invalid_argument& e) {
     BOOST_CHECK_EQUAL(std::string(e.what()),

@@ -28,7 +28,6 @@
 
 #include "typenet/cuda/device_buffer.cuh"
 #include "typenet/cuda/model.cuh"
-#include "typenet/cuda/train_step.cuh"
 #include "typenet/data/generators.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/random/rng.hpp"
@@ -133,7 +132,7 @@ BOOST_AUTO_TEST_CASE(training_moons) {
   Model<Net> cpu(Init::uniform, 3);
   cuda::Model<Net> gpu(cpu);
   SGD<> cpu_sgd({.lr = 0.1, .weight_decay = 2e-4}), gpu_sgd = cpu_sgd;
-  cuda::Trainer trainer(gpu, gpu_sgd);
+  cuda::Trainer<Net, float, SGD<>> trainer(gpu, gpu_sgd);
   const auto dx = to_device(data.x.data(), 200), dy = to_device(y.data(), 100);
   double worst_loss = 0;
   for (int s = 0; s < 100; ++s) {
@@ -164,7 +163,7 @@ BOOST_AUTO_TEST_CASE(training_mnist_shaped_epoch) {
   Model<Net> cpu(Init::torch_default, 8);
   cuda::Model<Net> gpu(cpu);
   SGD<> cpu_sgd({.lr = 0.05, .momentum = 0.9, .nesterov = true}), gpu_sgd = cpu_sgd;
-  cuda::Trainer trainer(gpu, gpu_sgd);
+  cuda::Trainer<Net, float, SGD<>> trainer(gpu, gpu_sgd);
   const auto dx = to_device(x.data(), samples * 784);
   const auto dlabels = to_device(labels.data(), samples);
   double worst_loss = 0;
@@ -195,7 +194,7 @@ BOOST_AUTO_TEST_CASE(checkpoint_from_gpu_to_gpu) {
   for (float& v : t) v = static_cast<float>(rng.normal());
   const auto dx = to_device(x.data(), x.size()), dt = to_device(t.data(), t.size());
   SGD<> sgd({.lr = 0.05});
-  cuda::Trainer trainer(trained, sgd);
+  cuda::Trainer<Net, float, SGD<>> trainer(trained, sgd);
   for (int s = 0; s < 5; ++s) trainer.step(dx.data(), 40, dt.data(), MeanSquaredError{});
   const auto expected = to_host(trained.forward(dx.data(), 40), 40 * 3, trained.executor());
 
@@ -221,13 +220,12 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_sentence) {
   BOOST_CHECK_EXCEPTION(gpu.forward(x.data(), 1, Mode::train), std::invalid_argument, says("at least 2 samples"));
   BOOST_CHECK_EXCEPTION(gpu.backward(), std::logic_error, says("Mode::train first"));
   // Labels outside the output's width: the CPU's sentence, from the device.
-  cuda::DeviceBuffer<float> inputs(4 * 3);
   const std::vector<float> zeros(12, 0.0f);
-  inputs.copy_from_host(zeros.data(), 12);
+  const auto inputs = to_device(zeros.data(), 12);
   const std::vector<std::int32_t> labels{0, 1, 2, 1};
   const auto d_labels = to_device(labels.data(), 4);
   SGD<> sgd({.lr = 0.1});
-  cuda::Trainer trainer(gpu, sgd);
+  cuda::Trainer<Net, float, SGD<>> trainer(gpu, sgd);
   BOOST_CHECK_EXCEPTION(trainer.step(inputs.data(), 4, d_labels.data(), SoftmaxCrossEntropy{}), std::invalid_argument,
                         says("label 2 of sample 2"));
 }

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "typenet/cuda/device_buffer.cuh"
-#include "typenet/cuda/optimizer_step.cuh"
+#include "typenet/cuda/model.cuh"
 #include "typenet/random/rng.hpp"
 
 using namespace typenet;
@@ -34,18 +34,18 @@ std::vector<float> random_values(std::uint64_t seed, double scale) {
 template <class Optimizer>
 void expect_gpu_step_equals_cpu(Optimizer cpu, Optimizer gpu, const char* name) {
   std::vector<float> cpu_params = random_values(1, 1.0);
+  cuda::CudaExecutor executor;  // every copy and kernel on its stream, in order
   cuda::DeviceBuffer<float> params(n), grads(n);
-  params.copy_from_host(cpu_params.data(), n);
-  cuda::OptimizerState<Optimizer> state;
+  executor.upload(params.data(), cpu_params.data(), n);
+  cuda::OptimizerState<Optimizer> state(executor);
   for (int s = 0; s < steps; ++s) {
     const std::vector<float> g = random_values(100 + static_cast<std::uint64_t>(s), 0.1);
     cpu.step(std::span<float>(cpu_params), std::span<const float>(g));
-    grads.copy_from_host(g.data(), n);
+    executor.upload(grads.data(), g.data(), n);
     state.step(gpu, params.data(), grads.data(), n);
   }
   std::vector<float> gpu_params(n);
-  params.copy_to_host(gpu_params.data(), n);
-  cuda::check(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize");
+  executor.download(gpu_params.data(), params.data(), n);
   std::size_t differ = 0;
   for (std::size_t i = 0; i < n; ++i) differ += gpu_params[i] != cpu_params[i];
   BOOST_CHECK_MESSAGE(differ == 0, name << ": " << differ << " of " << n << " parameters differ after " << steps

@@ -53,7 +53,7 @@ class SGD {
   // therefore compute the same bits.
   //
   // The same functor runs on the GPU, one element per thread
-  // (cuda/include/typenet/cuda/optimizer_step.cuh): a kernel builds it with
+  // (OptimizerUpdate in cuda/include/typenet/cuda/training_kernels.hpp): a kernel builds it with
   // make() from Scalars, whose layout is the same on both sides.
   struct Scalars {
     T lr, wd, mom, damp;

@@ -1,6 +1,9 @@
-// cuda::Model<Net, T>: a network on the GPU. The same network type as the
-// CPU's Model, the same parameter layout, the block kernels of
-// cuda/block_kernels.hpp launched on the model's own stream.
+// The CUDA backend: the executor that runs the backend's kernels on a GPU
+// (device memory, one stream per model), and the types over it:
+//
+//   cuda::Model<Net, T>              a network on the GPU (cuda/kernel_model.hpp)
+//   cuda::Trainer<Net, T, Optimizer> training steps (cuda/kernel_training.hpp)
+//   cuda::Losses<T>, cuda::OptimizerState<Optimizer>   the pieces on their own
 //
 //   typenet::Model<Net> cpu(Init::torch_default, seed);
 //   cuda::Model<Net> gpu(cpu);                       // parameters to the device
@@ -19,6 +22,7 @@
 #include "typenet/cuda/device_buffer.cuh"
 #include "typenet/cuda/error.cuh"
 #include "typenet/cuda/kernel_model.hpp"
+#include "typenet/cuda/kernel_training.hpp"
 #include "typenet/cuda/launch.cuh"
 
 namespace typenet::cuda {
@@ -73,5 +77,11 @@ class CudaExecutor {
 
 template <class Net, class T = float>
 using Model = KernelModel<Net, T, CudaExecutor>;
+template <class Net, class T, class Optimizer>
+using Trainer = KernelTrainer<Net, T, Optimizer, CudaExecutor>;
+template <class T>
+using Losses = KernelLosses<T, CudaExecutor>;
+template <class Optimizer>
+using OptimizerState = KernelOptimizerState<Optimizer, CudaExecutor>;
 
 }  // namespace typenet::cuda
