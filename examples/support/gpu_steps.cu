@@ -95,6 +95,7 @@ typenet::MatrixView<const float> Steps<Net, Loss, Optimizer>::output() const {
 template <class Net, class Loss, class Optimizer>
 void Steps<Net, Loss, Optimizer>::copy_to(typenet::Model<Net>& model) const {
   state_->model.copy_to(model);
+  state_->trainer.copy_optimizer_state_to_host();
 }
 
 template class Steps<moons::Net, typenet::Hinge, typenet::SGD<>>;

@@ -39,7 +39,9 @@ class Steps {
   float step(typenet::MatrixView<const float> x, Targets targets);
   // The batch's output in that step (probabilities with a Softmax head).
   typenet::MatrixView<const float> output() const;
-  // Parameters, BatchNorm statistics and the dropout stream into `model`.
+  // Parameters, BatchNorm statistics and the dropout stream into `model`,
+  // and the optimizer's state (moments) into the optimizer given at
+  // construction: a checkpoint saved from the two resumes exactly.
   void copy_to(typenet::Model<Net>& model) const;
 
  private:

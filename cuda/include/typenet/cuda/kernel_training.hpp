@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -136,21 +137,55 @@ class KernelOptimizerState {
         executor_.upload(b.data(), zeros.data(), n);
       }
       optimizer.restart();
+      stepped_ = false;
     }
     std::array<T*, buffers> state;
     for (int k = 0; k < buffers; ++k) state[k] = state_[static_cast<std::size_t>(k)].data();
     using Update = typename Optimizer::Update;
     using Scalars = typename Optimizer::Scalars;
     executor_.run(OptimizerUpdate<Update, Scalars, T, buffers>{params, state, grads, optimizer.begin_step(), n});
+    stepped_ = true;
   }
 
   // State buffer k (SGD: the momentum; Adam: the first and second moments).
   const T* buffer(int k) const { return state_.at(static_cast<std::size_t>(k)).data(); }
   std::size_t size() const { return state_[0].size(); }
 
+  // The state into the host optimizer, which already keeps the options and
+  // the step count: a checkpoint saved with it resumes exactly, on either
+  // backend.
+  void copy_to(Optimizer& optimizer) const {
+    const std::size_t n = size();
+    std::array<std::vector<T>, buffers> host;
+    for (int k = 0; k < buffers; ++k) {
+      host[k].resize(n);
+      if (n > 0) executor_.download(host[k].data(), buffer(k), n);
+    }
+    if constexpr (buffers == 1) {  // SGD: the momentum, when it keeps one
+      if (optimizer.options.momentum == 0) optimizer.restore({}, false);
+      else optimizer.restore(host[0], stepped_);
+    } else {  // Adam: both moments
+      optimizer.restore(host[0], host[1], optimizer.steps());
+    }
+  }
+  // The host optimizer's state (from a checkpoint) onto the executor, for
+  // n parameters; an optimizer without state for n leaves it to the first step.
+  void copy_from(const Optimizer& optimizer, std::size_t n) {
+    std::array<std::span<const T>, buffers> host;
+    if constexpr (buffers == 1) host = {optimizer.momentum_buffer()};
+    else host = {optimizer.first_moment(), optimizer.second_moment()};
+    if (host[0].size() != n) return;
+    for (int k = 0; k < buffers; ++k) {
+      state_[static_cast<std::size_t>(k)] = typename Executor::template Buffer<T>(n);
+      executor_.upload(state_[static_cast<std::size_t>(k)].data(), host[k].data(), n);
+    }
+    if constexpr (buffers == 1) stepped_ = optimizer.started();
+  }
+
  private:
   Executor& executor_;
   std::array<typename Executor::template Buffer<T>, buffers> state_;
+  bool stepped_ = false;  // a step since the state was (re)allocated: SGD's momentum has started
 };
 
 // One training step at a time: forward in train mode, the loss with its
@@ -160,8 +195,12 @@ class KernelOptimizerState {
 template <class Net, class T, class Optimizer, class Executor>
 class KernelTrainer {
  public:
+  // Takes over the optimizer's state when it has one for this network (a
+  // checkpoint's, or a CPU run's), so training resumes exactly.
   KernelTrainer(KernelModel<Net, T, Executor>& model, Optimizer& optimizer)
-      : model_(model), optimizer_(optimizer), losses_(model.executor()), state_(model.executor()) {}
+      : model_(model), optimizer_(optimizer), losses_(model.executor()), state_(model.executor()) {
+    state_.copy_from(optimizer, Net::parameter_count);
+  }
 
   // An elementwise loss; `target` is rows x output_size.
   template <class E, Reduction R>
@@ -183,6 +222,9 @@ class KernelTrainer {
   }
 
   const KernelOptimizerState<Optimizer, Executor>& optimizer_state() const { return state_; }
+  // The optimizer's state into the host optimizer object (before saving a
+  // checkpoint with it, or continuing on the CPU).
+  void copy_optimizer_state_to_host() const { state_.copy_to(optimizer_); }
 
  private:
   void update() { state_.step(optimizer_, model_.parameters(), model_.gradients(), Net::parameter_count); }
