@@ -2,11 +2,8 @@
 // sets side by side with PyTorch, plus the machine's ceilings (OpenBLAS on the
 // same GEMM shapes, and the FP32 FMA peak).
 //
-// Every workload is timed the same way: `warmup` untimed repetitions, then
-// `reps` timed repetitions of `calls` calls each; a repetition's time divided
-// by its calls is one sample, and the MEDIAN and the minimum of the samples
-// are reported (the machine is shared and noisy: the median is the figure,
-// the minimum shows how much noise there was).
+// Every workload is timed by bench/harness.hpp: medians and minima of
+// repeated calls.
 //
 // Output, one line per workload:   name median_seconds min_seconds reps
 // Lines starting with '#' are comments (derived rates). With --json, one JSON
@@ -34,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness.hpp"
 #include "typenet/typenet.hpp"
 
 #if !defined(TYPENET_BENCH_NO_OPENBLAS)
@@ -43,6 +41,12 @@
 namespace {
 
 using namespace typenet;
+using bench::Options;
+using bench::Plan;
+using bench::Timing;
+using bench::json_string;
+using bench::measure;
+using bench::result_sink;
 
 // ------------------------------------------------------------------ workloads' definitions
 
@@ -88,42 +92,6 @@ StepFlop step_flop(const std::array<std::size_t, N>& widths, std::size_t batch) 
   }
   return f;
 }
-
-// ------------------------------------------------------------------ timing harness
-
-using Clock = std::chrono::steady_clock;
-
-struct Plan {
-  int warmup = 1;  // untimed repetitions
-  int reps = 5;    // timed repetitions
-  long calls = 1;  // calls per repetition (amortises the clock for short calls)
-};
-
-struct Timing {
-  double median_seconds = 0, min_seconds = 0;
-};
-
-template <class F>
-Timing measure(const Plan& plan, F&& call) {
-  for (int r = 0; r < plan.warmup; ++r)
-    for (long c = 0; c < plan.calls; ++c) call();
-  std::vector<double> per_call;
-  per_call.reserve(static_cast<std::size_t>(plan.reps));
-  for (int r = 0; r < plan.reps; ++r) {
-    const auto start = Clock::now();
-    for (long c = 0; c < plan.calls; ++c) call();
-    const std::chrono::duration<double> elapsed = Clock::now() - start;
-    per_call.push_back(elapsed.count() / static_cast<double>(plan.calls));
-  }
-  std::sort(per_call.begin(), per_call.end());
-  const std::size_t n = per_call.size(), mid = n / 2;
-  const double median = n % 2 == 1 ? per_call[mid] : (per_call[mid - 1] + per_call[mid]) / 2;
-  return {median, per_call.front()};
-}
-
-// Results feed a sink the optimizer cannot see through, so no timed call is
-// optimised away.
-volatile double result_sink = 0;
 
 // ------------------------------------------------------------------ typenet workloads
 
@@ -332,71 +300,11 @@ std::vector<Workload> workloads(const Context& context) {
   return list;
 }
 
-struct Options {
-  unsigned threads = 2;
-  std::optional<int> reps, warmup;
-  std::set<std::string> only;
-  bool json = false, list = false;
-};
-
-int parse_count(std::string_view flag, const char* text, int minimum) {
-  char* end = nullptr;
-  const long v = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || v < minimum || v > 1'000'000)
-    throw std::invalid_argument(std::string(flag) + " takes a whole number >= " + std::to_string(minimum) +
-                                ", not '" + text + "'");
-  return static_cast<int>(v);
-}
-
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) throw std::invalid_argument(std::string(a) + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--threads") o.threads = static_cast<unsigned>(parse_count(a, value(), 1));
-    else if (a == "--reps") o.reps = parse_count(a, value(), 1);
-    else if (a == "--warmup") o.warmup = parse_count(a, value(), 0);
-    else if (a == "--only") {
-      std::string names = value();
-      for (std::size_t start = 0; start <= names.size();) {
-        const std::size_t comma = std::min(names.find(',', start), names.size());
-        if (comma > start) o.only.insert(names.substr(start, comma - start));
-        start = comma + 1;
-      }
-    } else if (a == "--json") o.json = true;
-    else if (a == "--list") o.list = true;
-    else if (a == "--help" || a == "-h") {
-      std::puts(
-          "bench [--threads N] [--reps N] [--warmup N] [--only NAME[,NAME...]] [--json] [--list]\n"
-          "  --threads N  threads of typenet's pool, of OpenBLAS and of the multi-thread FMA peak (default 2)\n"
-          "  --reps N     timed repetitions of every workload (default: per workload, 5 to 21)\n"
-          "  --warmup N   untimed repetitions before them (default: per workload)\n"
-          "  --only LIST  run only these workloads (comma-separated; --list shows the names)\n"
-          "  --json       one JSON document instead of lines 'name median_seconds min_seconds reps'");
-      std::exit(0);
-    } else throw std::invalid_argument("unknown argument '" + std::string(a) + "' (try --help)");
-  }
-  return o;
-}
-
 struct Result {
   const Workload* workload;
   Plan plan;
   Timing timing;
 };
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-    out += c;
-  }
-  return out + "\"";
-}
 
 void print_json(const Options& o, const std::vector<Result>& results) {
   const StepFlop f = step_flop(mnist_widths, mnist_batch);
@@ -451,7 +359,14 @@ void print_line(const Result& r) {
 
 int main(int argc, char** argv) {
   try {
-    const Options options = parse(argc, argv);
+    const Options options = bench::parse(
+        argc, argv,
+        "bench [--threads N] [--reps N] [--warmup N] [--only NAME[,NAME...]] [--json] [--list]\n"
+        "  --threads N  threads of typenet's pool, of OpenBLAS and of the multi-thread FMA peak (default 2)\n"
+        "  --reps N     timed repetitions of every workload (default: per workload, 5 to 21)\n"
+        "  --warmup N   untimed repetitions before them (default: per workload)\n"
+        "  --only LIST  run only these workloads (comma-separated; --list shows the names)\n"
+        "  --json       one JSON document instead of lines 'name median_seconds min_seconds reps'");
     cpu::ThreadPool pool(options.threads);
     const Context context{options.threads, &pool};
     const std::vector<Workload> suite = workloads(context);
