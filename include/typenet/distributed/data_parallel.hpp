@@ -43,6 +43,7 @@
 #include "typenet/distributed/gradient_allreduce.hpp"
 #include "typenet/distributed/mpi_batch_reducer.hpp"
 #include "typenet/distributed/mpi_communicator.hpp"
+#include "typenet/distributed/replica_check.hpp"
 #include "typenet/io/crc32c.hpp"
 #include "typenet/model/model.hpp"
 #include "typenet/random/rng.hpp"
@@ -129,7 +130,7 @@ class DataParallel {
   void verify_replicas() {
     comm_.gather(replica_checksum(), checksums_, "the parameter checksum comparison");
     for (const std::uint64_t c : checksums_)
-      if (c != checksums_[0]) throw DistributedError(mismatch_message());
+      if (c != checksums_[0]) throw DistributedError(replica_mismatch_message(step_, checksums_));
   }
 
   // CRC-32C of this rank's parameters (and of its running statistics when
@@ -150,17 +151,6 @@ class DataParallel {
   double allreduce_wait_seconds() const { return allreduce_.waited_seconds(); }
 
  private:
-  std::string mismatch_message() const {
-    std::string m = "typenet: step " + std::to_string(step_) +
-                    ": the replicas have drifted apart (parameter checksums by rank:";
-    for (std::size_t r = 0; r < checksums_.size(); ++r) {
-      char text[32];
-      std::snprintf(text, sizeof text, " %zu: %08llx", r, static_cast<unsigned long long>(checksums_[r]));
-      m += text;
-    }
-    return m + "); the ranks did not apply the same updates.";
-  }
-
   Model<Net, T>& model_;
   MpiCommunicator& comm_;
   DataParallelOptions options_;

@@ -16,9 +16,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "typenet/cuda/kernel_model.hpp"
@@ -202,24 +204,34 @@ class KernelTrainer {
     state_.copy_from(optimizer, Net::parameter_count);
   }
 
-  // An elementwise loss; `target` is rows x output_size.
+  // An elementwise loss; `target` is rows x output_size. `gradient_scale`
+  // multiplies dLoss/dOutput before backward (a data-parallel rank's share
+  // of the global batch, as loss_and_gradient on the CPU).
   template <class E, Reduction R>
-  T step(const T* x, std::size_t rows, const T* target, const ElementwiseLoss<E, R>& loss) {
+  T step(const T* x, std::size_t rows, const T* target, const ElementwiseLoss<E, R>& loss, T gradient_scale = T(1)) {
     model_.forward(x, rows, Mode::train);
     const T value = losses_(loss, model_.output(), target, model_.output_gradient_buffer(), rows, Net::output_size);
+    scale(rows, gradient_scale);
     model_.backward();
     update();
     return value;
   }
 
   // Softmax cross-entropy; `labels` (rows) in [0, output_size).
-  T step(const T* x, std::size_t rows, const std::int32_t* labels, const SoftmaxCrossEntropy& loss) {
+  T step(const T* x, std::size_t rows, const std::int32_t* labels, const SoftmaxCrossEntropy& loss,
+         T gradient_scale = T(1)) {
     model_.forward(x, rows, Mode::train);
     const T value = losses_(loss, model_.logits(), labels, model_.output_gradient_buffer(), rows, Net::output_size);
+    scale(rows, gradient_scale);
     model_.backward_from_logits();
     update();
     return value;
   }
+
+  // Called with the gradient buffer after backward and before the update
+  // (a data-parallel trainer sums the gradients across ranks there).
+  using BeforeUpdate = std::function<void(T* gradients, std::size_t count)>;
+  void set_before_update(BeforeUpdate f) { before_update_ = std::move(f); }
 
   const KernelOptimizerState<Optimizer, Executor>& optimizer_state() const { return state_; }
   // The optimizer's state into the host optimizer object (before saving a
@@ -227,12 +239,20 @@ class KernelTrainer {
   void copy_optimizer_state_to_host() const { state_.copy_to(optimizer_); }
 
  private:
-  void update() { state_.step(optimizer_, model_.parameters(), model_.gradients(), Net::parameter_count); }
+  void scale(std::size_t rows, T factor) {
+    if (factor != T(1))
+      model_.executor().run(ScaleValues<T>{model_.output_gradient_buffer(), factor, rows * Net::output_size});
+  }
+  void update() {
+    if (before_update_) before_update_(model_.gradients(), Net::parameter_count);
+    state_.step(optimizer_, model_.parameters(), model_.gradients(), Net::parameter_count);
+  }
 
   KernelModel<Net, T, Executor>& model_;
   Optimizer& optimizer_;
   KernelLosses<T, Executor> losses_;
   KernelOptimizerState<Optimizer, Executor> state_;
+  BeforeUpdate before_update_;
 };
 
 }  // namespace typenet::cuda

@@ -6,6 +6,7 @@
 //   SoftmaxCrossEntropyRows   per row: log-sum-exp - l[label]; (softmax(l) - onehot) / rows
 //   SumInChunks, FinishSum    the rows' values added in a fixed order (chunks of
 //                             256 rows, then the chunks), and the first bad label
+//   ScaleValues               a buffer times a number
 //   OptimizerUpdate           the CPU optimizer's own per-parameter Update functor
 //
 // The losses' formulas are the CPU's expressions (train/losses.hpp); the
@@ -127,6 +128,18 @@ struct FinishSum {
     }
     *result = r;
   }
+};
+
+// values[i] *= scale (a data-parallel rank's share of the global batch,
+// applied to dLoss/dOutput before backward).
+template <class T>
+struct ScaleValues {
+  T* values;
+  T scale;
+  std::size_t n;
+
+  TYPENET_HD std::size_t threads() const { return n; }
+  TYPENET_HD void operator()(std::size_t i) const { values[i] *= scale; }
 };
 
 // params[i] updated from grads[i] by the optimizer's Update functor, built
