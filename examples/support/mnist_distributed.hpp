@@ -156,7 +156,8 @@ inline int distributed_main(CommandLine& cli, Settings& s, DistributedSettings& 
         world.set_timeout(std::chrono::duration<double>(d.timeout));
         if (s.common.device != "cpu")
           throw std::runtime_error("--distributed trains CPU processes; --device " + s.common.device +
-                                   " is not available with it (GPUs over NCCL are not built yet)");
+                                   " is not available with it in this example (GPUs train data-parallel over NCCL "
+                                   "with cuda::KernelDataParallel, docs/distributed.md)");
         return distributed::stop_every_rank_on_exception(world, [&] {
           return with_variant(s, [&]<class Net>() { return run_distributed<Net>(world, s, d); });
         });
