@@ -7,8 +7,10 @@
 // N ranks with their shards of each global batch train like one
 // KernelTrainer on the whole batch: every step's loss and the final
 // parameters agree to 1e-5 (float) and 1e-12 (double) relative, as the CPU's
-// DataParallel (test_distributed: only the summation order differs); the
-// replicas stay bit-identical (checked every step); ranks that disagree
+// DataParallel (test_distributed: only the summation order differs), and
+// with synchronised BatchNorm the running statistics too; per-rank
+// BatchNorm (the default) does not; the replicas stay bit-identical
+// (checked every step); ranks that disagree
 // about the global batch are an error on every rank; a checkpoint of the
 // optimizer's state resumes.
 #define BOOST_TEST_MODULE kernel_distributed
@@ -19,6 +21,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "typenet/cuda/kernel_data_parallel.hpp"
@@ -70,34 +73,62 @@ using Scalars = boost::mpl::list<float, double>;
 
 BOOST_TEST_GLOBAL_FIXTURE(Mpi);
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(ranks_train_like_one_process_on_the_whole_batch, T, Scalars) {
+// N ranks on their shards against one KernelTrainer on the whole global
+// batch, step by step: the worst relative difference of the losses, and of
+// the parameters and running statistics at the end.
+template <class N, class T>
+std::pair<double, double> train_side_by_side(cuda::KernelDataParallelOptions options) {
   const auto data = data::make_blobs<T>(local_batch * ranks() * steps, 4, 20, 3.0, 11);
   // Rank 1 and up start from other parameters: the broadcast must fix that.
-  Model<Net, T> start(Init::torch_default, 3 + rank());
-  Model<Net, T> reference_start(Init::torch_default, 3);
-  HostModel<T> replica(start), reference(reference_start);
+  cuda::KernelModel<N, T, cuda::HostExecutor> replica(Model<N, T>(Init::torch_default, 3 + rank()));
+  cuda::KernelModel<N, T, cuda::HostExecutor> reference(Model<N, T>(Init::torch_default, 3));
   // SGD, whose step scales with the gradient, so that a gradient summed
   // instead of averaged shows.
   SGD<T> sgd({.lr = 0.05, .momentum = 0.9}), reference_sgd = sgd;
-  HostDataParallel<T, SGD<T>> trainer(replica, sgd, world(), {.verify_every = 1});
-  cuda::KernelTrainer<Net, T, SGD<T>, cuda::HostExecutor> one_process(reference, reference_sgd);
-  double worst_loss = 0;
+  cuda::KernelDataParallel<N, T, SGD<T>, cuda::HostExecutor, distributed::MpiCommunicator> trainer(
+      replica, sgd, world(), options);
+  cuda::KernelTrainer<N, T, SGD<T>, cuda::HostExecutor> one_process(reference, reference_sgd);
+  double worst_loss = 0, worst_value = 0;
+  auto relative = [](double a, double b) { return std::abs(a - b) / std::max(1.0, std::abs(b)); };
   for (std::size_t s = 0; s < steps; ++s) {
     const Shard sh = shard_of(s);
     const T loss = trainer.step(data.x.data() + sh.r0 * 20, sh.rows, data.labels.data() + sh.r0, sh.global,
                                 SoftmaxCrossEntropy{});
     const T expected = one_process.step(data.x.data() + s * sh.global * 20, sh.global,
                                         data.labels.data() + s * sh.global, SoftmaxCrossEntropy{});
-    worst_loss = std::max(worst_loss, std::abs(double(loss) - expected) / std::max(1.0, std::abs(double(expected))));
+    worst_loss = std::max(worst_loss, relative(loss, expected));
   }
-  double worst_parameter = 0;
-  for (std::size_t i = 0; i < Net::parameter_count; ++i)
-    worst_parameter =
-        std::max(worst_parameter, std::abs(double(replica.parameters()[i]) - reference.parameters()[i]) /
-                                      std::max(1.0, std::abs(double(reference.parameters()[i]))));
-  BOOST_TEST_MESSAGE(ranks() << " ranks: worst loss difference " << worst_loss << ", parameters " << worst_parameter);
-  BOOST_TEST(worst_loss <= tolerance<T>);
-  BOOST_TEST(worst_parameter <= tolerance<T>);
+  for (std::size_t i = 0; i < N::parameter_count; ++i)
+    worst_value = std::max(worst_value, relative(replica.parameters()[i], reference.parameters()[i]));
+  for (std::size_t i = 0; i < N::state_count; ++i)
+    worst_value = std::max(worst_value, relative(replica.state()[i], reference.state()[i]));
+  BOOST_TEST_MESSAGE(ranks() << " ranks, " << N::name() << ": worst loss difference " << worst_loss
+                             << ", parameters and statistics " << worst_value);
+  return {worst_loss, worst_value};
+}
+
+using WithBatchNorm = Sequential<Input<20>, Linear<32>, BatchNorm<>, Tanh, Linear<16>, BatchNorm<>, ReLU, Linear<4>>;
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(ranks_train_like_one_process_on_the_whole_batch, T, Scalars) {
+  const auto [loss, values] = train_side_by_side<Net, T>({.verify_every = 1});
+  BOOST_TEST(loss <= tolerance<T>);
+  BOOST_TEST(values <= tolerance<T>);
+}
+
+// With synchronised BatchNorm the ranks' statistics are the global batch's:
+// the same as one process, running statistics included.
+BOOST_AUTO_TEST_CASE_TEMPLATE(synchronised_batchnorm_is_one_process, T, Scalars) {
+  const auto [loss, values] =
+      train_side_by_side<WithBatchNorm, T>({.verify_every = 1, .synchronise_batchnorm = true});
+  BOOST_TEST(loss <= tolerance<T>);
+  BOOST_TEST(values <= tolerance<T>);
+}
+
+// Without it each rank normalises its own rows (as PyTorch DDP): not one
+// process's training any more (the difference is far above rounding).
+BOOST_AUTO_TEST_CASE(per_rank_batchnorm_is_the_default) {
+  const auto [loss, values] = train_side_by_side<WithBatchNorm, double>({.verify_every = 0});
+  BOOST_TEST(loss > 1e-6);
 }
 
 BOOST_AUTO_TEST_CASE(ranks_that_disagree_about_the_batch_fail_together) {

@@ -14,12 +14,18 @@
 // Forward of a block (train mode; eval folds BatchNorm into the epilogue):
 //   ForwardProduct        z = x W;  no BatchNorm: u = z + b, y = drop(act(u))
 //                                   BatchNorm:    keeps z
-//   BatchNormStatistics   per column: mean, var (two passes), 1/std, running stats
+//   BatchNormColumnSums   per column: sum z                       } the batch statistics in
+//   BatchNormSquaredDeviations  per column: sum (z - mean)^2      } two passes (exact where
+//   BatchNormFinishStatistics   mean, 1/std, running statistics   } E[z^2] - E[z]^2 cancels)
 //   BatchNormNormalise    x-hat = (z - mean) / std, u = gamma x-hat + beta, y = drop(act(u))
 // Backward (dy holds dL/dY on entry, dL/dZ after the first kernel):
 //   OutputGradient        dZ = dY drop' act'(u or y)                      (no BatchNorm)
-//   BatchNormBackward     per column: dU as above, dgamma = sum dU x-hat, dbeta = sum dU,
-//                         dZ = gamma/std (dU - (dbeta + x-hat dgamma) / batch)
+//   BatchNormBackwardSums per column: dU as above, dgamma = sum dU x-hat, dbeta = sum dU
+//   BatchNormBackwardNormalise  dZ = gamma/std (dU - (dbeta + x-hat dgamma) / batch)
+// Synchronised BatchNorm (several processes normalising with the statistics
+// of all their batches together) sums the per-column sums across the
+// processes between the passes: the `reduce` hook of block_forward and
+// block_backward.
 //   WeightGradient        dW = X^T dZ, db = sum_rows dZ
 //   TransposeWeights      W^T into scratch, so that the next product reads it along rows
 //   InputGradient         dX = dZ W^T
@@ -52,9 +58,14 @@ struct BlockArgs {
   std::size_t ldx = 0;
   T* y = nullptr;        // output, batch x out
   T* saved = nullptr;    // pre-activation or x-hat, batch x out, if the block keeps one
-  T* mean = nullptr;     // BatchNorm batch mean (out)
-  T* inv_std = nullptr;  // BatchNorm batch 1/sqrt(var + eps) (out)
+  T* mean = nullptr;     // BatchNorm batch mean (out); the column sums before it
+  T* inv_std = nullptr;  // BatchNorm batch 1/sqrt(var + eps) (out); the squared deviations before it
+  T* sum_a = nullptr;    // BatchNorm backward: sum dU (out)
+  T* sum_b = nullptr;    //                     sum dU x-hat (out)
   std::size_t batch = 0;
+  // The batch the BatchNorm statistics are over: `batch`, or every
+  // process's batches together with synchronised BatchNorm.
+  std::size_t statistics_batch = 0;
   bool train = false;
   std::uint32_t dropout_key = 0;
 };
@@ -146,7 +157,7 @@ struct ForwardProduct {
       const std::size_t row = r0 + r, at = row * Out + col;
       T u = z[r];
       if constexpr (Block::has_batchnorm) {
-        if (a.train) {  // BatchNormStatistics and BatchNormNormalise finish it
+        if (a.train) {  // the statistics kernels and BatchNormNormalise finish it
           a.saved[at] = z[r];
           continue;
         }
@@ -161,30 +172,53 @@ struct ForwardProduct {
   }
 };
 
-// Per column, over the whole batch: mean, biased variance (two passes:
-// exact where E[z^2] - E[z]^2 would cancel), 1/std, and the running
-// statistics (PyTorch's momentum; the unbiased variance).
+// Per column: the sum of z over this batch, into mean (a sum until
+// BatchNormFinishStatistics divides it).
 template <class Block, class T>
-struct BatchNormStatistics {
+struct BatchNormColumnSums {
   BlockArgs<T> a;
 
   TYPENET_HD std::size_t threads() const { return Block::out; }
   TYPENET_HD void operator()(std::size_t col) const {
-    constexpr std::size_t Out = Block::out;
-    const T n = static_cast<T>(a.batch);
     T sum = 0;
-    for (std::size_t i = 0; i < a.batch; ++i) sum += a.saved[i * Out + col];
-    const T mean = sum / n;
+    for (std::size_t i = 0; i < a.batch; ++i) sum += a.saved[i * Block::out + col];
+    a.mean[col] = sum;
+  }
+};
+
+// Per column: sum (z - mean)^2 with the mean of the whole statistics batch
+// (the second pass of the variance: exact where E[z^2] - E[z]^2 would
+// cancel), into inv_std.
+template <class Block, class T>
+struct BatchNormSquaredDeviations {
+  BlockArgs<T> a;
+
+  TYPENET_HD std::size_t threads() const { return Block::out; }
+  TYPENET_HD void operator()(std::size_t col) const {
+    const T mean = a.mean[col] / static_cast<T>(a.statistics_batch);
     T squares = 0;
     for (std::size_t i = 0; i < a.batch; ++i) {
-      const T d = a.saved[i * Out + col] - mean;
+      const T d = a.saved[i * Block::out + col] - mean;
       squares = std::fma(d, d, squares);
     }
-    const T var = squares / n;
+    a.inv_std[col] = squares;
+  }
+};
+
+// Per column: mean, biased variance and 1/std from the sums, and the running
+// statistics (PyTorch's momentum; the unbiased variance).
+template <class Block, class T>
+struct BatchNormFinishStatistics {
+  BlockArgs<T> a;
+
+  TYPENET_HD std::size_t threads() const { return Block::out; }
+  TYPENET_HD void operator()(std::size_t col) const {
+    const T n = static_cast<T>(a.statistics_batch);
+    const T mean = a.mean[col] / n, var = a.inv_std[col] / n;
     a.mean[col] = mean;
     a.inv_std[col] = T(1) / std::sqrt(var + T(Block::batchnorm::eps));
     const T momentum = T(Block::batchnorm::momentum);
-    const T unbiased = a.batch > 1 ? n / static_cast<T>(a.batch - 1) : T(1);
+    const T unbiased = a.statistics_batch > 1 ? n / static_cast<T>(a.statistics_batch - 1) : T(1);
     T& rm = a.state[Block::running_mean_offset + col];
     T& rv = a.state[Block::running_var_offset + col];
     rm = rm * (1 - momentum) + mean * momentum;
@@ -223,10 +257,11 @@ struct OutputGradient {
   }
 };
 
-// BatchNorm's backward, per column over the batch: dU, the parameter
-// gradients, then dZ (which needs both column sums first).
+// BatchNorm's backward, first pass, per column over this batch: dU (in
+// place of dY), its sums, and from them the parameter gradients
+// dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1).
 template <class Block, class T>
-struct BatchNormBackward {
+struct BatchNormBackwardSums {
   BlockArgs<T> a;
   T* dy;
 
@@ -245,14 +280,26 @@ struct BatchNormBackward {
       sum_du += du;
       sum_du_xhat = std::fma(du, xhat, sum_du_xhat);
     }
-    // dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1)
     a.grads[Block::gamma_offset + col] = sum_du_xhat;
     a.grads[Block::beta_offset + col] = sum_du;
-    const T inv_n = T(1) / static_cast<T>(a.batch), gain = gamma * a.inv_std[col];
-    for (std::size_t i = 0; i < a.batch; ++i) {
-      const std::size_t at = i * Out + col;
-      dy[at] = gain * (dy[at] - std::fma(a.saved[at], sum_du_xhat, sum_du) * inv_n);
-    }
+    a.sum_a[col] = sum_du;
+    a.sum_b[col] = sum_du_xhat;
+  }
+};
+
+// BatchNorm's backward, second pass, per element, with the sums over the
+// whole statistics batch: dZ = gamma/std (dU - (sum dU + x-hat sum dU x-hat) / batch).
+template <class Block, class T>
+struct BatchNormBackwardNormalise {
+  BlockArgs<T> a;
+  T* dy;
+
+  TYPENET_HD std::size_t threads() const { return a.batch * Block::out; }
+  TYPENET_HD void operator()(std::size_t at) const {
+    const std::size_t col = at % Block::out;
+    const T inv_n = T(1) / static_cast<T>(a.statistics_batch);
+    const T gain = a.params[Block::gamma_offset + col] * a.inv_std[col];
+    dy[at] = gain * (dy[at] - std::fma(a.saved[at], a.sum_b[col], a.sum_a[col]) * inv_n);
   }
 };
 
@@ -364,13 +411,19 @@ struct SoftmaxBackwardRows {
 };
 
 // The kernels of one block's forward, in order; `run(kernel)` runs one to
-// completion (a launch on a stream, or the host executor).
-template <class Block, class T, class Run>
-void block_forward(const BlockArgs<T>& a, Run&& run) {
+// completion (a launch on a stream, or the host executor), and
+// `reduce(values, n)` sums BatchNorm's per-column sums over the processes
+// (synchronised BatchNorm; nothing for one process).
+template <class Block, class T, class Run, class Reduce>
+void block_forward(const BlockArgs<T>& a, Run&& run, Reduce&& reduce) {
   run(ForwardProduct<Block, T>{a});
   if constexpr (Block::has_batchnorm) {
     if (a.train) {
-      run(BatchNormStatistics<Block, T>{a});
+      run(BatchNormColumnSums<Block, T>{a});
+      reduce(a.mean, Block::out);
+      run(BatchNormSquaredDeviations<Block, T>{a});
+      reduce(a.inv_std, Block::out);
+      run(BatchNormFinishStatistics<Block, T>{a});
       run(BatchNormNormalise<Block, T>{a});
     }
   }
@@ -378,11 +431,17 @@ void block_forward(const BlockArgs<T>& a, Run&& run) {
 
 // The kernels of one block's backward: dy holds dL/dY and becomes dL/dZ;
 // parameter gradients go to a.grads; dx (with wt, in x out values of
-// scratch), when not null, receives dL/dX.
-template <class Block, class T, class Run>
-void block_backward(const BlockArgs<T>& a, T* dy, T* dx, T* wt, Run&& run) {
-  if constexpr (Block::has_batchnorm) run(BatchNormBackward<Block, T>{a, dy});
-  else run(OutputGradient<Block, T>{a, dy});
+// scratch), when not null, receives dL/dX. `reduce` as for block_forward.
+template <class Block, class T, class Run, class Reduce>
+void block_backward(const BlockArgs<T>& a, T* dy, T* dx, T* wt, Run&& run, Reduce&& reduce) {
+  if constexpr (Block::has_batchnorm) {
+    run(BatchNormBackwardSums<Block, T>{a, dy});
+    reduce(a.sum_a, Block::out);
+    reduce(a.sum_b, Block::out);
+    run(BatchNormBackwardNormalise<Block, T>{a, dy});
+  } else {
+    run(OutputGradient<Block, T>{a, dy});
+  }
   run(WeightGradient<Block, T>{a, dy});
   if (dx) {
     run(TransposeWeights<Block, T>{a.params, wt});

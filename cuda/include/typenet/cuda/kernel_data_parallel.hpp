@@ -24,8 +24,9 @@
 // statistics are broadcast at the start; each rank scales dLoss/dOutput by
 // its share of the global batch before backward; the loss of the global
 // batch and the rows are summed alongside (a wrong total is an error on
-// every rank); BatchNorm uses each rank's own rows (no synchronised
-// BatchNorm on this path yet); dropout masks come from a seed mixed with
+// every rank); BatchNorm uses each rank's own rows, or with
+// synchronise_batchnorm the whole global batch's statistics (the per-column
+// sums summed across ranks between the kernels' passes); dropout masks come from a seed mixed with
 // the rank; a CRC-32C of the parameters is compared across ranks every
 // `verify_every` steps.
 #pragma once
@@ -49,7 +50,31 @@ struct KernelDataParallelOptions {
   // Every this many steps, compare a checksum of the parameters across
   // ranks and throw if any replica differs (0: never).
   std::size_t verify_every = 100;
+  // BatchNorm with the statistics of the whole global batch (N ranks with
+  // B/N rows then compute what one process with B rows computes), instead
+  // of each rank's own rows.
+  bool synchronise_batchnorm = false;
   std::uint64_t dropout_seed = 0;
+};
+
+// Synchronised BatchNorm's sums over a communicator: the per-column sums in
+// the executor's memory, the batch size on the host.
+template <class T, class Communicator>
+class CommunicatorBatchReducer final : public cpu::BatchStatisticsReducer<T> {
+ public:
+  explicit CommunicatorBatchReducer(Communicator& comm)
+      : comm_(comm), sizes_(static_cast<std::size_t>(comm.size())) {}
+  void sum(T* values, std::size_t n) override { comm_.sum(values, n, "synchronised BatchNorm's statistics sum"); }
+  std::size_t total_batch(std::size_t local_batch) override {
+    comm_.gather(local_batch, sizes_, "synchronised BatchNorm's batch sizes");
+    std::size_t total = 0;
+    for (const std::uint64_t s : sizes_) total += static_cast<std::size_t>(s);
+    return total;
+  }
+
+ private:
+  Communicator& comm_;
+  std::vector<std::uint64_t> sizes_;
 };
 
 template <class Net, class T, class Optimizer, class Executor, class Communicator>
@@ -63,6 +88,7 @@ class KernelDataParallel {
         comm_(comm),
         options_(options),
         trainer_(model, optimizer),
+        reducer_(comm),
         sums_(2),
         checksums_(static_cast<std::size_t>(comm.size())) {
     comm_.broadcast(model_.parameters(), Net::parameter_count, 0, "the initial parameter broadcast");
@@ -72,9 +98,12 @@ class KernelDataParallel {
     model_.set_dropout_seed(splitmix64(mix));
     trainer_.set_before_update(
         [this](T* gradients, std::size_t n) { comm_.sum(gradients, n, "the gradient sum"); });
+    if (options_.synchronise_batchnorm) model_.set_batch_statistics_reducer(&reducer_);
   }
   KernelDataParallel(const KernelDataParallel&) = delete;
   KernelDataParallel& operator=(const KernelDataParallel&) = delete;
+  // Leaves the model as it found it.
+  ~KernelDataParallel() { model_.set_batch_statistics_reducer(nullptr); }
 
   // One step on this rank's `rows` rows at x (and their targets: labels or
   // a target matrix, as the loss wants), part of a global batch of
@@ -103,11 +132,16 @@ class KernelDataParallel {
     return static_cast<T>(total[0]);
   }
 
-  // Collective: throws on every rank if any rank's parameters differ from
-  // another's by a single bit.
+  // Collective: throws on every rank if any rank's parameters (and, with
+  // synchronised BatchNorm, running statistics) differ from another's by a
+  // single bit.
   void verify_replicas() {
     std::vector<T> p(Net::parameter_count);
     model_.executor().download(p.data(), model_.parameters(), p.size());
+    if (options_.synchronise_batchnorm && Net::state_count > 0) {
+      p.resize(Net::parameter_count + Net::state_count);
+      model_.executor().download(p.data() + Net::parameter_count, model_.state(), Net::state_count);
+    }
     const std::uint32_t crc = crc32c({reinterpret_cast<const unsigned char*>(p.data()), p.size() * sizeof(T)});
     comm_.gather(crc, checksums_, "the parameter checksum comparison");
     for (const std::uint64_t c : checksums_)
@@ -123,6 +157,7 @@ class KernelDataParallel {
   Communicator& comm_;
   KernelDataParallelOptions options_;
   KernelTrainer<Net, T, Optimizer, Executor> trainer_;
+  CommunicatorBatchReducer<T, Communicator> reducer_;
   typename Executor::template Buffer<double> sums_;  // the weighted loss and the rows, summed over ranks
   std::vector<std::uint64_t> checksums_;
   std::uint64_t step_ = 0;

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/cpu/batch_reducer.hpp"
 #include "typenet/cuda/block_kernels.hpp"
 #include "typenet/model/mode.hpp"
 #include "typenet/model/model.hpp"
@@ -84,6 +85,12 @@ class KernelModel {
   T* state() { return state_.data(); }
   Executor& executor() { return executor_; }
 
+  // Synchronised BatchNorm: with a reducer, train-mode BatchNorm uses the
+  // statistics of all processes' batches together; the reducer sums values
+  // in the executor's memory (cpu/batch_reducer.hpp's interface). nullptr
+  // (the default): this batch alone.
+  void set_batch_statistics_reducer(cpu::BatchStatisticsReducer<T>* reducer) { reducer_ = reducer; }
+
   void set_dropout_seed(std::uint64_t seed) { dropout_seed_ = seed; }
   std::uint64_t dropout_step() const { return dropout_step_; }
   void set_dropout_step(std::uint64_t step) { dropout_step_ = step; }
@@ -100,9 +107,12 @@ class KernelModel {
     if (mode == Mode::train) step_used_ = dropout_step_++;
     input_ = x;
     input_stride_ = stride;
+    statistics_batch_ = rows;
+    if constexpr (Net::state_count > 0)
+      if (mode == Mode::train && reducer_) statistics_batch_ = reducer_->total_batch(rows);
     for_each_block<Net>([&](auto b) {
       using B = typename decltype(b)::type;
-      block_forward<B, T>(args<B>(mode), [&](const auto& kernel) { executor_.run(kernel); });
+      block_forward<B, T>(args<B>(mode), runner(), reduction());
     });
     if constexpr (Net::softmax_head) {
       executor_.run(SoftmaxRows<T>{logits(), probabilities_.data(), batch_, output_size});
@@ -199,11 +209,23 @@ class KernelModel {
     if constexpr (B::has_batchnorm) {
       a.mean = stats_.data() + layout::template stats_offset<B::index>();
       a.inv_std = a.mean + B::out;
+      a.sum_a = a.inv_std + B::out;
+      a.sum_b = a.sum_a + B::out;
     }
     a.batch = batch_;
+    a.statistics_batch = statistics_batch_;
     a.train = mode == Mode::train;
     a.dropout_key = dropout_key(dropout_seed_, step_used_, static_cast<std::uint32_t>(B::index));
     return a;
+  }
+
+  auto runner() {
+    return [this](const auto& kernel) { executor_.run(kernel); };
+  }
+  auto reduction() {
+    return [this](T* values, std::size_t n) {
+      if (reducer_) reducer_->sum(values, n);
+    };
   }
 
   void backward_blocks(bool input_gradient) {
@@ -212,8 +234,8 @@ class KernelModel {
     for_each_block_reversed<Net>([&](auto b) {
       using B = typename decltype(b)::type;
       const bool want_dx = B::index > 0 || input_gradient;
-      block_backward<B, T>(args<B>(Mode::train), dy, want_dx ? other : nullptr, scratch_.data(),
-                           [&](const auto& kernel) { executor_.run(kernel); });
+      block_backward<B, T>(args<B>(Mode::train), dy, want_dx ? other : nullptr, scratch_.data(), runner(),
+                           reduction());
       std::swap(dy, other);
     });
     input_gradient_ = input_gradient ? dy : nullptr;
@@ -240,7 +262,8 @@ class KernelModel {
   Executor executor_;
   Buffer<T> params_, grads_, state_;
   Buffer<T> outputs_, saved_, stats_, grad_a_, grad_b_, probabilities_, scratch_;
-  std::size_t capacity_ = 0, gradient_capacity_ = 0, batch_ = 0, input_stride_ = input_size;
+  std::size_t capacity_ = 0, gradient_capacity_ = 0, batch_ = 0, statistics_batch_ = 0, input_stride_ = input_size;
+  cpu::BatchStatisticsReducer<T>* reducer_ = nullptr;
   Mode mode_ = Mode::eval;
   const T* input_ = nullptr;
   const T* input_gradient_ = nullptr;
