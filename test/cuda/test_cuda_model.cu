@@ -216,6 +216,8 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_sentence) {
     return [part](const std::exception& e) { return std::string(e.what()).find(part) != std::string::npos; };
   };
   BOOST_CHECK_EXCEPTION(gpu.forward(nullptr, 2), std::invalid_argument, says("null"));
+  const std::vector<float> on_the_host(6, 1.0f);
+  BOOST_CHECK_EXCEPTION(gpu.forward(on_the_host.data(), 2), std::invalid_argument, says("the input: host memory"));
   cuda::DeviceBuffer<float> x(6);
   BOOST_CHECK_EXCEPTION(gpu.forward(x.data(), 1, Mode::train), std::invalid_argument, says("at least 2 samples"));
   BOOST_CHECK_EXCEPTION(gpu.backward(), std::logic_error, says("Mode::train first"));
@@ -228,6 +230,8 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_sentence) {
   cuda::Trainer<Net, float, SGD<>> trainer(gpu, sgd);
   BOOST_CHECK_EXCEPTION(trainer.step(inputs.data(), 4, d_labels.data(), SoftmaxCrossEntropy{}), std::invalid_argument,
                         says("label 2 of sample 2"));
+  BOOST_CHECK_EXCEPTION(trainer.step(inputs.data(), 4, labels.data(), SoftmaxCrossEntropy{}), std::invalid_argument,
+                        says("the labels: host memory"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

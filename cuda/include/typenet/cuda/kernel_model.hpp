@@ -9,7 +9,8 @@
 //
 // An Executor provides Buffer<U> (owning memory of n values: data(), size()),
 // run(kernel), upload(dst, src, n) and download(dst, src, n) (complete on
-// return).
+// return), and check_device_memory(p, what) (throws when the kernels cannot
+// read p).
 //
 // The buffers have the CPU Model's layout (WorkspaceLayout, the plan's
 // parameter offsets), so parameters, state and checkpoints move between the
@@ -247,6 +248,7 @@ class KernelModel {
       throw std::invalid_argument("typenet: the input's row stride (" + std::to_string(stride) +
                                   ") is smaller than the network's Input<" + std::to_string(input_size) + ">.");
     if (!x) throw std::invalid_argument("typenet: the input has no data (null pointer).");
+    executor_.check_device_memory(x, "the input");
     if constexpr (Net::state_count > 0) {
       if (mode == Mode::train && rows < 2)
         throw std::invalid_argument(
@@ -287,6 +289,8 @@ struct HostExecutor {
     const std::size_t n = kernel.threads();
     for (std::size_t t = 0; t < n; ++t) kernel(t);
   }
+  // All memory is the host's here.
+  void check_device_memory(const void*, const char*) const {}
   template <class U>
   void upload(U* dst, const U* src, std::size_t n) const {
     std::copy_n(src, n, dst);

@@ -209,6 +209,7 @@ class KernelTrainer {
   // of the global batch, as loss_and_gradient on the CPU).
   template <class E, Reduction R>
   T step(const T* x, std::size_t rows, const T* target, const ElementwiseLoss<E, R>& loss, T gradient_scale = T(1)) {
+    model_.executor().check_device_memory(target, "the targets");
     model_.forward(x, rows, Mode::train);
     const T value = losses_(loss, model_.output(), target, model_.output_gradient_buffer(), rows, Net::output_size);
     scale(rows, gradient_scale);
@@ -220,6 +221,7 @@ class KernelTrainer {
   // Softmax cross-entropy; `labels` (rows) in [0, output_size).
   T step(const T* x, std::size_t rows, const std::int32_t* labels, const SoftmaxCrossEntropy& loss,
          T gradient_scale = T(1)) {
+    model_.executor().check_device_memory(labels, "the labels");
     model_.forward(x, rows, Mode::train);
     const T value = losses_(loss, model_.logits(), labels, model_.output_gradient_buffer(), rows, Net::output_size);
     scale(rows, gradient_scale);

@@ -18,6 +18,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "typenet/cuda/device_buffer.cuh"
 #include "typenet/cuda/error.cuh"
@@ -70,6 +72,18 @@ class CudaExecutor {
   }
   cudaStream_t stream() const { return stream_.get(); }
   void synchronize() const { stream_.synchronize(); }
+
+  // Throws with `what` named when p is not memory the GPU can read (a host
+  // pointer handed to a kernel would end the CUDA context instead).
+  void check_device_memory(const void* p, const char* what) const {
+    cudaPointerAttributes attributes{};
+    check(cudaPointerGetAttributes(&attributes, p), std::string("cudaPointerGetAttributes (") + what + ")");
+    if (attributes.type != cudaMemoryTypeDevice && attributes.type != cudaMemoryTypeManaged &&
+        attributes.devicePointer == nullptr)
+      throw std::invalid_argument(std::string("typenet: ") + what +
+                                  ": host memory, not GPU memory; copy it to the device first "
+                                  "(cuda::DeviceBuffer, or the executor's upload).");
+  }
 
  private:
   Stream stream_;
