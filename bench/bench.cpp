@@ -371,13 +371,7 @@ int main(int argc, char** argv) {
     const Context context{options.threads, &pool};
     const std::vector<Workload> suite = workloads(context);
 
-    if (options.list) {
-      for (const Workload& w : suite) std::printf("%s\n", w.name.c_str());
-      return 0;
-    }
-    for (const std::string& name : options.only)
-      if (std::none_of(suite.begin(), suite.end(), [&](const Workload& w) { return w.name == name; }))
-        throw std::invalid_argument("no workload named '" + name + "' (--list shows the names)");
+    if (bench::list_or_check_names(options, suite)) return 0;
     if (const char* coretype = std::getenv("OPENBLAS_CORETYPE"))
       std::fprintf(stderr, "note: OPENBLAS_CORETYPE=%s overrides OpenBLAS's kernel choice; unset it for the ceiling\n",
                    coretype);

@@ -122,13 +122,7 @@ int main(int argc, char** argv) {
         "  --only LIST  run only these workloads (comma-separated; --list shows the names)\n"
         "  --json       one JSON document instead of lines 'name median_seconds min_seconds reps'");
     const std::vector<Workload> suite = workloads();
-    if (options.list) {
-      for (const Workload& w : suite) std::printf("%s\n", w.name.c_str());
-      return 0;
-    }
-    for (const std::string& name : options.only)
-      if (std::none_of(suite.begin(), suite.end(), [&](const Workload& w) { return w.name == name; }))
-        throw std::invalid_argument("no workload named '" + name + "' (--list shows the names)");
+    if (bench::list_or_check_names(options, suite)) return 0;
     if (const std::string why = cuda::no_device_reason(); !why.empty()) {
       std::fprintf(stderr, "bench_gpu: no usable GPU (%s)\n", why.c_str());
       return 77;

@@ -103,6 +103,20 @@ inline Options parse(int argc, char** argv, const char* usage) {
   return o;
 }
 
+// --list prints the workloads' names (true: nothing else to do); a name
+// given to --only that is not among them is an error.
+template <class Workloads>
+bool list_or_check_names(const Options& o, const Workloads& suite) {
+  if (o.list) {
+    for (const auto& w : suite) std::printf("%s\n", w.name.c_str());
+    return true;
+  }
+  for (const std::string& name : o.only)
+    if (std::none_of(suite.begin(), suite.end(), [&](const auto& w) { return w.name == name; }))
+      throw std::invalid_argument("no workload named '" + name + "' (--list shows the names)");
+  return false;
+}
+
 inline std::string json_string(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "typenet/data/loader.hpp"
+#include "mpi_test_world.hpp"
 #include "typenet/distributed/mpi.hpp"
 #include "typenet/typenet.hpp"
 
@@ -29,20 +30,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Mpi {
-  Mpi() : session(boost::unit_test::framework::master_test_suite().argc,
-                  boost::unit_test::framework::master_test_suite().argv) {}
-  distributed::MpiSession session;
-};
-
-// The tests' communicator: a rank that fails a BOOST_REQUIRE and skips a
-// collective makes the others stop after 60 s rather than hang the suite.
-distributed::MpiCommunicator& world() {
-  static distributed::MpiCommunicator comm(MPI_COMM_WORLD, std::chrono::seconds(60));
-  return comm;
-}
-std::size_t ranks() { return static_cast<std::size_t>(world().size()); }
-std::size_t rank() { return static_cast<std::size_t>(world().rank()); }
+using testing::rank;
+using testing::ranks;
+using testing::world;
 boost::test_tools::assertion_result two_or_more_ranks(boost::unit_test::test_unit_id) {
   boost::test_tools::assertion_result r(ranks() >= 2);
   r.message() << "needs 2 ranks or more (run it under mpirun -np 2)";
@@ -132,7 +122,8 @@ void check_same_on_every_rank(const std::vector<double>& values) {
 
 }  // namespace
 
-BOOST_TEST_GLOBAL_FIXTURE(Mpi);
+using testing::MpiFixture;
+BOOST_TEST_GLOBAL_FIXTURE(MpiFixture);
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(ranks_with_a_share_of_the_batch_train_like_one_process, T, Scalars) {
   Model<Plain, T> distributed(Init::torch_default, 3 + rank());  // rank 0's initial values are broadcast

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "typenet/cuda/kernel_data_parallel.hpp"
+#include "mpi_test_world.hpp"
 #include "typenet/distributed/mpi.hpp"
 #include "typenet/typenet.hpp"
 
@@ -32,18 +33,9 @@ using namespace typenet;
 
 namespace {
 
-struct Mpi {
-  Mpi() : session(boost::unit_test::framework::master_test_suite().argc,
-                  boost::unit_test::framework::master_test_suite().argv) {}
-  distributed::MpiSession session;
-};
-
-distributed::MpiCommunicator& world() {
-  static distributed::MpiCommunicator comm(MPI_COMM_WORLD, std::chrono::seconds(60));
-  return comm;
-}
-std::size_t ranks() { return static_cast<std::size_t>(world().size()); }
-std::size_t rank() { return static_cast<std::size_t>(world().rank()); }
+using testing::rank;
+using testing::ranks;
+using testing::world;
 
 using Net = Sequential<Input<20>, Linear<32>, Tanh, Linear<32>, ReLU, Linear<4>>;
 template <class T>
@@ -71,7 +63,8 @@ using Scalars = boost::mpl::list<float, double>;
 
 }  // namespace
 
-BOOST_TEST_GLOBAL_FIXTURE(Mpi);
+using testing::MpiFixture;
+BOOST_TEST_GLOBAL_FIXTURE(MpiFixture);
 
 // N ranks on their shards against one KernelTrainer on the whole global
 // batch, step by step: the worst relative difference of the losses, and of

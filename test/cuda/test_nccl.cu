@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "../mpi_test_world.hpp"
 #include "typenet/cuda/kernel_data_parallel.hpp"
 #include "typenet/cuda/model.cuh"
 #include "typenet/cuda/nccl_communicator.cuh"
@@ -26,10 +27,7 @@ using namespace typenet;
 
 namespace {
 
-distributed::MpiCommunicator& world() {
-  static distributed::MpiCommunicator comm(MPI_COMM_WORLD, std::chrono::seconds(60));
-  return comm;
-}
+using testing::world;
 
 using Net = Sequential<Input<20>, Linear<32>, Tanh, Linear<32>, ReLU, Linear<4>>;
 constexpr std::size_t local_batch = 32, steps = 12;

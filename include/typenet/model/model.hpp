@@ -21,6 +21,7 @@
 
 #include "typenet/cpu/block_backward.hpp"
 #include "typenet/cpu/block_forward.hpp"
+#include "typenet/model/input_checks.hpp"
 #include "typenet/model/matrix.hpp"
 #include "typenet/model/mode.hpp"
 #include "typenet/model/workspace_layout.hpp"
@@ -307,19 +308,7 @@ class Model {
   }
 
   void check_input(MatrixView<const T> x, Mode mode) const {
-    if (x.cols != input_size)
-      throw std::invalid_argument("typenet: the input has " + std::to_string(x.cols) +
-                                  " features per sample, but the network starts with Input<" +
-                                  std::to_string(input_size) + ">.");
-    if (x.rows == 0) throw std::invalid_argument("typenet: the input batch is empty (0 samples).");
-    if (x.stride < x.cols) throw std::invalid_argument("typenet: the input's row stride is smaller than its width.");
-    if (!x.data) throw std::invalid_argument("typenet: the input has no data (null pointer).");
-    if constexpr (Net::state_count > 0) {
-      if (mode == Mode::train && x.rows < 2)
-        throw std::invalid_argument(
-            "typenet: BatchNorm in Mode::train needs at least 2 samples per batch (got 1); use Mode::eval to "
-            "evaluate single samples.");
-    }
+    check_forward_input<Net>(x.data, x.rows, x.cols, x.stride, mode);
   }
 
   template <class Sink>
@@ -338,8 +327,7 @@ class Model {
   }
 
   void check_backward(MatrixView<const T> g) const {
-    if (mode_ != Mode::train || batch_ == 0)
-      throw std::logic_error("typenet: backward needs a forward in Mode::train first.");
+    check_backward_ready(mode_, batch_);
     if (g.rows != batch_ || g.cols != output_size)
       throw std::invalid_argument(std::string("typenet: backward: the output gradient is ") +
                                   std::to_string(g.rows) + " x " + std::to_string(g.cols) + ", the output is " +

@@ -28,6 +28,7 @@
 
 #include "typenet/cpu/batch_reducer.hpp"
 #include "typenet/cuda/block_kernels.hpp"
+#include "typenet/model/input_checks.hpp"
 #include "typenet/model/mode.hpp"
 #include "typenet/model/model.hpp"
 #include "typenet/model/workspace_layout.hpp"
@@ -243,23 +244,10 @@ class KernelModel {
   }
 
   void check_input(const T* x, std::size_t rows, std::size_t stride, Mode mode) const {
-    if (rows == 0) throw std::invalid_argument("typenet: the input batch is empty (0 samples).");
-    if (stride < input_size)
-      throw std::invalid_argument("typenet: the input's row stride (" + std::to_string(stride) +
-                                  ") is smaller than the network's Input<" + std::to_string(input_size) + ">.");
-    if (!x) throw std::invalid_argument("typenet: the input has no data (null pointer).");
+    check_forward_input<Net>(x, rows, input_size, stride, mode);
     executor_.check_device_memory(x, "the input");
-    if constexpr (Net::state_count > 0) {
-      if (mode == Mode::train && rows < 2)
-        throw std::invalid_argument(
-            "typenet: BatchNorm in Mode::train needs at least 2 samples per batch (got 1); use Mode::eval to "
-            "evaluate single samples.");
-    }
   }
-  void check_backward() const {
-    if (mode_ != Mode::train || batch_ == 0)
-      throw std::logic_error("typenet: backward needs a forward in Mode::train first.");
-  }
+  void check_backward() const { check_backward_ready(mode_, batch_); }
 
   Executor executor_;
   Buffer<T> params_, grads_, state_;
