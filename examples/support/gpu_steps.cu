@@ -20,6 +20,13 @@ std::string no_gpu_reason() {
   return why.empty() ? why : "no usable GPU (" + why + ")";
 }
 
+// The rows of a host matrix view into dense device memory: one copy when
+// the view is dense (the loaders' batches are), else one per row.
+inline void upload_rows(typenet::cuda::CudaExecutor& executor, float* device, typenet::MatrixView<const float> m) {
+  if (m.stride == m.cols) return executor.upload(device, m.data, m.rows * m.cols);
+  for (std::size_t i = 0; i < m.rows; ++i) executor.upload(device + i * m.cols, m.row(i), m.cols);
+}
+
 template <class Net, class Loss, class Optimizer>
 struct Steps<Net, Loss, Optimizer>::State {
   using Target = std::conditional_t<Loss::takes_logits, std::int32_t, float>;
@@ -58,10 +65,7 @@ float Steps<Net, Loss, Optimizer>::step(typenet::MatrixView<const float> x, Targ
   const std::size_t rows = x.rows;
   s.reserve(rows);
   auto& executor = s.model.executor();
-  for (std::size_t i = 0; i < rows; ++i)  // rows of a strided view, packed
-    typenet::cuda::check(cudaMemcpyAsync(s.x.data() + i * Net::input_size, x.row(i), Net::input_size * sizeof(float),
-                                         cudaMemcpyHostToDevice, executor.stream()),
-                         "cudaMemcpyAsync (a batch row to the device)");
+  upload_rows(executor, s.x.data(), x);
   float loss = 0;
   if constexpr (Loss::takes_logits) {
     if (targets.size() != rows)
@@ -72,11 +76,7 @@ float Steps<Net, Loss, Optimizer>::step(typenet::MatrixView<const float> x, Targ
   } else {
     if (targets.rows != rows || targets.cols != Net::output_size)
       throw std::invalid_argument("--device cuda: the targets' shape does not match the batch's output");
-    for (std::size_t i = 0; i < rows; ++i)
-      typenet::cuda::check(cudaMemcpyAsync(s.targets.data() + i * Net::output_size, targets.row(i),
-                                           Net::output_size * sizeof(float), cudaMemcpyHostToDevice,
-                                           executor.stream()),
-                           "cudaMemcpyAsync (a batch's targets to the device)");
+    upload_rows(executor, s.targets.data(), targets);
     loss = s.trainer.step(s.x.data(), rows, s.targets.data(), Loss{});
   }
   // The output of this step's forward (before the update), as the CPU's
