@@ -6,7 +6,9 @@
 #include <cstdio>
 
 #include "support/example_main.hpp"
+#include "support/networks.hpp"
 #include "support/pictures.hpp"
+#include "support/training_steps.hpp"
 #include "typenet/data/loader.hpp"
 #include "typenet/data/split.hpp"
 #include "typenet/io/checkpoint.hpp"
@@ -14,7 +16,7 @@
 #include "typenet/typenet.hpp"
 
 using namespace typenet;
-using Net = Sequential<Input<2>, Linear<10>, ReLU, Linear<1>, Sigmoid>;
+using examples::circles::Net;  // 2-10-1, ReLU then a sigmoid
 
 int main(int argc, char** argv) {
   std::size_t epochs = 100, batch_size = 64, samples = 10000;
@@ -47,17 +49,19 @@ int main(int argc, char** argv) {
       std::printf("loaded %s\n", common.load.c_str());
     } else {
       SGD<> sgd({.lr = lr});
+      examples::TrainingSteps<Net, BinaryCrossEntropy, SGD<>> training(common.device, model, sgd);
       data::BatchLoader<float> loader(train.x.view(), train_targets.view(), {.batch_size = batch_size, .seed = seed});
       examples::Curves log({"epoch", "train_loss", "test_loss", "test_accuracy"});
       std::size_t step = 0;
       for (std::size_t e = 0; e < epochs; ++e) {
         double total = 0;
         for (const auto batch : loader.epoch(e)) {
-          const float loss = train_step(model, batch.x, batch.targets, BinaryCrossEntropy{}, sgd);
-          if (!common.unchecked) check_finite(model, step, loss, 100);
+          const float loss = training.step(batch.x, batch.targets);
+          if (!common.unchecked) training.check_finite(step, loss, 100);
           total += static_cast<double>(loss) * static_cast<double>(batch.size());
           ++step;
         }
+        training.sync_model();  // the parameters, for the evaluation
         const auto out = model.forward(test.x.view());
         const double test_loss = BinaryCrossEntropy{}(out, test_targets.view());
         const double acc = binary_accuracy(out, test_targets.view(), 0.5f);

@@ -51,7 +51,7 @@ int run(const Settings& s) {
       const auto epoch = examples::run_epoch(
           training, [&](const data::Batch<float>& batch) { return training.step(batch.x, batch.labels); }, loader, e,
           step, s.common.unchecked);
-      training.finish();  // the parameters, for the evaluation
+      training.sync_model();  // the parameters, for the evaluation
       seconds += epoch.seconds;
       const auto validation = examples::mnist_mlp::evaluate(model, data.validation());
       std::printf("epoch %zu train loss %.4f, validation loss %.4f, validation accuracy %.2f%%\n", e + 1, epoch.loss,

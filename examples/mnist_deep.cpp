@@ -6,11 +6,13 @@
 
 #include "support/example_main.hpp"
 #include "support/mnist_common.hpp"
+#include "support/networks.hpp"
+#include "support/training_steps.hpp"
 #include "typenet/data/loader.hpp"
 #include "typenet/io/checkpoint.hpp"
 
 using namespace typenet;
-using Net = Sequential<Input<784>, Linear<150>, ReLU, Linear<150>, Tanh, Linear<150>, ELU<>, Linear<10>, Softmax>;
+using examples::mnist_deep::Net;  // 784-150-150-150-10: ReLU, Tanh, ELU
 
 int main(int argc, char** argv) {
   std::size_t epochs = 10, batch_size = 100;
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
       .text("--data", folder, "folder with the four MNIST-format IDX files (plain or .gz)", "DIR");
   common.add_to(cli, "the training curves, the confusion matrix and misclassified digits");
   return examples::run_example("mnist_deep", cli, argc, argv, [&] {
+    if (common.device == "cuda") examples::gpu::require_gpu();
     const examples::Pictures pictures(common.out);
     const auto pool = common.make_pool();
     const auto scaling = data::PixelScaling::standardise({0.5f, 1.0f});  // (x - 0.5) / 1.0
@@ -47,11 +50,15 @@ int main(int argc, char** argv) {
     } else {
       SGD<> sgd(nesterov ? SGDOptions{.lr = lr, .momentum = 0.9, .nesterov = true} : SGDOptions{.lr = lr});
       data::BatchLoader<float> loader(train.data, {.batch_size = batch_size, .seed = seed});
+      examples::TrainingSteps<Net, SoftmaxCrossEntropy, SGD<>> training(common.device, model, sgd);
       examples::Curves log({"epoch", "loss", "train_accuracy", "test_accuracy"});
       std::size_t step = 0;
       double seconds = 0;
       for (std::size_t e = 0; e < epochs; ++e) {
-        const auto epoch = examples::train_epoch(model, sgd, loader, e, step, common.unchecked);
+        const auto epoch = examples::run_epoch(
+            training, [&](const data::Batch<float>& batch) { return training.step(batch.x, batch.labels); }, loader,
+            e, step, common.unchecked);
+        training.sync_model();  // the parameters, for the evaluation
         seconds += epoch.seconds;
         const Matrix<float> p = examples::predict_in_chunks(model, test.data.x.view());
         const double test_acc = accuracy(p.view(), test_labels);

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "support/example_main.hpp"
-#include "support/moons_network.hpp"
+#include "support/networks.hpp"
 #include "support/pictures.hpp"
 #include "support/training_steps.hpp"
 #include "typenet/io/checkpoint.hpp"
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
       .number("--seed", seed, "seed for the data, the initial weights and the batches")
       .number("--samples", samples, "number of points", std::size_t{2}, std::size_t{10000000})
       .number("--noise", noise, "standard deviation of the noise", 0.0, 10.0);
-  common.add_to(cli, "the decision boundary and the training curves", /*offers_cuda=*/true);
+  common.add_to(cli, "the decision boundary and the training curves");
   return examples::run_example("moons", cli, argc, argv, [&] {
     const examples::Pictures pictures(common.out);
     const auto pool = common.make_pool();
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
         std::printf("step %zu loss %.6f, accuracy %.0f%%\n", k, loss, 100 * accuracy);
         log.add({static_cast<double>(k), loss, accuracy});
       }
-      training.finish();
+      training.sync_model();
       score_all();
       log.write(pictures, "moons_training", "moons: loss and accuracy per step");
       if (!common.save.empty()) {

@@ -4,12 +4,14 @@
 #include <cstdio>
 
 #include "support/example_main.hpp"
+#include "support/networks.hpp"
 #include "support/pictures.hpp"
+#include "support/training_steps.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/typenet.hpp"
 
 using namespace typenet;
-using Net = Sequential<Input<3>, Linear<3>, Sigmoid, Linear<2>, Sigmoid, Linear<1>, Sigmoid>;
+using examples::regression::Net;  // 3-3-2-1, sigmoid everywhere
 
 int main(int argc, char** argv) {
   std::size_t epochs = 10;
@@ -35,13 +37,15 @@ int main(int argc, char** argv) {
       std::printf("loaded %s\n", common.load.c_str());
     } else {
       SGD<> gd({.lr = lr});
+      examples::TrainingSteps<Net, SumSquaredError, SGD<>> training(common.device, model, gd);
       examples::Curves log({"epoch", "loss"});
       for (std::size_t e = 0; e < epochs; ++e) {
-        loss = train_step(model, x, y, SumSquaredError{}, gd);
-        if (!common.unchecked) check_finite(model, e, loss);
+        loss = training.step(x, y);
+        if (!common.unchecked) training.check_finite(e, loss, 1);
         std::printf("epoch %zu loss %.6f\n", e, static_cast<double>(loss));
         log.add({static_cast<double>(e), loss});
       }
+      training.sync_model();
       loss = SumSquaredError{}(model.forward(x), y);  // after the last update
       log.write(examples::Pictures(common.out), "regression_loss", "regression: sum of squared errors per epoch");
       if (!common.save.empty()) {

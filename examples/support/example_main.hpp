@@ -50,13 +50,8 @@ struct CommonOptions {
   std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
   bool unchecked = false;  // skip the per-step finite-value check
 
-  // `offers_cuda`: the example can train on the GPU (support/training_steps.hpp).
-  void add_to(CommandLine& cli, const std::string& pictures, bool offers_cuda = false) {
-    if (offers_cuda)
-      cli.choice("--device", device, {"cpu", "cuda"}, "where to train (evaluation runs on the CPU)");
-    else
-      cli.choice("--device", device, {"cpu"}, "where to compute (this example trains on the CPU only)");
-    cli
+  void add_to(CommandLine& cli, const std::string& pictures) {
+    cli.choice("--device", device, {"cpu", "cuda"}, "where to train (evaluation runs on the CPU)")
         .number("--threads", threads, "CPU threads (results do not depend on it)", std::size_t{1}, std::size_t{256})
         .text("--save", save, "write a checkpoint here after training", "FILE")
         .text("--load", load, "evaluate this checkpoint instead of training", "FILE")

@@ -1,14 +1,12 @@
 // The definitions of examples::gpu::Steps (support/gpu_steps.hpp), compiled
-// by nvcc and instantiated for the networks of the examples that offer
-// --device cuda: moons, and mnist's three networks.
+// by nvcc and instantiated for the examples' networks (support/networks.hpp).
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "support/gpu_steps.hpp"
-#include "support/mnist_networks.hpp"
-#include "support/moons_network.hpp"
+#include "support/networks.hpp"
 #include "typenet/cuda/device_buffer.cuh"
 #include "typenet/cuda/error.cuh"
 #include "typenet/cuda/model.cuh"
@@ -99,6 +97,9 @@ void Steps<Net, Loss, Optimizer>::copy_to(typenet::Model<Net>& model) const {
 }
 
 template class Steps<moons::Net, typenet::Hinge, typenet::SGD<>>;
+template class Steps<regression::Net, typenet::SumSquaredError, typenet::SGD<>>;
+template class Steps<circles::Net, typenet::BinaryCrossEntropy, typenet::SGD<>>;
+template class Steps<mnist_deep::Net, typenet::SoftmaxCrossEntropy, typenet::SGD<>>;
 template class Steps<mnist_mlp::Plain, typenet::SoftmaxCrossEntropy, typenet::Adam<>>;
 template class Steps<mnist_mlp::WithDropout, typenet::SoftmaxCrossEntropy, typenet::Adam<>>;
 template class Steps<mnist_mlp::WithBatchNorm, typenet::SoftmaxCrossEntropy, typenet::Adam<>>;

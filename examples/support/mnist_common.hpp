@@ -162,16 +162,4 @@ EpochResult run_epoch(M& model, TrainOn&& train_on, typenet::data::BatchLoader<f
   return {total / static_cast<double>(seen), right / static_cast<double>(seen), progress.seconds(), seen};
 }
 
-// The same with train_step and `optimizer`.
-template <class M, class Optimizer>
-EpochResult train_epoch(M& model, Optimizer& optimizer, typenet::data::BatchLoader<float>& loader, std::size_t epoch,
-                        std::size_t& step, bool unchecked) {
-  return run_epoch(
-      model,
-      [&](const typenet::data::Batch<float>& batch) {
-        return typenet::train_step(model, batch.x, batch.labels, typenet::SoftmaxCrossEntropy{}, optimizer);
-      },
-      loader, epoch, step, unchecked);
-}
-
 }  // namespace examples

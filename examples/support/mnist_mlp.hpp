@@ -11,7 +11,7 @@
 
 #include "support/example_main.hpp"
 #include "support/mnist_common.hpp"
-#include "support/mnist_networks.hpp"
+#include "support/networks.hpp"
 #include "typenet/data/split.hpp"
 
 namespace examples::mnist_mlp {
@@ -36,7 +36,7 @@ inline void add_flags(CommandLine& cli, Settings& s, const std::string& batch_he
       .number("--seed", s.seed, "seed for the split, the weights, dropout and the batch order")
       .number("--limit", s.limit, "use only the first N training images (0: all)", std::size_t{0}, std::size_t{1} << 40)
       .text("--data", s.data, "folder with the four MNIST-format IDX files (plain or .gz)", "DIR");
-  s.common.add_to(cli, "the training curves, the confusion matrix and misclassified digits", /*offers_cuda=*/true);
+  s.common.add_to(cli, "the training curves, the confusion matrix and misclassified digits");
 }
 
 // Calls run.template operator()<Net>() with the network of --variant.

@@ -55,9 +55,9 @@ class TrainingSteps {
       if (gpu_) return gpu_->output();
     return model_.output();
   }
-  // Brings the trained parameters to the model (evaluation and checkpoints
-  // run there).
-  void finish() { fetch(); }
+  // Brings the trained parameters (and the optimizer's state) to the model
+  // and the optimizer: evaluation and checkpoints run there.
+  void sync_model() { fetch(); }
 
  private:
   using Gpu = gpu::Steps<Net, Loss, Optimizer>;
