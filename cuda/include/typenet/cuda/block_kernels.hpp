@@ -22,13 +22,13 @@
 //   OutputGradient        dZ = dY drop' act'(u or y)                      (no BatchNorm)
 //   BatchNormBackwardSums per column: dU as above, dgamma = sum dU x-hat, dbeta = sum dU
 //   BatchNormBackwardNormalise  dZ = gamma/std (dU - (dbeta + x-hat dgamma) / batch)
+//   WeightGradient        dW = X^T dZ, db = sum_rows dZ
+//   TransposeWeights      W^T into scratch, so that the next product reads it along rows
+//   InputGradient         dX = dZ W^T
 // Synchronised BatchNorm (several processes normalising with the statistics
 // of all their batches together) sums the per-column sums across the
 // processes between the passes: the `reduce` hook of block_forward and
 // block_backward.
-//   WeightGradient        dW = X^T dZ, db = sum_rows dZ
-//   TransposeWeights      W^T into scratch, so that the next product reads it along rows
-//   InputGradient         dX = dZ W^T
 // Each thread of the two products owns a column and a few rows (a register
 // tile): a warp's 32 threads read 32 consecutive values of the shared
 // operand, and one value of the other (a broadcast).
