@@ -204,29 +204,24 @@ class KernelTrainer {
     state_.copy_from(optimizer, Net::parameter_count);
   }
 
-  // An elementwise loss; `target` is rows x output_size. `gradient_scale`
-  // multiplies dLoss/dOutput before backward (a data-parallel rank's share
-  // of the global batch, as loss_and_gradient on the CPU).
-  template <class E, Reduction R>
-  T step(const T* x, std::size_t rows, const T* target, const ElementwiseLoss<E, R>& loss, T gradient_scale = T(1)) {
-    model_.executor().check_device_memory(target, "the targets");
+  // One step on `rows` samples at x. The targets are what the loss reads:
+  // rows x output_size values for an elementwise loss, `rows` labels in
+  // [0, output_size) for softmax cross-entropy (from the logits, fused).
+  // `gradient_scale` multiplies dLoss/dOutput before backward (a
+  // data-parallel rank's share of the global batch, as loss_and_gradient on
+  // the CPU).
+  template <class Loss, class Target>
+  T step(const T* x, std::size_t rows, const Target* targets, const Loss& loss, T gradient_scale = T(1)) {
+    model_.executor().check_device_memory(targets, Loss::takes_logits ? "the labels" : "the targets");
     model_.forward(x, rows, Mode::train);
-    const T value = losses_(loss, model_.output(), target, model_.output_gradient_buffer(), rows, Net::output_size);
-    scale(rows, gradient_scale);
-    model_.backward();
-    update();
-    return value;
-  }
-
-  // Softmax cross-entropy; `labels` (rows) in [0, output_size).
-  T step(const T* x, std::size_t rows, const std::int32_t* labels, const SoftmaxCrossEntropy& loss,
-         T gradient_scale = T(1)) {
-    model_.executor().check_device_memory(labels, "the labels");
-    model_.forward(x, rows, Mode::train);
-    const T value = losses_(loss, model_.logits(), labels, model_.output_gradient_buffer(), rows, Net::output_size);
-    scale(rows, gradient_scale);
-    model_.backward_from_logits();
-    update();
+    const T* out = Loss::takes_logits ? model_.logits() : model_.output();
+    const T value = losses_(loss, out, targets, model_.output_gradient_buffer(), rows, Net::output_size);
+    if (gradient_scale != T(1))
+      model_.executor().run(ScaleValues<T>{model_.output_gradient_buffer(), gradient_scale, rows * Net::output_size});
+    if constexpr (Loss::takes_logits) model_.backward_from_logits();
+    else model_.backward();
+    if (before_update_) before_update_(model_.gradients(), Net::parameter_count);
+    state_.step(optimizer_, model_.parameters(), model_.gradients(), Net::parameter_count);
     return value;
   }
 
@@ -241,15 +236,6 @@ class KernelTrainer {
   void copy_optimizer_state_to_host() const { state_.copy_to(optimizer_); }
 
  private:
-  void scale(std::size_t rows, T factor) {
-    if (factor != T(1))
-      model_.executor().run(ScaleValues<T>{model_.output_gradient_buffer(), factor, rows * Net::output_size});
-  }
-  void update() {
-    if (before_update_) before_update_(model_.gradients(), Net::parameter_count);
-    state_.step(optimizer_, model_.parameters(), model_.gradients(), Net::parameter_count);
-  }
-
   KernelModel<Net, T, Executor>& model_;
   Optimizer& optimizer_;
   KernelLosses<T, Executor> losses_;
