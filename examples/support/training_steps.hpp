@@ -33,7 +33,10 @@ class TrainingSteps {
   // One step on the batch; returns its loss.
   float step(typenet::MatrixView<const float> x, Targets targets) {
     if constexpr (gpu::built)
-      if (gpu_) return gpu_->step(x, targets);
+      if (gpu_) {
+        model_current_ = false;
+        return gpu_->step(x, targets);
+      }
     return typenet::train_step(model_, x, targets, Loss{}, optimizer_);
   }
   // Stops training when `loss` is not finite, or (every `scan_every`
@@ -63,15 +66,20 @@ class TrainingSteps {
   using Gpu = gpu::Steps<Net, Loss, Optimizer>;
   using Owned = std::unique_ptr<Gpu, void (*)(Gpu*)>;
 
-  // The GPU's parameters into the model (nothing on the CPU).
+  // The GPU's parameters into the model, once per step however often asked
+  // (nothing on the CPU).
   void fetch() {
     if constexpr (gpu::built)
-      if (gpu_) gpu_->copy_to(model_);
+      if (gpu_ && !model_current_) {
+        gpu_->copy_to(model_);
+        model_current_ = true;
+      }
   }
 
   typenet::Model<Net>& model_;
   Optimizer& optimizer_;
   Owned gpu_{nullptr, nullptr};
+  bool model_current_ = true;  // the model holds the GPU's latest parameters
 };
 
 }  // namespace examples
