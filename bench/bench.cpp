@@ -157,6 +157,24 @@ Timing inference(const Plan& plan, const Context& context) {
   return measure(plan, [&] { result_sink = model.forward(x, Mode::eval)(0, 0); });
 }
 
+// ------------------------------------------------------------------ the optimizer alone
+
+// Adam's separate step over the MNIST MLP's 269,322 parameters, gradients
+// given, on the same threads: what the update costs per training step. The
+// fused step does this work inside the weight-gradient kernels, so this is a
+// floor under what they add to the products (docs/performance.md).
+Timing adam_update(const Plan& plan, const Context& context) {
+  Model<MnistNet> model(Init::torch_default, init_seed);
+  model.set_thread_pool(context.pool);
+  Rng rng(data_seed);
+  for (float& g : model.gradients()) g = static_cast<float>(1e-3 * (rng.uniform() - 0.5));
+  Adam<> adam({.lr = mnist_lr});
+  return measure(plan, [&] {
+    adam.step(model);
+    result_sink = model.parameters()[0];
+  });
+}
+
 // ------------------------------------------------------------------ FP32 FMA peak
 
 // A register-only loop of FMAs on typenet's native vector (zmm with
@@ -286,6 +304,7 @@ std::vector<Workload> workloads(const Context& context) {
       {"moons_step", "step", {3, 21, 1000}, step_flop(moons_widths, moons_samples).total(), moons_samples, moons_step},
       {"inference_batch1", "forward", {3, 21, 2000}, forward_one, 1, inference<1>},
       {"inference_batch1000", "forward", {1, 21, 5}, 1000 * forward_one, 1000, inference<1000>},
+      {"adam_update", "step", {3, 21, 100}, 0, 0, adam_update},
       {"fma_peak_1thread", "loop", {1, 5, 1}, fma_flop_per_thread, 0,
        [](const Plan& p, const Context&) { return fma_peak(p, 1); }},
       {"fma_peak_" + threads + "threads", "loop", {1, 5, 1}, context.threads * fma_flop_per_thread, 0,

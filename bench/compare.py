@@ -477,6 +477,13 @@ def print_ceilings(args, raw):
                  "lower bound"])
     rows.append([f"an epoch of OpenBLAS's GEMMs alone ({best_blas_threads} thread(s))", seconds(best_blas * steps),
                  "GEMMs only, no elementwise work or optimizer"])
+    adam = by_name.get("adam_update")
+    if adam:
+        plain_epoch = by_name["mnist_epoch_plain"]["median_seconds"]
+        per_epoch = adam["median_seconds"] * steps
+        rows.append([f"Adam's update alone, as a separate step ({cxx['threads']} threads)",
+                     f"{seconds(adam['median_seconds'])} per step, {seconds(per_epoch)} per epoch",
+                     f"{100 * per_epoch / plain_epoch:.0f}% of typenet's plain epoch (fused there)"])
     b1, b1000 = by_name["inference_batch1"], by_name["inference_batch1000"]
     rows.append(["typenet inference_batch1000", of_peak(gflops(b1000)),
                  f"{seconds(b1000['flop_per_call'] / (top * 1e9))} at the peak"])
