@@ -89,6 +89,99 @@ BOOST_AUTO_TEST_CASE(float_optimizer_follows_double) {
   BOOST_TEST(opt.steps() == 3u);
 }
 
+namespace {
+// One float step of Adam (or AdamW) against the same step computed exactly
+// (in double, torch's formula) from the same float state. The float update
+// takes its denominator's reciprocal from hardware estimates refined by
+// Newton steps on AVX-512 (simd::inverse_of_scaled_sqrt), and rounds the
+// moments' updates in its own order: each step may differ from the exact one
+// by a few float ulps of the step, and the moments by an ulp or two.
+template <bool Decoupled>
+double worst_step_error_in_ulps(AdamOptions options, std::size_t steps) {
+  constexpr std::size_t n = 10007;  // no multiple of any vector width
+  std::vector<float> p(n), g(n);
+  for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
+  BasicAdam<float, Decoupled> adam(options);
+  double worst = 0;
+  for (std::size_t t = 1; t <= steps; ++t) {
+    // Every 7th gradient 0 (v stays 0 there; with eps = 0 that is 0 / 0, so not then).
+    for (std::size_t i = 0; i < n; ++i)
+      g[i] = i % 7 == 0 && options.eps > 0 ? 0.0f : static_cast<float>(1e-3 * std::cos(1.3 * static_cast<double>(i * t)));
+    const std::vector<float> m_before(adam.first_moment().begin(), adam.first_moment().end());
+    const std::vector<float> v_before(adam.second_moment().begin(), adam.second_moment().end());
+    const std::vector<float> p_before = p;
+    adam.step(std::span<float>(p), std::span<const float>(g));
+    const double bc1 = 1 - std::pow(options.beta1, double(t)), bc2 = 1 - std::pow(options.beta2, double(t));
+    for (std::size_t i = 0; i < n; ++i) {
+      const double p0 = p_before[i], m0 = m_before.empty() ? 0 : m_before[i], v0 = v_before.empty() ? 0 : v_before[i];
+      // The hyperparameters as the float optimizer holds them.
+      const double wd = float(options.weight_decay), b1 = 1 - double(float(1 - options.beta1)),
+                   b2 = 1 - double(float(1 - options.beta2));
+      double gi = g[i];
+      if (!Decoupled) gi += wd * p0;
+      // The moments: within 2 float roundings of their terms' magnitudes.
+      const double m_terms = b1 * std::abs(m0) + (1 - b1) * std::abs(gi);
+      const double v_terms = b2 * v0 + (1 - b2) * gi * gi;
+      const double m = b1 * m0 + (1 - b1) * gi;
+      const double v = b2 * v0 + (1 - b2) * gi * gi;
+      BOOST_TEST_INFO("step " << t << ", parameter " << i);
+      BOOST_TEST(std::abs(adam.first_moment()[i] - m) <= 2.5e-7 * m_terms + 1e-37);
+      BOOST_TEST_INFO("step " << t << ", parameter " << i);
+      BOOST_TEST(std::abs(adam.second_moment()[i] - v) <= 2.5e-7 * v_terms + 1e-37);
+      // The step from the float moments, exactly (torch's formula in double).
+      const double mf = adam.first_moment()[i], vf = adam.second_moment()[i];
+      const double step = options.lr / bc1 * mf / (std::sqrt(vf) / std::sqrt(bc2) + options.eps);
+      const double decayed = Decoupled ? p0 * (1 - options.lr * options.weight_decay) : p0;
+      const double exact = decayed - step;
+      // Beyond p's own last rounding (half an ulp, one for AdamW's two
+      // roundings), in ulps of the step.
+      const double ulp_p = std::nextafter(std::abs(float(exact)), INFINITY) - std::abs(float(exact));
+      const double ulp_step = std::nextafter(std::abs(float(step)), INFINITY) - std::abs(float(step));
+      const double error = std::abs(p[i] - exact) - (Decoupled ? 1.0 : 0.5) * ulp_p;
+      if (error > 0) worst = std::max(worst, error / std::max(ulp_step, 1e-45));
+    }
+  }
+  return worst;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(float_adam_steps_are_within_a_few_ulps_of_exact) {
+  const double adam = worst_step_error_in_ulps<false>({.lr = 1e-3, .weight_decay = 1e-2}, 20);
+  const double adamw = worst_step_error_in_ulps<true>({.lr = 1e-3, .weight_decay = 1e-2}, 20);
+  const double no_eps = worst_step_error_in_ulps<false>({.lr = 1e-2, .eps = 0}, 5);
+  BOOST_TEST_MESSAGE("worst step error beyond p's last rounding, in ulps of the step: Adam "
+                     << adam << ", AdamW " << adamw << ", eps = 0: " << no_eps);
+  BOOST_TEST(adam <= 4.0);
+  BOOST_TEST(adamw <= 4.0);
+  BOOST_TEST(no_eps <= 4.0);
+}
+
+BOOST_AUTO_TEST_CASE(adam_with_zero_learning_rate_moves_only_its_moments) {
+  std::vector<float> p{1.0f, -2.0f, 0.0f, 3.5f}, g{0.5f, 0.0f, -1.0f, 2.0f};
+  const std::vector<float> before = p;
+  Adam<float> adam({.lr = 0});
+  AdamW<float> adamw({.lr = 0, .weight_decay = 0.1});
+  for (int t = 0; t < 3; ++t) {
+    adam.step(std::span<float>(p), std::span<const float>(g));
+    BOOST_TEST(p == before, boost::test_tools::per_element());
+    adamw.step(std::span<float>(p), std::span<const float>(g));
+    BOOST_TEST(p == before, boost::test_tools::per_element());
+  }
+  BOOST_TEST(adam.first_moment()[0] > 0.0f);
+  BOOST_TEST(adam.second_moment()[3] > 0.0f);
+}
+
+BOOST_AUTO_TEST_CASE(a_non_finite_gradient_makes_adam_non_finite_not_silent) {
+  std::vector<float> p(40, 1.0f), g(40, 0.1f);
+  g[3] = NAN;
+  g[21] = INFINITY;
+  Adam<float> adam;
+  adam.step(std::span<float>(p), std::span<const float>(g));
+  BOOST_TEST(std::isnan(p[3]));
+  BOOST_TEST(!std::isfinite(p[21]));
+  BOOST_TEST(std::isfinite(p[4]));
+}
+
 BOOST_AUTO_TEST_CASE(bad_options_are_rejected) {
   BOOST_CHECK_THROW(SGD<>({.lr = 0.1, .nesterov = true}), std::invalid_argument);
   BOOST_CHECK_THROW(SGD<>({.lr = -1}), std::invalid_argument);

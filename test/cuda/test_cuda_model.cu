@@ -14,7 +14,7 @@
 // training runs' losses and parameters. The training runs use SGD with
 // momentum: Adam's step lr m / sqrt(v) is about lr for a gradient of any
 // size near zero, so rounding-level differences there could move a
-// parameter by lr each step; its update is checked bit for bit on its own
+// parameter by lr each step; its update is checked on its own
 // (test_cuda_optimizers.cu).
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>

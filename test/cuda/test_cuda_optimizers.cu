@@ -1,12 +1,15 @@
 // Optimizer steps on the GPU against the CPU's: SGD (plain, momentum,
 // Nesterov, weight decay), Adam and AdamW over a buffer whose length is no
-// multiple of anything, five steps with new gradients each, parameters and
-// state compared bit for bit. Both sides run the same update functor
-// (train/optimizers.hpp) with explicit fused multiply-adds only (GCC in ISO
-// C++ mode does not contract a*b+c, and the CUDA tests build with
-// --fmad=false), and IEEE square root and division (CUDA's defaults), so the
-// bits must agree. Part of the test_cuda executable (its main is in
-// test_cuda_elementwise.cu), which skips without a GPU.
+// multiple of anything, five steps with new gradients each. Both sides run
+// the same update functor (train/optimizers.hpp) with explicit fused
+// multiply-adds only (GCC in ISO C++ mode does not contract a*b+c, and the
+// CUDA tests build with --fmad=false). SGD's parameters must agree bit for
+// bit. Adam's may not: with AVX-512 the CPU takes its denominator's
+// reciprocal from the hardware's estimates refined by Newton steps
+// (simd::inverse_of_scaled_sqrt), the GPU divides exactly, so each step may
+// differ by a few ulps of the step, and p's rounding by one ulp of p. Part of
+// the test_cuda executable (its main is in test_cuda_elementwise.cu), which
+// skips without a GPU.
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
@@ -31,8 +34,11 @@ std::vector<float> random_values(std::uint64_t seed, double scale) {
   return v;
 }
 
+// step_ulps: how many float ulps of the step size `lr` each step may differ
+// by (0: bit for bit).
 template <class Optimizer>
-void expect_gpu_step_equals_cpu(Optimizer cpu, Optimizer gpu, const char* name) {
+void expect_gpu_step_equals_cpu(Optimizer cpu, Optimizer gpu, const char* name, double step_ulps = 0,
+                                double lr = 0) {
   std::vector<float> cpu_params = random_values(1, 1.0);
   cuda::CudaExecutor executor;  // every copy and kernel on its stream, in order
   cuda::DeviceBuffer<float> params(n), grads(n);
@@ -47,9 +53,14 @@ void expect_gpu_step_equals_cpu(Optimizer cpu, Optimizer gpu, const char* name) 
   std::vector<float> gpu_params(n);
   executor.download(gpu_params.data(), params.data(), n);
   std::size_t differ = 0;
-  for (std::size_t i = 0; i < n; ++i) differ += gpu_params[i] != cpu_params[i];
+  constexpr double float_ulp = 1.1920929e-7;  // relative
+  for (std::size_t i = 0; i < n; ++i) {
+    const double allowed =
+        step_ulps == 0 ? 0.0 : steps * (float_ulp * std::abs(cpu_params[i]) + step_ulps * float_ulp * lr);
+    differ += std::abs(double(gpu_params[i]) - double(cpu_params[i])) > allowed;
+  }
   BOOST_CHECK_MESSAGE(differ == 0, name << ": " << differ << " of " << n << " parameters differ after " << steps
-                                        << " steps");
+                                        << " steps (beyond the allowed ulps)");
 }
 
 }  // namespace
@@ -62,8 +73,8 @@ BOOST_AUTO_TEST_CASE(sgd_steps_on_the_gpu_are_the_cpus) {
   expect_gpu_step_equals_cpu(SGD<float>(nesterov), SGD<float>(nesterov), "SGD with Nesterov momentum");
 }
 
-BOOST_AUTO_TEST_CASE(adam_steps_on_the_gpu_are_the_cpus) {
+BOOST_AUTO_TEST_CASE(adam_steps_on_the_gpu_agree_with_the_cpus_to_a_few_ulps) {
   const AdamOptions o{.lr = 1e-3, .weight_decay = 1e-2};
-  expect_gpu_step_equals_cpu(Adam<float>(o), Adam<float>(o), "Adam");
-  expect_gpu_step_equals_cpu(AdamW<float>(o), AdamW<float>(o), "AdamW");
+  expect_gpu_step_equals_cpu(Adam<float>(o), Adam<float>(o), "Adam", 4, o.lr);
+  expect_gpu_step_equals_cpu(AdamW<float>(o), AdamW<float>(o), "AdamW", 4, o.lr);
 }

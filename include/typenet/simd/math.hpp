@@ -141,4 +141,32 @@ TYPENET_HD TYPENET_INLINE V erf(V x) {
   }
 }
 
+// 1 / (sqrt(v) c + e), for v >= 0: the denominator of Adam's step.
+//
+// Float vectors with AVX-512 start from the hardware's 14-bit estimates of
+// 1/sqrt and 1/x and refine each with one Newton step, on the multiply-add
+// units: within a few float ulps of the exact expression (test_optimizers
+// bounds it). A fused Adam step spends most of its extra time waiting on the
+// divider otherwise: exact, the MNIST epoch of docs/performance.md takes about
+// 10 % longer. Everything else (scalars, the GPU, double, other instruction
+// sets) computes it exactly, so the GPU's Adam agrees with the CPU's to a few
+// ulps per step, not bit for bit.
+template <class V>
+TYPENET_HD TYPENET_INLINE V inverse_of_scaled_sqrt(V v, V c, V e) {
+#if TYPENET_AVX512 && !defined(__CUDA_ARCH__)
+  if constexpr (std::is_same_v<V, vec<float>>) {
+    // (The zero-masking forms: GCC 12's unmasked ones warn of an
+    // uninitialised operand.) v = 0 would give 0 * inf: the smallest
+    // subnormal instead keeps the estimate finite, and v r stays exactly 0.
+    const __mmask16 all = 0xffff;
+    const V r0 = (V)_mm512_maskz_rsqrt14_ps(all, (__m512)select(v > splat<V>(0.0f), v, splat<V>(1e-45f)));
+    const V r = r0 * fma(-(v * splat<V>(0.5f) * r0), r0, splat<V>(1.5f));  // r (3 - v r^2) / 2
+    const V d = fma(v * r, c, e);
+    const V q0 = (V)_mm512_maskz_rcp14_ps(all, (__m512)d);
+    return fma(q0, fma(-d, q0, splat<V>(1.0f)), q0);  // q (2 - d q)
+  }
+#endif
+  return splat<V>(scalar_of_t<V>(1)) / fma(sqrt(v), c, e);
+}
+
 }  // namespace typenet::simd

@@ -162,6 +162,13 @@ struct AdamOptions {
 //   AdamW: p = p (1 - lr wd);  Adam: g = grad + wd p
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// computed as
+//   m = m + (1 - b1) (g - m);  v = v + (1 - b2) (g^2 - v)
+//   p = p - m / (sqrt(v) scale + shift),  scale = (1 - b1^t) / (lr sqrt(1 - b2^t)),
+//                                         shift = eps (1 - b1^t) / lr
+// (the same values, rounded differently: fewer operations per parameter, and
+// the denominator's reciprocal from simd::inverse_of_scaled_sqrt, which
+// spares the divider; see docs/performance.md).
 template <class T = float, bool Decoupled = false>
 class BasicAdam {
  public:
@@ -176,39 +183,44 @@ class BasicAdam {
   // The update of one vector of parameters at `index` from its gradient
   // (see SGD::Update: the fused step and step() share it).
   struct Scalars {
-    T step_size, inv_sqrt_bc2, b1, b2, one_b1, one_b2, eps, wd, decay;
+    T scale, shift, one_b1, one_b2, wd, decay;
+    bool frozen;  // lr = 0: the moments move, the parameters do not
   };
   struct Update {
     T* params;
     T* m;
     T* v;
-    simd::vec<T> step_size, inv_sqrt_bc2, b1, b2, one_b1, one_b2, eps, wd, decay;
+    simd::vec<T> scale, shift, one_b1, one_b2, wd, decay;
+    bool frozen, weight_decay;
     // state[0], state[1]: the first and second moments.
     TYPENET_HD static Update make(T* params, T* const* state, const Scalars& s) {
       using V = simd::vec<T>;
       return {params,
               state[0],
               state[1],
-              simd::splat<V>(s.step_size),
-              simd::splat<V>(s.inv_sqrt_bc2),
-              simd::splat<V>(s.b1),
-              simd::splat<V>(s.b2),
+              simd::splat<V>(s.scale),
+              simd::splat<V>(s.shift),
               simd::splat<V>(s.one_b1),
               simd::splat<V>(s.one_b2),
-              simd::splat<V>(s.eps),
               simd::splat<V>(s.wd),
-              simd::splat<V>(s.decay)};
+              simd::splat<V>(s.decay),
+              s.frozen,
+              s.wd != T(0)};
     }
     TYPENET_HD TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
-      simd::vec<T> p = simd::load(params + i, t);
+      using V = simd::vec<T>;
+      const V p = simd::load(params + i, t);
       // Every multiply-add is an explicit fma: left to the compiler, the
       // contraction could differ between the fused and the separate step.
-      if constexpr (!Decoupled) g = simd::fma(wd, p, g);
-      const simd::vec<T> mi = simd::fma(b1, simd::load(m + i, t), one_b1 * g);
-      const simd::vec<T> vi = simd::fma(b2, simd::load(v + i, t), (one_b2 * g) * g);
+      if constexpr (!Decoupled)
+        if (weight_decay) g = simd::fma(wd, p, g);
+      const V m0 = simd::load(m + i, t), v0 = simd::load(v + i, t);
+      const V mi = simd::fma(one_b1, g - m0, m0);
+      const V vi = simd::fma(one_b2, simd::fma(g, g, -v0), v0);
       simd::store(m + i, mi, t);
       simd::store(v + i, vi, t);
-      const simd::vec<T> step = step_size * mi / simd::fma(simd::sqrt(vi), inv_sqrt_bc2, eps);
+      V step = mi * simd::inverse_of_scaled_sqrt(vi, scale, shift);
+      if (frozen) step = V{};
       if constexpr (Decoupled) simd::store(params + i, simd::fma(p, decay, -step), t);
       else simd::store(params + i, p - step, t);
     }
@@ -237,9 +249,15 @@ class BasicAdam {
     ++t_;
     const double bc1 = 1 - std::pow(options.beta1, static_cast<double>(t_));
     const double bc2 = 1 - std::pow(options.beta2, static_cast<double>(t_));
-    return {T(options.lr / bc1),   T(1 / std::sqrt(bc2)),   T(options.beta1),
-            T(options.beta2),      T(1) - T(options.beta1), T(1) - T(options.beta2),
-            T(options.eps),        T(options.weight_decay), T(1 - options.lr * options.weight_decay)};
+    const double step_size = options.lr / bc1;
+    const bool frozen = step_size == 0;  // scale and shift then keep the arithmetic finite
+    return {T(frozen ? 0.0 : 1 / (step_size * std::sqrt(bc2))),
+            T(frozen ? 1.0 : options.eps / step_size),
+            T(1 - options.beta1),  // in double: 1 - T(0.999) loses 4 digits
+            T(1 - options.beta2),
+            T(options.weight_decay),
+            T(1 - options.lr * options.weight_decay),
+            frozen};
   }
   // The next step is the first (bias corrections start again).
   void restart() { t_ = 0; }
