@@ -90,6 +90,12 @@ BOOST_AUTO_TEST_CASE(float_optimizer_follows_double) {
 }
 
 namespace {
+#if TYPENET_AVX512 || TYPENET_AVX2_FMA
+constexpr double rounding_slack = 1;
+#else
+constexpr double rounding_slack = 2;  // no fused multiply-add: a*b + c rounds twice
+#endif
+
 // One float step of Adam (or AdamW) against the same step computed exactly
 // (in double, torch's formula) from the same float state. The float update
 // takes its denominator's reciprocal from hardware estimates refined by
@@ -119,25 +125,28 @@ double worst_step_error_in_ulps(AdamOptions options, std::size_t steps) {
                    b2 = 1 - double(float(1 - options.beta2));
       double gi = g[i];
       if (!Decoupled) gi += wd * p0;
-      // The moments: within 2 float roundings of their terms' magnitudes.
-      const double m_terms = b1 * std::abs(m0) + (1 - b1) * std::abs(gi);
-      const double v_terms = b2 * v0 + (1 - b2) * gi * gi;
+      // The moments: within 2 float roundings of their terms' magnitudes
+      // (g + wd p may cancel: its terms count, not the sum).
+      const double g_terms = std::abs(g[i]) + (Decoupled ? 0.0 : wd * std::abs(p0));
+      const double m_terms = b1 * std::abs(m0) + (1 - b1) * g_terms;
+      const double v_terms = b2 * v0 + (1 - b2) * g_terms * g_terms;
       const double m = b1 * m0 + (1 - b1) * gi;
       const double v = b2 * v0 + (1 - b2) * gi * gi;
       BOOST_TEST_INFO("step " << t << ", parameter " << i);
-      BOOST_TEST(std::abs(adam.first_moment()[i] - m) <= 2.5e-7 * m_terms + 1e-37);
+      BOOST_TEST(std::abs(adam.first_moment()[i] - m) <= rounding_slack * 2.5e-7 * m_terms + 1e-37);
       BOOST_TEST_INFO("step " << t << ", parameter " << i);
-      BOOST_TEST(std::abs(adam.second_moment()[i] - v) <= 2.5e-7 * v_terms + 1e-37);
+      BOOST_TEST(std::abs(adam.second_moment()[i] - v) <= rounding_slack * 2.5e-7 * v_terms + 1e-37);
       // The step from the float moments, exactly (torch's formula in double).
       const double mf = adam.first_moment()[i], vf = adam.second_moment()[i];
       const double step = options.lr / bc1 * mf / (std::sqrt(vf) / std::sqrt(bc2) + options.eps);
       const double decayed = Decoupled ? p0 * (1 - options.lr * options.weight_decay) : p0;
       const double exact = decayed - step;
-      // Beyond p's own last rounding (half an ulp, one for AdamW's two
-      // roundings), in ulps of the step.
+      // Beyond p's own last rounding (half an ulp; for AdamW one and a half:
+      // p decay - step rounds twice where vectors have no fma, and decay
+      // itself is a rounded float), in ulps of the step.
       const double ulp_p = std::nextafter(std::abs(float(exact)), INFINITY) - std::abs(float(exact));
       const double ulp_step = std::nextafter(std::abs(float(step)), INFINITY) - std::abs(float(step));
-      const double error = std::abs(p[i] - exact) - (Decoupled ? 1.0 : 0.5) * ulp_p;
+      const double error = std::abs(p[i] - exact) - (Decoupled ? 1.5 : 0.5) * ulp_p;
       if (error > 0) worst = std::max(worst, error / std::max(ulp_step, 1e-45));
     }
   }
@@ -151,9 +160,9 @@ BOOST_AUTO_TEST_CASE(float_adam_steps_are_within_a_few_ulps_of_exact) {
   const double no_eps = worst_step_error_in_ulps<false>({.lr = 1e-2, .eps = 0}, 5);
   BOOST_TEST_MESSAGE("worst step error beyond p's last rounding, in ulps of the step: Adam "
                      << adam << ", AdamW " << adamw << ", eps = 0: " << no_eps);
-  BOOST_TEST(adam <= 4.0);
-  BOOST_TEST(adamw <= 4.0);
-  BOOST_TEST(no_eps <= 4.0);
+  BOOST_TEST(adam <= 4.0 * rounding_slack);
+  BOOST_TEST(adamw <= 4.0 * rounding_slack);
+  BOOST_TEST(no_eps <= 4.0 * rounding_slack);
 }
 
 BOOST_AUTO_TEST_CASE(adam_with_zero_learning_rate_moves_only_its_moments) {
