@@ -148,7 +148,7 @@ TYPENET_HD TYPENET_INLINE V erf(V x) {
 // units: within a few float ulps of the exact expression (test_optimizers
 // bounds it). A fused Adam step spends most of its extra time waiting on the
 // divider otherwise: exact, the MNIST epoch of docs/performance.md takes about
-// 10 % longer. Everything else (scalars, the GPU, double, other instruction
+// 8 % longer. Everything else (scalars, the GPU, double, other instruction
 // sets) computes it exactly, so the GPU's Adam agrees with the CPU's to a few
 // ulps per step, not bit for bit.
 template <class V>
