@@ -18,6 +18,7 @@
 
 #include "typenet/cpu/block_forward.hpp"
 #include "typenet/cpu/gradient_sink.hpp"
+#include "typenet/cpu/transpose.hpp"
 
 namespace typenet::cpu {
 
@@ -145,8 +146,7 @@ void input_gradient_rows(const T* w, const T* dz, T* dx, T* wt, std::size_t batc
   constexpr int W = simd::lanes<T>, MR = Blocking<T>::MR;
   constexpr std::size_t In = Block::in, Out = Block::out, width = NV * W;
   const std::size_t rows = std::min<std::size_t>(width, In - k0);
-  for (std::size_t k = 0; k < rows; ++k)
-    for (std::size_t j = 0; j < Out; ++j) wt[j * width + k] = w[(k0 + k) * Out + j];
+  transpose(w + k0 * Out, Out, rows, Out, wt, width);
   Tile<T, MR, NV> acc;
   for (std::size_t i0 = 0; i0 < batch; i0 += MR) {
     const int r = static_cast<int>(std::min<std::size_t>(MR, batch - i0));
