@@ -157,6 +157,26 @@ Timing inference(const Plan& plan, const Context& context) {
   return measure(plan, [&] { result_sink = model.forward(x, Mode::eval)(0, 0); });
 }
 
+// ------------------------------------------------------------------ the backward pass alone
+
+// One backward pass of the MNIST MLP at batch 64 after a train-mode forward,
+// gradients stored (no optimizer): the three weight gradients and the two
+// input gradients, without the update's memory traffic.
+Timing mnist_backward(const Plan& plan, const Context& context) {
+  const MnistLikeData& data = mnist_data();
+  Model<MnistNet> model(Init::torch_default, init_seed);
+  model.set_thread_pool(context.pool);
+  model.forward(data.x.view().rows_view(0, mnist_batch), Mode::train);
+  Matrix<float> output_gradient(mnist_batch, mnist_widths.back());
+  Rng rng(data_seed);
+  for (std::size_t i = 0; i < mnist_batch; ++i)
+    for (std::size_t j = 0; j < mnist_widths.back(); ++j) output_gradient(i, j) = static_cast<float>(0.01 * rng.normal());
+  return measure(plan, [&] {
+    model.backward(output_gradient.view());
+    result_sink = model.gradients()[0];
+  });
+}
+
 // ------------------------------------------------------------------ the optimizer alone
 
 // Adam's separate step over the MNIST MLP's 269,322 parameters, gradients
@@ -294,7 +314,8 @@ struct Workload {
 };
 
 std::vector<Workload> workloads(const Context& context) {
-  const double step = step_flop(mnist_widths, mnist_batch).total();
+  const StepFlop step_parts = step_flop(mnist_widths, mnist_batch);
+  const double step = step_parts.total();
   const double epoch = step * static_cast<double>(mnist_steps_per_epoch);
   const double forward_one = step_flop(mnist_widths, 1).forward;
   const std::string threads = std::to_string(context.threads);
@@ -304,6 +325,8 @@ std::vector<Workload> workloads(const Context& context) {
       {"moons_step", "step", {3, 21, 1000}, step_flop(moons_widths, moons_samples).total(), moons_samples, moons_step},
       {"inference_batch1", "forward", {3, 21, 2000}, forward_one, 1, inference<1>},
       {"inference_batch1000", "forward", {1, 21, 5}, 1000 * forward_one, 1000, inference<1000>},
+      {"mnist_backward", "backward", {3, 21, 100}, step_parts.weight_gradient + step_parts.input_gradient, mnist_batch,
+       mnist_backward},
       {"adam_update", "step", {3, 21, 100}, 0, 0, adam_update},
       {"fma_peak_1thread", "loop", {1, 5, 1}, fma_flop_per_thread, 0,
        [](const Plan& p, const Context&) { return fma_peak(p, 1); }},
