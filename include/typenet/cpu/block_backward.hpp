@@ -24,9 +24,16 @@ namespace typenet::cpu {
 
 namespace backward_detail {
 
-// Rows of W handled by one phase-2 task: a whole number of vectors for dX.
-template <class T>
-inline constexpr int row_block = 3 * simd::lanes<T>;
+// Rows of W handled by one phase-2 task: a whole number of vectors for dX,
+// three by default; four where that splits the rows into an even number of
+// equal tasks and three does not (256 rows: 4 x 64 rather than 5 x 48 + 16,
+// after which one of two threads waits two thirds of a task).
+template <class T, std::size_t In>
+inline constexpr int row_block = [] {
+  constexpr std::size_t w = static_cast<std::size_t>(simd::lanes<T>);
+  auto even_split = [](std::size_t kb) { return In % kb == 0 && (In / kb) % 2 == 0; };
+  return static_cast<int>(!even_split(3 * w) && even_split(4 * w) ? 4 * w : 3 * w);
+}();
 
 // The prologue's passes (see BatchNormPass): `all` for one process;
 // synchronised BatchNorm runs `column_sums` (dU, and its sums into io.sum_a
@@ -220,7 +227,7 @@ void panel_block_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, c
   } else {
     prologue(BatchNormPass::all, s.batch);
   }
-  constexpr std::size_t KB = row_block<T>;
+  constexpr std::size_t KB = row_block<T, Block::in>;
   constexpr std::size_t blocks = (Block::in + KB - 1) / KB;
   constexpr int W = simd::lanes<T>;
   constexpr int last_rows = static_cast<int>(Block::in - (blocks - 1) * KB);

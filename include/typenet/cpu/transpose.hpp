@@ -19,17 +19,22 @@ namespace transpose_detail {
 // interleaved by 1, 2, 4 and 8 lanes (what unpack ps, unpack pd and two
 // 128-bit shuffles do; written as vector shuffles, which GCC 12 compiles to
 // those without the intrinsics' uninitialised-operand warnings), which
-// leaves register c holding column c.
+// leaves register c holding column c. Every loop unrolled: indexed at run
+// time, the 32 vectors would live on the stack.
 inline void block16(const float* src, std::size_t lds, float* dst, std::size_t ldd) {
   using V = simd::vec<float>;
   V r[16], t[16];
+  TYPENET_UNROLL
   for (int i = 0; i < 16; ++i) r[i] = simd::load(src + static_cast<std::size_t>(i) * lds);
+  TYPENET_UNROLL
   for (int i = 0; i < 8; ++i) {
     t[2 * i] = __builtin_shufflevector(r[2 * i], r[2 * i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
     t[2 * i + 1] =
         __builtin_shufflevector(r[2 * i], r[2 * i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
   }
+  TYPENET_UNROLL
   for (int i = 0; i < 4; ++i)
+    TYPENET_UNROLL
     for (int h = 0; h < 2; ++h) {
       const V a = t[4 * i + h], b = t[4 * i + 2 + h];
       r[4 * i + 2 * h] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
@@ -41,15 +46,19 @@ inline void block16(const float* src, std::size_t lds, float* dst, std::size_t l
   auto odd_lanes = [](V a, V b) {  // lanes 1, 3 of a, then of b
     return __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
   };
+  TYPENET_UNROLL
   for (int i = 0; i < 2; ++i)
+    TYPENET_UNROLL
     for (int q = 0; q < 4; ++q) {
       t[8 * i + q] = even_lanes(r[8 * i + q], r[8 * i + 4 + q]);
       t[8 * i + 4 + q] = odd_lanes(r[8 * i + q], r[8 * i + 4 + q]);
     }
+  TYPENET_UNROLL
   for (int q = 0; q < 8; ++q) {
     r[q] = even_lanes(t[q], t[q + 8]);
     r[q + 8] = odd_lanes(t[q], t[q + 8]);
   }
+  TYPENET_UNROLL
   for (int i = 0; i < 16; ++i) simd::store(dst + static_cast<std::size_t>(i) * ldd, r[i]);
 }
 #endif
