@@ -367,8 +367,16 @@ def run_everything(args, binary):
     """Runs the C++ side, then PyTorch; returns the raw results."""
     reps = ["--reps", "3", "--warmup", "1"] if args.quick else []
     blas_alone = ["--threads", "1", "--only", "openblas_step_gemms"] + reps
+    # The memory side of this machine has slow spells (other tenants; docs/
+    # performance.md) that neither /proc/stat nor the FMA loop sees, and they
+    # come and go within a run: a canary (Adam's separate update, bound by
+    # memory) measured before, between and after the two sides shows one.
+    canary = ["--threads", str(args.threads), "--only", "adam_update", "--reps", "7", "--warmup", "5"]
+    raw = {"canary": []}
+    raw["canary"].append(run_bench(binary, canary)["results"][0]["median_seconds"])
     print("running the C++ benchmark ...", file=sys.stderr)
-    raw = {"cxx": run_bench(binary, ["--threads", str(args.threads)] + reps)}
+    raw["cxx"] = run_bench(binary, ["--threads", str(args.threads)] + reps)
+    raw["canary"].append(run_bench(binary, canary)["results"][0]["median_seconds"])
     raw["openblas_1thread"] = run_bench(binary, blas_alone)["results"][0]
     # What forcing OpenBLAS's Haswell kernels (as this environment may) costs on these shapes.
     raw["openblas_1thread_haswell"] = run_bench(binary, blas_alone, coretype="Haswell")["results"][0]
@@ -386,6 +394,7 @@ def run_everything(args, binary):
     for blas_threads in PYTORCH_BLAS_THREADS:
         print(f"running PyTorch with OPENBLAS_NUM_THREADS={blas_threads} ...", file=sys.stderr)
         raw["torch"][blas_threads] = run_torch(spec, blas_threads)
+    raw["canary"].append(run_bench(binary, canary)["results"][0]["median_seconds"])
     return raw
 
 
@@ -405,6 +414,13 @@ def print_header(args, raw, started, load_before, others):
           f"({100 * others['others_fraction']:.1f}% of the CPU time)")
     print("- times are medians over repetitions (minimum in parentheses); PyTorch: the faster of "
           "OPENBLAS_NUM_THREADS=1 and 2, named in the column")
+    canary = raw["canary"]
+    print(f"- memory-side canary (adam_update, {raw['cxx']['threads']} threads) before the C++ side, between the "
+          f"sides and after: {', '.join(seconds(c) for c in canary)}")
+    if max(canary) > 1.3 * min(canary):
+        print(f"\n**Warning: the canary moved by {max(canary) / min(canary):.2f}x during this run: the machine's memory "
+              "side changed speed (a slow spell began or ended), so the two sides did not run under the same "
+              "conditions and the ratios below are not representative. Run again.**")
     if others["others_fraction"] > 0.05:
         print(f"\n**Warning: others used {100 * others['others_fraction']:.0f}% of the CPU time during this run; "
               "typenet's 2-thread figures suffer most (a preempted worker stalls the whole step). "
