@@ -371,12 +371,16 @@ def run_everything(args, binary):
     # performance.md) that neither /proc/stat nor the FMA loop sees, and they
     # come and go within a run: a canary (Adam's separate update, bound by
     # memory) measured before, between and after the two sides shows one.
-    canary = ["--threads", str(args.threads), "--only", "adam_update", "--reps", "7", "--warmup", "5"]
+    canary_args = ["--threads", str(args.threads), "--only", "adam_update", "--reps", "7", "--warmup", "5"]
     raw = {"canary": []}
-    raw["canary"].append(run_bench(binary, canary)["results"][0]["median_seconds"])
+
+    def canary():
+        raw["canary"].append(run_bench(binary, canary_args)["results"][0]["median_seconds"])
+
+    canary()
     print("running the C++ benchmark ...", file=sys.stderr)
     raw["cxx"] = run_bench(binary, ["--threads", str(args.threads)] + reps)
-    raw["canary"].append(run_bench(binary, canary)["results"][0]["median_seconds"])
+    canary()
     raw["openblas_1thread"] = run_bench(binary, blas_alone)["results"][0]
     # What forcing OpenBLAS's Haswell kernels (as this environment may) costs on these shapes.
     raw["openblas_1thread_haswell"] = run_bench(binary, blas_alone, coretype="Haswell")["results"][0]
@@ -394,7 +398,7 @@ def run_everything(args, binary):
     for blas_threads in PYTORCH_BLAS_THREADS:
         print(f"running PyTorch with OPENBLAS_NUM_THREADS={blas_threads} ...", file=sys.stderr)
         raw["torch"][blas_threads] = run_torch(spec, blas_threads)
-    raw["canary"].append(run_bench(binary, canary)["results"][0]["median_seconds"])
+    canary()
     return raw
 
 
