@@ -22,7 +22,7 @@
 #include "typenet/cpu/gemm.hpp"
 #include "typenet/cpu/single_output.hpp"
 #include "typenet/cpu/thread_pool.hpp"
-#include "typenet/model/mode.hpp"
+#include "typenet/base/mode.hpp"
 #include "typenet/simd/math.hpp"
 
 namespace typenet::cpu {

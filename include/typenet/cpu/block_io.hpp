@@ -9,7 +9,7 @@
 
 #include "typenet/cpu/batch_reducer.hpp"
 #include "typenet/cpu/thread_pool.hpp"
-#include "typenet/model/mode.hpp"
+#include "typenet/base/mode.hpp"
 
 namespace typenet::cpu {
 

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "typenet/model/matrix.hpp"
+#include "typenet/base/matrix.hpp"
 #include "typenet/random/rng.hpp"
 
 namespace typenet::data {

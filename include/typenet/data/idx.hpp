@@ -58,7 +58,7 @@
 #endif
 
 #include "typenet/data/generators.hpp"
-#include "typenet/model/matrix.hpp"
+#include "typenet/base/matrix.hpp"
 
 namespace typenet::data {
 

@@ -50,7 +50,7 @@
 #include <vector>
 
 #include "typenet/data/generators.hpp"
-#include "typenet/model/matrix.hpp"
+#include "typenet/base/matrix.hpp"
 #include "typenet/random/rng.hpp"
 
 namespace typenet::data {

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "typenet/model/mode.hpp"
+#include "typenet/base/mode.hpp"
 
 namespace typenet {
 

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "typenet/model/matrix.hpp"
+#include "typenet/base/matrix.hpp"
 #include "typenet/train/metrics.hpp"
 
 namespace typenet {

@@ -15,7 +15,7 @@
 #include <type_traits>
 
 #include "typenet/expr/nodes.hpp"
-#include "typenet/model/matrix.hpp"
+#include "typenet/base/matrix.hpp"
 
 namespace typenet {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <type_traits>
 
-#include "typenet/model/matrix.hpp"
+#include "typenet/base/matrix.hpp"
 
 namespace typenet {
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "typenet/cpu/vector_loop.hpp"
-#include "typenet/model/matrix.hpp"
+#include "typenet/base/matrix.hpp"
 #include "typenet/simd/math.hpp"
 
 namespace typenet {

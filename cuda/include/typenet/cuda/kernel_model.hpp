@@ -29,7 +29,7 @@
 #include "typenet/cpu/batch_reducer.hpp"
 #include "typenet/cuda/block_kernels.hpp"
 #include "typenet/model/input_checks.hpp"
-#include "typenet/model/mode.hpp"
+#include "typenet/base/mode.hpp"
 #include "typenet/model/model.hpp"
 #include "typenet/model/workspace_layout.hpp"
 #include "typenet/random/counter_hash.hpp"

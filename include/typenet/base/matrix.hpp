@@ -2,16 +2,10 @@
 // owning, 64-byte aligned matrix (what data sets and workspaces hold).
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
-#include <new>
-#include <span>
-#include <stdexcept>
-#include <string>
 #include <type_traits>
+
+#include "typenet/base/aligned_buffer.hpp"
 
 namespace typenet {
 
@@ -38,66 +32,6 @@ struct MatrixView {
     return MatrixView(data + begin * stride, count, cols, stride);
   }
   bool empty() const { return rows == 0 || cols == 0; }
-};
-
-// Memory for vectors and matrices: 64-byte aligned (one cache line, one
-// AVX-512 register), zero-initialised, not resized behind the user's back.
-template <class T>
-class AlignedBuffer {
-  static_assert(std::is_trivially_copyable_v<T>);
-
- public:
-  AlignedBuffer() = default;
-  explicit AlignedBuffer(std::size_t n) { resize(n); }
-  AlignedBuffer(const AlignedBuffer& o) : AlignedBuffer(o.size_) {
-    if (size_) std::copy(o.data(), o.data() + size_, data());
-  }
-  AlignedBuffer& operator=(const AlignedBuffer& o) {
-    if (this != &o) {
-      AlignedBuffer copy(o);
-      swap(copy);
-    }
-    return *this;
-  }
-  AlignedBuffer(AlignedBuffer&& o) noexcept { swap(o); }
-  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
-    swap(o);
-    return *this;
-  }
-  ~AlignedBuffer() = default;
-
-  // Discards the contents; the new elements are zero.
-  void resize(std::size_t n) {
-    if (n == 0) {
-      ptr_.reset();
-      size_ = 0;
-      return;
-    }
-    const std::size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
-    void* p = ::operator new(bytes, std::align_val_t{64});
-    std::memset(p, 0, bytes);
-    ptr_.reset(static_cast<T*>(p));
-    size_ = n;
-  }
-  void swap(AlignedBuffer& o) noexcept {
-    std::swap(ptr_, o.ptr_);
-    std::swap(size_, o.size_);
-  }
-
-  T* data() { return ptr_.get(); }
-  const T* data() const { return ptr_.get(); }
-  std::size_t size() const { return size_; }
-  T& operator[](std::size_t i) { return ptr_.get()[i]; }
-  const T& operator[](std::size_t i) const { return ptr_.get()[i]; }
-  std::span<T> span() { return {data(), size_}; }
-  std::span<const T> span() const { return {data(), size_}; }
-
- private:
-  struct Free {
-    void operator()(T* p) const { ::operator delete(p, std::align_val_t{64}); }
-  };
-  std::unique_ptr<T, Free> ptr_;
-  std::size_t size_ = 0;
 };
 
 template <class T>
