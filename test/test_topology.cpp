@@ -32,10 +32,10 @@ BOOST_AUTO_TEST_CASE(sizes) {
 
 BOOST_AUTO_TEST_CASE(blocks_fuse_the_layers_after_each_linear) {
   using B0 = MnistBn::block<0>;
-  BOOST_TEST(B0::has_batchnorm);
+  BOOST_TEST(B0::batch_statistics);
   BOOST_TEST(!B0::has_bias);
   BOOST_TEST((std::is_same_v<B0::activation, ReLU>));
-  BOOST_TEST(B0::keeps_normalized);
+  BOOST_TEST((B0::keeps == Keeps::normalized));
   BOOST_TEST(MnistBn::softmax_head);
   using Last = MnistBn::block<2>;
   BOOST_TEST((std::is_same_v<Last::activation, Identity>));
@@ -44,9 +44,9 @@ BOOST_AUTO_TEST_CASE(blocks_fuse_the_layers_after_each_linear) {
 
   using Drop = Sequential<Input<4>, Linear<8>, GELU, Dropout<0.5f>, Linear<8, false>, Tanh, Linear<2>>;
   BOOST_TEST(Drop::block<0>::has_dropout);
-  BOOST_TEST(Drop::block<0>::keeps_preactivation);  // GELU's derivative needs x
+  BOOST_TEST((Drop::block<0>::keeps == Keeps::preactivation));  // GELU's derivative needs x
   BOOST_TEST(!Drop::block<1>::has_bias);
-  BOOST_TEST(!Drop::block<1>::keeps_preactivation);  // tanh' = 1 - y^2
+  BOOST_TEST((Drop::block<1>::keeps == Keeps::nothing));  // tanh' = 1 - y^2
   BOOST_TEST(Drop::block<1>::weight_offset == 4u * 8 + 8);
   // Dropout<0> is the identity: no mask is drawn.
   BOOST_TEST(!(Sequential<Input<2>, Linear<2>, Dropout<0.0f>>::block<0>::has_dropout));

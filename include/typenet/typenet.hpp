@@ -5,7 +5,7 @@
 #include "typenet/data/generators.hpp"
 #include "typenet/model/model.hpp"
 #include "typenet/topology/sequential.hpp"
-#include "typenet/train/init.hpp"
+#include "typenet/model/init.hpp"
 #include "typenet/train/losses.hpp"
 #include "typenet/train/metrics.hpp"
 #include "typenet/train/numerics.hpp"

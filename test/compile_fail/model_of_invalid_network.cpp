@@ -1,5 +1,7 @@
-// Topology rule, seen through Model: the first error is still the sentence.
-// expect: BatchNorm comes after an activation
+// Topology rule, seen through Model: the sentence is the one error, and
+// short: a program whose only use of the bad type is Model<Bad>.
+// expect: a normalisation layer comes after an activation
+// max-lines: 10
 #include "typenet/model/model.hpp"
 
 using namespace typenet;
@@ -9,6 +11,6 @@ using Net = Sequential<Input<3>, Linear<4>, ReLU, BatchNorm<>, Linear<1>>;
 using Net = Sequential<Input<3>, Linear<4>, BatchNorm<>, ReLU, Linear<1>>;
 #endif
 int main() {
-  Model<Net> model;
-  return static_cast<int>(model.parameters().size());
+  Model<Net> model(Init::uniform, 1);
+  return static_cast<int>(model.parameters().size() + model.forward(Matrix<float>(2, 3).view()).rows);
 }

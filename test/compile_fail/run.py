@@ -2,8 +2,9 @@
 """Compile-fail test: a source file is compiled twice with -fsyntax-only.
 
 Without TYPENET_COMPILE_FAIL it must compile (the correct network). With it,
-it must fail, and the first line that reports an error must contain the
-sentence given in the file's `// expect:` comment.
+it must fail with exactly one error, whose line contains the sentence given
+in the file's `// expect:` comment: no internal error may follow a mistake.
+A `// max-lines: N` comment bounds everything the compiler prints for it.
 """
 import argparse
 import re
@@ -25,6 +26,7 @@ def main() -> int:
         print(f"{a.source}: no '// expect:' line")
         return 1
     expected = m.group(1).strip()
+    limit = re.search(r"^// max-lines: (\d+)$", text, re.M)
     base = shlex.split(a.cxx) + ["-std=c++20", "-fsyntax-only"] + [f"-I{i}" for i in a.include] + [a.source]
 
     good = subprocess.run(base, capture_output=True, text=True)
@@ -42,6 +44,13 @@ def main() -> int:
         return 1
     if expected not in errors[0]:
         print(f"first error line:\n  {errors[0]}\ndoes not contain:\n  {expected}")
+        return 1
+    if len(errors) != 1:
+        print(f"{len(errors)} errors, not one; after the sentence:\n" + "\n".join(errors[1:]))
+        return 1
+    lines = bad.stderr.rstrip("\n").splitlines()
+    if limit and len(lines) > int(limit.group(1)):
+        print(f"the compiler printed {len(lines)} lines, more than {limit.group(1)}:\n{bad.stderr}")
         return 1
     print(f"ok: {errors[0].split('error:', 1)[1].strip()}")
     return 0

@@ -3,9 +3,14 @@
 // Phase 1, per column panel (all rows, one task, so every column sum has one
 // fixed order):
 //   prologue   dU = dY * drop'(keep) * act'(u or y)          (derivatives from the expressions)
-//              no BatchNorm:  dZ = dU;  db = sum_rows dZ
-//              BatchNorm:     dbeta = sum dU;  dgamma = sum dU x-hat
-//                             dZ = gamma/std (dU - (dbeta + x-hat dgamma) / batch)
+//              no normalisation:  dZ = dU;  db = sum_rows dZ
+//              BatchNorm:         dbeta = sum dU;  dgamma = sum dU x-hat
+//                                 dZ = gamma/std (dU - (dbeta + x-hat dgamma) / batch)
+//   per-sample statistics (LayerNorm, RMSNorm), first a pass over the rows
+//   (each row one task):      dU as above;  g = dU gamma (dL/dx-hat);
+//                             s1 = sum_row g, s2 = sum_row g x-hat
+//   then the panels:          dbeta = sum dU;  dgamma = sum dU x-hat
+//                             dZ = 1/std (g - (s1 + x-hat s2) / width)   (RMSNorm: no s1)
 //   dZ overwrites dY in place: nothing else needs dY.
 // Phase 2, per block of KB rows of W (each task owns rows [k0, k0 + KB)):
 //   dX[:, k0..]   = dZ W[k0.., :]^T   (the rows transposed once into scratch, then
@@ -36,11 +41,11 @@ inline constexpr int row_block = [] {
 }();
 
 // The prologue's passes (see BatchNormPass): `all` for one process;
-// synchronised BatchNorm runs `column_sums` (dU, and its sums into io.sum_a
-// and io.sum_b), sums them across processes, then `normalise` (dZ).
+// synchronised BatchNorm runs `column_sums` (dU, and its sums into io.stats.sum_grad
+// and io.stats.sum_grad_xhat), sums them across processes, then `normalise` (dZ).
 template <class Block, class T, int NV, class Sink>
-void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo& s, int c0, simd::Tail<T> tail,
-                    const Sink& sink, BatchNormPass pass, std::size_t statistics_batch) {
+void prologue_panel(const BlockBuffers<T>& io, T* dy, const BlockStep& s, int c0, simd::Tail<T> tail,
+                    const Sink& sink, BatchNormPass pass) {
   using V = simd::vec<T>;
   using Act = typename Block::activation;
   constexpr int W = simd::lanes<T>;
@@ -54,11 +59,11 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
   auto tail_of = [&](int v) { return v == NV - 1 ? tail : simd::Tail<T>(); };
 
   V gamma[NV], beta[NV];
-  if constexpr (Block::has_batchnorm) {
+  if constexpr (Block::batch_statistics) {
     TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) {
-      gamma[v] = ld(params + Block::gamma_offset + c0, v);
-      beta[v] = ld(params + Block::beta_offset + c0, v);
+      gamma[v] = ld(io.params + Block::scale_offset + c0, v);
+      beta[v] = ld(io.params + Block::shift_offset + c0, v);
     }
   }
 
@@ -78,31 +83,31 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
         back_through_dropout<T, Block::dropout::probability>(g, y, keep);
       }
       V xhat{}, u{};
-      if constexpr (Block::has_batchnorm) {
+      if constexpr (Block::batch_statistics) {
         xhat = ld(io.saved + at, v);
         u = apply<V>(pieces::affine, xhat, gamma[v], beta[v]);
-      } else if constexpr (Block::keeps_preactivation) {
+      } else if constexpr (Block::keeps == Keeps::preactivation) {
         u = ld(io.saved + at, v);
       }
       const V du = g * activation_derivative<Act>(u, y);
       st(dy + at, v, du);
       sum_du[v] += du;
-      if constexpr (Block::has_batchnorm) sum_du_xhat[v] = simd::fma(du, xhat, sum_du_xhat[v]);
+      if constexpr (Block::batch_statistics) sum_du_xhat[v] = simd::fma(du, xhat, sum_du_xhat[v]);
     }
   }
 
   }
 
-  if constexpr (Block::has_batchnorm) {
+  if constexpr (Block::batch_statistics) {
     if (pass == BatchNormPass::column_sums) {
       // dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1),
       // over this process's samples; the sums go across processes for dZ.
       TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) {
-        sink(Block::gamma_offset + static_cast<std::size_t>(c0 + v * W), sum_du_xhat[v], tail_of(v));
-        sink(Block::beta_offset + static_cast<std::size_t>(c0 + v * W), sum_du[v], tail_of(v));
-        st(io.sum_a + c0, v, sum_du[v]);
-        st(io.sum_b + c0, v, sum_du_xhat[v]);
+        sink(Block::scale_offset + static_cast<std::size_t>(c0 + v * W), sum_du_xhat[v], tail_of(v));
+        sink(Block::shift_offset + static_cast<std::size_t>(c0 + v * W), sum_du[v], tail_of(v));
+        st(io.stats.sum_grad + c0, v, sum_du[v]);
+        st(io.stats.sum_grad_xhat + c0, v, sum_du_xhat[v]);
       }
       return;
     }
@@ -112,11 +117,11 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
       local_du[v] = sum_du[v];
       local_du_xhat[v] = sum_du_xhat[v];
       if (pass == BatchNormPass::normalise) {  // the sums over every process's batch
-        sum_du[v] = ld(io.sum_a + c0, v);
-        sum_du_xhat[v] = ld(io.sum_b + c0, v);
+        sum_du[v] = ld(io.stats.sum_grad + c0, v);
+        sum_du_xhat[v] = ld(io.stats.sum_grad_xhat + c0, v);
       }
     }
-    const V inv_n = simd::splat<V>(T(1) / T(statistics_batch));
+    const V inv_n = simd::splat<V>(T(1) / T(s.statistics_batch));
     for (std::size_t i = 0; i < batch; ++i) {
       TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) {
@@ -124,7 +129,7 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
         const V xhat = ld(io.saved + at, v);
         const V du = ld(dy + at, v);
         const V centred = du - simd::fma(xhat, sum_du_xhat[v], sum_du[v]) * inv_n;
-        st(dy + at, v, gamma[v] * ld(io.inv_std + c0, v) * centred);
+        st(dy + at, v, gamma[v] * ld(io.stats.inv_std + c0, v) * centred);
       }
     }
     // dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1);
@@ -132,8 +137,8 @@ void prologue_panel(const T* params, const BlockIo<T>& io, T* dy, const StepInfo
     if (pass == BatchNormPass::all) {
       TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) {
-        sink(Block::gamma_offset + static_cast<std::size_t>(c0 + v * W), local_du_xhat[v], tail_of(v));
-        sink(Block::beta_offset + static_cast<std::size_t>(c0 + v * W), local_du[v], tail_of(v));
+        sink(Block::scale_offset + static_cast<std::size_t>(c0 + v * W), local_du_xhat[v], tail_of(v));
+        sink(Block::shift_offset + static_cast<std::size_t>(c0 + v * W), local_du[v], tail_of(v));
       }
     }
   }
@@ -174,7 +179,7 @@ void input_gradient_rows(const T* w, const T* dz, T* dx, T* wt, std::size_t batc
 
 // dW[k0 .. k0 + rows, :] = X[:, k0 ..]^T dZ, handed to the sink tile by tile.
 template <class Block, class T, class Sink>
-void weight_gradient_rows(const BlockIo<T>& io, const T* dz, std::size_t batch, std::size_t k0, std::size_t rows,
+void weight_gradient_rows(const BlockBuffers<T>& io, const T* dz, std::size_t batch, std::size_t k0, std::size_t rows,
                           const Sink& sink) {
   constexpr int W = simd::lanes<T>, MR = Blocking<T>::MR;
   constexpr std::size_t Out = Block::out;
@@ -205,27 +210,113 @@ void weight_gradient_rows(const BlockIo<T>& io, const T* dz, std::size_t batch, 
     });
 }
 
+// Per-sample statistics (LayerNorm, RMSNorm), backward, rows [r0, r1): dU
+// = dY drop' act'(u) in place of dY, with u = gamma x-hat + beta from the
+// kept x-hat, and each row's sums of g = dU gamma (dL/dx-hat) and of g x-hat.
+template <class Block, class T>
+void sample_statistics_rows(const BlockBuffers<T>& io, T* dy, const BlockStep& s, std::size_t r0, std::size_t r1) {
+  using V = simd::vec<T>;
+  using Act = typename Block::activation;
+  constexpr std::size_t Out = Block::out;
+  for (std::size_t i = r0; i < r1; ++i) {
+    V sum_g{}, sum_g_xhat{};
+    forward_detail::each_vector<T, Out>([&](std::size_t j, simd::Tail<T> t) {
+      const std::size_t at = i * Out + j;
+      V g = simd::load(dy + at, t);
+      V y = simd::load(io.y + at, t);
+      if constexpr (Block::has_dropout) {
+        const V keep = dropout_keep<T>(s.dropout_key, at, dropout_threshold(Block::dropout::probability));
+        back_through_dropout<T, Block::dropout::probability>(g, y, keep);
+      }
+      const V xhat = simd::load(io.saved + at, t);
+      V u = xhat, gamma = simd::splat<V>(1);
+      if constexpr (Block::has_scale) gamma = simd::load(io.params + Block::scale_offset + j, t);
+      if constexpr (Block::has_shift) u = apply<V>(pieces::affine, xhat, gamma, simd::load(io.params + Block::shift_offset + j, t));
+      else if constexpr (Block::has_scale) u = xhat * gamma;
+      const V du = g * activation_derivative<Act>(u, y);
+      simd::store(dy + at, du, t);
+      const V dxhat = du * gamma;  // masked lanes: 0
+      sum_g += dxhat;
+      sum_g_xhat = simd::fma(dxhat, xhat, sum_g_xhat);
+    });
+    io.stats.sum_grad[i] = simd::reduce_add(sum_g);
+    io.stats.sum_grad_xhat[i] = simd::reduce_add(sum_g_xhat);
+  }
+}
+
+// Per-sample statistics, backward, one column panel (all rows): dgamma =
+// sum dU x-hat and dbeta = sum dU to the sink, then dZ = 1/std (g - (s1 +
+// x-hat s2) / width) in place of dU (RMSNorm: no s1), and db = sum dZ.
+template <class Block, class T, int NV, class Sink>
+void sample_statistics_panel(const BlockBuffers<T>& io, T* dy, const BlockStep& s, int c0, simd::Tail<T> tail,
+                             const Sink& sink) {
+  using V = simd::vec<T>;
+  constexpr int W = simd::lanes<T>;
+  constexpr std::size_t Out = Block::out;
+  const forward_detail::PanelAccess<T, NV> panel{tail};
+  auto tail_of = [&](int v) { return v == NV - 1 ? tail : simd::Tail<T>(); };
+  V gamma[NV], sum_du[NV], sum_du_xhat[NV], sum_dz[NV];
+  TYPENET_UNROLL
+  for (int v = 0; v < NV; ++v) {
+    gamma[v] = Block::has_scale ? panel.load(io.params + Block::scale_offset + c0, v) : simd::splat<V>(1);
+    sum_du[v] = sum_du_xhat[v] = sum_dz[v] = V{};
+  }
+  const T inv_n = T(1) / T(Out);
+  for (std::size_t i = 0; i < s.batch; ++i) {
+    const std::size_t at = i * Out + static_cast<std::size_t>(c0);
+    const V inv_std = simd::splat<V>(io.stats.inv_std[i]);
+    const V s1 = simd::splat<V>(Block::normalization::centred ? io.stats.sum_grad[i] * inv_n : T(0));
+    const V s2 = simd::splat<V>(io.stats.sum_grad_xhat[i] * inv_n);
+    TYPENET_UNROLL
+    for (int v = 0; v < NV; ++v) {
+      const V du = panel.load(dy + at, v), xhat = panel.load(io.saved + at, v);
+      sum_du[v] += du;
+      sum_du_xhat[v] = simd::fma(du, xhat, sum_du_xhat[v]);
+      const V dz = inv_std * (du * gamma[v] - simd::fma(xhat, s2, s1));
+      panel.store(dy + at, v, dz);
+      sum_dz[v] += dz;
+    }
+  }
+  // gamma was read above, so the sink may update it now.
+  TYPENET_UNROLL
+  for (int v = 0; v < NV; ++v) {
+    const std::size_t column = static_cast<std::size_t>(c0 + v * W);
+    if constexpr (Block::has_scale) sink(Block::scale_offset + column, sum_du_xhat[v], tail_of(v));
+    if constexpr (Block::has_shift) sink(Block::shift_offset + column, sum_du[v], tail_of(v));
+    if constexpr (Block::has_bias) sink(Block::bias_offset + column, sum_dz[v], tail_of(v));
+  }
+}
+
 // The panel kernels: every block but a single-output one.
 template <class Block, class T, class Sink>
-void panel_block_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
+void panel_block_backward(const BlockBuffers<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
   using P = Panels<T, Block::out>;
-  auto prologue = [&](BatchNormPass pass, std::size_t statistics_batch) {
-    run_tasks(s.pool, P::count, s.batch * Block::out * 4, [&](std::size_t p0, std::size_t p1) {
-      for (std::size_t p = p0; p < p1; ++p)
-        P::visit(static_cast<int>(p), [&](auto nv, int c0, simd::Tail<T> tail) {
-          prologue_panel<Block, T, decltype(nv)::value>(params, io, dy, s, c0, tail, sink, pass, statistics_batch);
-        });
+  auto each_panel = [&](std::size_t macs, auto&& f) {  // f(nv, c0, tail)
+    run_tasks(s.pool, P::count, macs, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p) P::visit(static_cast<int>(p), f);
+    });
+  };
+  auto prologue = [&](BatchNormPass pass) {
+    each_panel(s.batch * Block::out * 4, [&](auto nv, int c0, simd::Tail<T> tail) {
+      prologue_panel<Block, T, decltype(nv)::value>(io, dy, s, c0, tail, sink, pass);
     });
   };
   BatchStatisticsReducer<T>* reducer = s.template reducer<T>();
-  if (Block::has_batchnorm && reducer) {  // synchronised BatchNorm
-    const std::size_t total = reducer->total_batch(s.batch);
-    prologue(BatchNormPass::column_sums, total);
-    reducer->sum(io.sum_a, Block::out);
-    reducer->sum(io.sum_b, Block::out);
-    prologue(BatchNormPass::normalise, total);
+  if constexpr (Block::sample_statistics) {
+    constexpr std::size_t R = forward_detail::rows_per_task;
+    run_tasks(s.pool, (s.batch + R - 1) / R, s.batch * Block::out * 8, [&](std::size_t t0, std::size_t t1) {
+      sample_statistics_rows<Block, T>(io, dy, s, t0 * R, std::min(s.batch, t1 * R));
+    });
+    each_panel(s.batch * Block::out * 4, [&](auto nv, int c0, simd::Tail<T> tail) {
+      sample_statistics_panel<Block, T, decltype(nv)::value>(io, dy, s, c0, tail, sink);
+    });
+  } else if (Block::batch_statistics && reducer) {  // synchronised BatchNorm
+    prologue(BatchNormPass::column_sums);
+    reducer->sum(io.stats.sum_grad, Block::out);
+    reducer->sum(io.stats.sum_grad_xhat, Block::out);
+    prologue(BatchNormPass::normalise);
   } else {
-    prologue(BatchNormPass::all, s.batch);
+    prologue(BatchNormPass::all);
   }
   constexpr std::size_t KB = row_block<T, Block::in>;
   constexpr std::size_t blocks = (Block::in + KB - 1) / KB;
@@ -238,7 +329,7 @@ void panel_block_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, c
       const std::size_t k0 = b * KB;
       if (dx) {
         T* wt = io.scratch + k0 * Block::out;
-        const T* w = params + Block::weight_offset;
+        const T* w = io.params + Block::weight_offset;
         if (b + 1 < blocks) {
           input_gradient_rows<Block, T, static_cast<int>(KB) / W>(w, dy, dx, wt, s.batch, k0, simd::Tail<T>());
         } else {
@@ -258,9 +349,9 @@ void panel_block_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, c
 // applied by a fused optimizer); dx (batch x in), when not null, receives
 // dL/dX. io.scratch must hold in x out values when dx is wanted.
 template <class Block, class T, class Sink>
-void block_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
-  if constexpr (single_output_block<Block>) single_output_backward<Block, T>(params, io, dy, dx, s, sink);
-  else backward_detail::panel_block_backward<Block, T>(params, io, dy, dx, s, sink);
+void block_backward(const BlockBuffers<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
+  if constexpr (single_output_block<Block>) single_output_backward<Block, T>(io, dy, dx, s, sink);
+  else backward_detail::panel_block_backward<Block, T>(io, dy, dx, s, sink);
 }
 
 }  // namespace typenet::cpu

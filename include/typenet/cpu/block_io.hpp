@@ -1,36 +1,22 @@
-// What a block kernel is given: its buffers for one step (BlockIo), the
-// step's batch, mode and threads (StepInfo), and how work is split across
-// the model's threads (run_tasks). Shared by the forward and backward kernels.
+// What a CPU block kernel is given besides its buffers (BlockBuffers,
+// kernels/block_buffers.hpp): the step (batch, mode, dropout key) with the
+// model's threads and, for synchronised BatchNorm, the reducer; and how work
+// is split across the threads (run_tasks). Shared by the forward and
+// backward kernels.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
+#include "typenet/base/mode.hpp"
 #include "typenet/cpu/batch_reducer.hpp"
 #include "typenet/cpu/thread_pool.hpp"
-#include "typenet/base/mode.hpp"
+#include "typenet/kernels/block_buffers.hpp"
 
 namespace typenet::cpu {
 
-// What a block reads and writes in one step.
-template <class T>
-struct BlockIo {
-  const T* x = nullptr;  // input, batch x in, row stride ldx
-  std::size_t ldx = 0;
-  T* y = nullptr;        // output, batch x out (dense)
-  T* saved = nullptr;    // pre-activation or x-hat (batch x out), if the block keeps one
-  T* mean = nullptr;     // BatchNorm batch mean (out)
-  T* inv_std = nullptr;  // BatchNorm batch 1/sqrt(var + eps) (out)
-  T* scratch = nullptr;  // backward: room for W transposed (in x out)
-  T* sum_a = nullptr;    // synchronised BatchNorm backward: per-feature sums (out)
-  T* sum_b = nullptr;
-};
-
-struct StepInfo {
-  std::size_t batch = 0;
-  Mode mode = Mode::eval;
-  std::uint32_t dropout_key = 0;
+struct StepInfo : BlockStep {
   ThreadPool* pool = nullptr;
   // BatchNorm statistics summed across processes (synchronised BatchNorm);
   // null: this batch alone.
@@ -47,8 +33,8 @@ struct StepInfo {
 // The passes of a BatchNorm block in train mode. One process: `all` at once,
 // each panel finishing while it is in cache. Synchronised across processes,
 // the statistics are summed between passes: `column_sums` (the product, and
-// sum z into io.mean), `squared_deviations` (the global mean into io.mean,
-// sum (z - mean)^2 into io.inv_std), `normalise` (the rest).
+// sum z into stats.mean), `squared_deviations` (the global mean into
+// stats.mean, sum (z - mean)^2 into stats.inv_std), `normalise` (the rest).
 enum class BatchNormPass { all, column_sums, squared_deviations, normalise };
 
 // Below this many multiply-adds a kernel stays on the calling thread: waking

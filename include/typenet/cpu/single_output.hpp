@@ -31,7 +31,7 @@
 namespace typenet::cpu {
 
 template <class Block>
-inline constexpr bool single_output_block = Block::out == 1 && !Block::has_batchnorm;
+inline constexpr bool single_output_block = Block::out == 1 && !Block::has_normalization;
 
 namespace single_output_detail {
 
@@ -47,7 +47,8 @@ TYPENET_INLINE simd::vec<T> load_part(const T* p, std::size_t k, std::size_t n) 
 // Rows [r0, r1): z by dot products, then bias, activation and dropout on
 // vectors of rows.
 template <class Block, class T>
-void forward_rows(const T* params, const BlockIo<T>& io, const StepInfo& s, std::size_t r0, std::size_t r1) {
+void forward_rows(const BlockBuffers<T>& io, const BlockStep& s, std::size_t r0, std::size_t r1) {
+  const T* params = io.params;
   using V = simd::vec<T>;
   constexpr std::size_t W = simd::lanes<T>, In = Block::in;
   constexpr T keep_scale = T(1) / (T(1) - T(Block::dropout::probability));
@@ -66,7 +67,7 @@ void forward_rows(const T* params, const BlockIo<T>& io, const StepInfo& s, std:
     const simd::Tail<T> tail(static_cast<int>(rows));
     V u = simd::load(z, tail);
     if constexpr (Block::has_bias) u = apply<V>(pieces::bias, u, bias);
-    if constexpr (Block::keeps_preactivation) {
+    if constexpr (Block::keeps == Keeps::preactivation) {
       if (s.mode == Mode::train) simd::store(io.saved + i0, u, tail);
     }
     V y = activation<typename Block::activation>(u);
@@ -101,7 +102,7 @@ struct InputChunks {
 // Inputs [k0, k0 + NV W) (the last vector `tail` lanes): dX = dZ w^T there,
 // then dW = X^T dZ there, handed to the sink.
 template <class Block, class T, int NV, class Sink>
-TYPENET_INLINE void input_chunk(const T* params, const BlockIo<T>& io, const T* dz, T* dx, std::size_t batch,
+TYPENET_INLINE void input_chunk(const BlockBuffers<T>& io, const T* dz, T* dx, std::size_t batch,
                                 std::size_t k0, simd::Tail<T> tail, const Sink& sink) {
   using V = simd::vec<T>;
   constexpr int W = simd::lanes<T>;
@@ -110,7 +111,7 @@ TYPENET_INLINE void input_chunk(const T* params, const BlockIo<T>& io, const T* 
   V wv[NV], acc[NV];
   TYPENET_UNROLL
   for (int v = 0; v < NV; ++v) {
-    wv[v] = ld(params + Block::weight_offset + k0, v);
+    wv[v] = ld(io.params + Block::weight_offset + k0, v);
     acc[v] = V{};
   }
   for (std::size_t i = 0; i < batch; ++i) {
@@ -134,11 +135,11 @@ TYPENET_INLINE void input_chunk(const T* params, const BlockIo<T>& io, const T* 
 }  // namespace single_output_detail
 
 template <class Block, class T>
-void single_output_forward(const T* params, const BlockIo<T>& io, const StepInfo& s) {
+void single_output_forward(const BlockBuffers<T>& io, const StepInfo& s) {
   constexpr std::size_t R = single_output_detail::rows_per_task;
   const std::size_t tasks = (s.batch + R - 1) / R;
   run_tasks(s.pool, tasks, s.batch * Block::in, [&](std::size_t t0, std::size_t t1) {
-    single_output_detail::forward_rows<Block, T>(params, io, s, t0 * R, std::min(s.batch, t1 * R));
+    single_output_detail::forward_rows<Block, T>(io, s, t0 * R, std::min(s.batch, t1 * R));
   });
 }
 
@@ -146,7 +147,7 @@ void single_output_forward(const T* params, const BlockIo<T>& io, const StepInfo
 // when not null, receives dL/dX; the gradients of w and the bias go to the
 // sink.
 template <class Block, class T, class Sink>
-void single_output_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx, const StepInfo& s,
+void single_output_backward(const BlockBuffers<T>& io, T* dy, T* dx, const StepInfo& s,
                             const Sink& sink) {
   using V = simd::vec<T>;
   using Act = typename Block::activation;
@@ -165,7 +166,7 @@ void single_output_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx,
       back_through_dropout<T, Block::dropout::probability>(g, y, keep);
     }
     V u{};
-    if constexpr (Block::keeps_preactivation) u = simd::load(io.saved + i0, tail);
+    if constexpr (Block::keeps == Keeps::preactivation) u = simd::load(io.saved + i0, tail);
     const V dz = g * activation_derivative<Act>(u, y);
     simd::store(dy + i0, dz, tail);
     sum_dz += dz;
@@ -179,7 +180,7 @@ void single_output_backward(const T* params, const BlockIo<T>& io, T* dy, T* dx,
   run_tasks(s.pool, Chunks::count, batch * In * (dx ? 2 : 1), [&](std::size_t c0, std::size_t c1) {
     for (std::size_t c = c0; c < c1; ++c)
       Chunks::visit(c, [&]<int NV>(std::integral_constant<int, NV>, std::size_t k0, simd::Tail<T> tail) {
-        single_output_detail::input_chunk<Block, T, NV>(params, io, dy, dx, batch, k0, tail, sink);
+        single_output_detail::input_chunk<Block, T, NV>(io, dy, dx, batch, k0, tail, sink);
       });
   });
 }

@@ -22,7 +22,7 @@ void check_forward_input(const void* data, std::size_t rows, std::size_t cols, s
   if (rows == 0) throw std::invalid_argument("typenet: the input batch is empty (0 samples).");
   if (stride < cols) throw std::invalid_argument("typenet: the input's row stride is smaller than its width.");
   if (!data) throw std::invalid_argument("typenet: the input has no data (null pointer).");
-  if constexpr (Net::state_count > 0) {
+  if constexpr (Net::batch_statistics) {
     if (mode == Mode::train && rows < 2)
       throw std::invalid_argument(
           "typenet: BatchNorm in Mode::train needs at least 2 samples per batch (got 1); use Mode::eval to "

@@ -1,17 +1,20 @@
-// Where a model's per-step values live, shared by the CPU and the CUDA
-// models: per sample, every block's output, then the values backward needs
-// besides them (the pre-activation, or BatchNorm's x-hat) for the blocks
-// that keep one; per BatchNorm block, four vectors of its width (the batch
-// mean, 1/std, and two sums for synchronised backward).
+// Where a model's per-step values live, for both backends: per sample,
+// every block's output, then what each block keeps for backward besides it
+// (Keeps: the pre-activation or x-hat), then the per-sample statistics of
+// the LayerNorm and RMSNorm blocks; and, fixed in size, the per-feature
+// statistics of the BatchNorm blocks. Statistics come in NormStatistics'
+// four vectors (kernels/block_buffers.hpp), each of the block's width or
+// of the batch's size.
 //
-// Offsets are per sample: block B's output starts at output_offset<B>() *
-// capacity in a buffer of outputs_per_sample * capacity values.
+// Per-sample offsets are in samples: block B's output starts at
+// output_offset<B>() * capacity in a buffer of outputs_per_sample * capacity.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <utility>
 
+#include "typenet/kernels/block_buffers.hpp"
 #include "typenet/topology/sequential.hpp"
 
 namespace typenet {
@@ -19,43 +22,49 @@ namespace typenet {
 template <class Net>
 struct WorkspaceLayout {
  private:
-  enum class Part { output, saved, batchnorm };
+  enum class Part { output, saved, sample_statistics, feature_statistics };
   template <class B>
-  static constexpr bool has(Part part) {
+  static constexpr std::size_t size_of(Part part) {
     switch (part) {
-      case Part::output: return true;
-      case Part::saved: return B::keeps_preactivation || B::keeps_normalized;
-      case Part::batchnorm: return B::has_batchnorm;
+      case Part::output: return B::out;
+      case Part::saved: return B::keeps != Keeps::nothing ? B::out : 0;
+      case Part::sample_statistics: return B::sample_statistics ? norm_statistics_vectors : 0;
+      case Part::feature_statistics: return B::batch_statistics ? norm_statistics_vectors * B::out : 0;
     }
-    return false;
+    return 0;
   }
-  // The sum of block widths over the blocks before Upto that have `part`.
+  // The sum of `part` over the blocks before Upto.
   template <std::size_t Upto>
-  static constexpr std::size_t sum_out(Part part) {
+  static constexpr std::size_t sum(Part part) {
     std::size_t n = 0;
     [&]<std::size_t... B>(std::index_sequence<B...>) {
-      ((n += has<typename Net::template block<B>>(part) ? Net::template block<B>::out : 0), ...);
+      ((n += size_of<typename Net::template block<B>>(part)), ...);
     }(std::make_index_sequence<Upto>{});
     return n;
   }
+  static constexpr std::size_t all = Net::block_count;
 
  public:
-  static constexpr std::size_t outputs_per_sample = sum_out<Net::block_count>(Part::output);
-  static constexpr std::size_t saved_per_sample = sum_out<Net::block_count>(Part::saved);
-  static constexpr std::size_t stats_count = 4 * sum_out<Net::block_count>(Part::batchnorm);
+  static constexpr std::size_t outputs_per_sample = sum<all>(Part::output);
+  static constexpr std::size_t saved_per_sample = sum<all>(Part::saved);
+  static constexpr std::size_t sample_statistics_per_sample = sum<all>(Part::sample_statistics);
+  static constexpr std::size_t feature_statistics_count = sum<all>(Part::feature_statistics);
 
   template <std::size_t B>
   static constexpr std::size_t output_offset() {
-    return sum_out<B>(Part::output);
+    return sum<B>(Part::output);
   }
   template <std::size_t B>
   static constexpr std::size_t saved_offset() {
-    return sum_out<B>(Part::saved);
+    return sum<B>(Part::saved);
   }
-  // Block B's four BatchNorm vectors start here in the statistics buffer.
   template <std::size_t B>
-  static constexpr std::size_t stats_offset() {
-    return 4 * sum_out<B>(Part::batchnorm);
+  static constexpr std::size_t sample_statistics_offset() {
+    return sum<B>(Part::sample_statistics);
+  }
+  template <std::size_t B>
+  static constexpr std::size_t feature_statistics_offset() {
+    return sum<B>(Part::feature_statistics);
   }
   // The widest block input or output: the room each of the two gradient
   // buffers needs per sample.

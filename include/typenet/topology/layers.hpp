@@ -1,20 +1,37 @@
 // The layers a network type is written with. They carry only compile-time
-// facts (widths, probabilities, constants); parameters live in the Model.
+// facts (widths, probabilities, constants, what values they own); the
+// values themselves live in the Model. The normalisation layers have headers
+// of their own (batch_norm.hpp, layer_norm.hpp, rms_norm.hpp), the
+// activations too (activations.hpp).
 #pragma once
 
+#include <array>
+#include <charconv>
 #include <cstddef>
+#include <cstdlib>
 #include <string>
+
+#include "typenet/topology/parameters.hpp"
 
 namespace typenet {
 
-enum class LayerKind { input, linear, batchnorm, dropout, activation, softmax };
+// The slot a layer takes in a block (Linear, normalisation, activation,
+// Dropout, in that order; see block.hpp). The slots are the fusion grammar;
+// any number of layers may fill each (normalization.hpp, activations.hpp say
+// what such a layer must declare).
+enum class LayerKind { input, linear, normalization, dropout, activation, softmax };
 
-// Formats a float template argument for topology signatures ("0.2").
-inline std::string format_constant(double v) {
+// Formats a float template argument for topology signatures: six decimals
+// with the trailing zeros cut ("0.2", "0.001"), or, where six decimals would
+// lose the value (1e-8 would read "0"), its shortest exact form ("1e-08").
+inline std::string format_constant(float v) {
   std::string s = std::to_string(v);
   while (s.size() > 1 && s.back() == '0') s.pop_back();
   if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
+  if (std::strtof(s.c_str(), nullptr) == v) return s;
+  char shortest[32];
+  const auto end = std::to_chars(shortest, shortest + sizeof shortest, v).ptr;
+  return std::string(shortest, end);
 }
 
 // The network's input: N features per sample.
@@ -32,23 +49,13 @@ struct Linear {
   static constexpr LayerKind kind = LayerKind::linear;
   static constexpr std::size_t width = Out;
   static constexpr bool bias = Bias;
+  // W first, then b (dropped by the plan where it is cancelled or absent).
+  static constexpr std::array<ValueSpec, 2> parameters{{
+      {ParameterRole::weight, "weight", "weight", Extent::in, Extent::out, TorchLayout::transposed,
+       Initial::linear_weight},
+      {ParameterRole::bias, "bias", "bias", Extent::one, Extent::out, TorchLayout::same, Initial::linear_bias},
+  }};
   static std::string name() { return "Linear<" + std::to_string(Out) + (Bias ? "" : ",false") + ">"; }
-};
-
-// Batch normalisation over the batch dimension, PyTorch's semantics: biased
-// variance to normalise, unbiased variance in the running estimate,
-// running = (1 - momentum) running + momentum batch; learnable gamma, beta.
-template <float Eps = 1e-5f, float Momentum = 0.1f>
-struct BatchNorm {
-  static_assert(Eps > 0.0f, "typenet: BatchNorm epsilon must be positive.");
-  static_assert(Momentum >= 0.0f && Momentum <= 1.0f, "typenet: BatchNorm momentum must be in [0, 1].");
-  static constexpr LayerKind kind = LayerKind::batchnorm;
-  static constexpr float eps = Eps;
-  static constexpr float momentum = Momentum;
-  static std::string name() {
-    if (Eps == 1e-5f && Momentum == 0.1f) return "BatchNorm";
-    return "BatchNorm<" + format_constant(Eps) + "," + format_constant(Momentum) + ">";
-  }
 };
 
 // Inverted dropout: in training each value is zeroed with probability P and

@@ -14,8 +14,9 @@
 #include <string>
 #include <type_traits>
 
-#include "typenet/expr/nodes.hpp"
 #include "typenet/base/matrix.hpp"
+#include "typenet/expr/nodes.hpp"
+#include "typenet/kernels/softmax.hpp"
 
 namespace typenet {
 
@@ -122,10 +123,7 @@ struct SoftmaxCrossEntropy {
                                     " of sample " + std::to_string(i) + " is outside [0, " +
                                     std::to_string(l.cols) + "), the network's output width.");
       const T* row = l.row(i);
-      const T m = *std::max_element(row, row + l.cols);
-      T sum = 0;
-      for (std::size_t j = 0; j < l.cols; ++j) sum += std::exp(row[j] - m);
-      const T lse = m + std::log(sum);
+      const T lse = softmax::log_sum_exp(row, l.cols);
       total += static_cast<double>(lse - row[label]);
       if (grad)
         for (std::size_t j = 0; j < l.cols; ++j)

@@ -47,7 +47,7 @@ void check_finite(const Model<Net, T>& model, std::size_t step, T loss, std::siz
   for_each_block<Net>([&](auto b) {
     using B = typename decltype(b)::type;
     if (culprit.empty() &&
-        !numerics_detail::all_finite(model.parameters().data() + B::weight_offset, B::parameter_count))
+        !numerics_detail::all_finite(model.parameters().data() + B::parameter_offset, B::parameter_count))
       culprit = "block " + std::to_string(B::index) + " (" + B::name() + "): its parameters hold NaN or infinite values";
   });
   if (!bad_loss && culprit.empty()) return;

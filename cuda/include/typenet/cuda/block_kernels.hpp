@@ -18,10 +18,16 @@
 //   BatchNormSquaredDeviations  per column: sum (z - mean)^2      } two passes (exact where
 //   BatchNormFinishStatistics   mean, 1/std, running statistics   } E[z^2] - E[z]^2 cancels)
 //   BatchNormNormalise    x-hat = (z - mean) / std, u = gamma x-hat + beta, y = drop(act(u))
+//   (LayerNorm, RMSNorm: ForwardProduct keeps z + b, then)
+//   RowNormalise          per sample: mean, 1/std over its features, x-hat, u = gamma x-hat + beta,
+//                         y = drop(act(u))
 // Backward (dy holds dL/dY on entry, dL/dZ after the first kernel):
-//   OutputGradient        dZ = dY drop' act'(u or y)                      (no BatchNorm)
+//   OutputGradient        dZ = dY drop' act'(u or y)                      (no normalisation)
 //   BatchNormBackwardSums per column: dU as above, dgamma = sum dU x-hat, dbeta = sum dU
 //   BatchNormBackwardNormalise  dZ = gamma/std (dU - (dbeta + x-hat dgamma) / batch)
+//   RowNormBackwardSums   per sample: dU as above, g = dU gamma, sum g, sum g x-hat
+//   RowNormParameterGradients  per column: dgamma = sum dU x-hat, dbeta = sum dU
+//   RowNormBackwardNormalise   dZ = 1/std (g - (sum g + x-hat sum g x-hat) / width)
 //   WeightGradient        dW = X^T dZ, db = sum_rows dZ
 //   TransposeWeights      W^T into scratch, so that the next product reads it along rows
 //   InputGradient         dX = dZ W^T
@@ -42,33 +48,14 @@
 
 #include "typenet/config.hpp"
 #include "typenet/cpu/elementwise.hpp"
+#include "typenet/kernels/block_buffers.hpp"
+#include "typenet/kernels/normalization.hpp"
+#include "typenet/kernels/softmax.hpp"
 #include "typenet/cuda/scalar_expression.hpp"
 #include "typenet/random/counter_hash.hpp"
 #include "typenet/topology/activations.hpp"
 
 namespace typenet::cuda {
-
-// What one block kernel reads and writes (device pointers on the GPU).
-template <class T>
-struct BlockArgs {
-  const T* params = nullptr;  // the model's parameter buffer
-  T* state = nullptr;         // BatchNorm running statistics
-  T* grads = nullptr;         // the gradient buffer
-  const T* x = nullptr;       // input, batch x in, row stride ldx
-  std::size_t ldx = 0;
-  T* y = nullptr;        // output, batch x out
-  T* saved = nullptr;    // pre-activation or x-hat, batch x out, if the block keeps one
-  T* mean = nullptr;     // BatchNorm batch mean (out); the column sums before it
-  T* inv_std = nullptr;  // BatchNorm batch 1/sqrt(var + eps) (out); the squared deviations before it
-  T* sum_a = nullptr;    // BatchNorm backward: sum dU (out)
-  T* sum_b = nullptr;    //                     sum dU x-hat (out)
-  std::size_t batch = 0;
-  // The batch the BatchNorm statistics are over: `batch`, or every
-  // process's batches together with synchronised BatchNorm.
-  std::size_t statistics_batch = 0;
-  bool train = false;
-  std::uint32_t dropout_key = 0;
-};
 
 namespace block_kernel_detail {
 
@@ -85,12 +72,12 @@ TYPENET_HD TYPENET_INLINE bool kept(std::uint32_t key, std::size_t row, std::siz
 
 // y = drop(act(u)) at (row, col).
 template <class Block, class T>
-TYPENET_HD TYPENET_INLINE T finish(const BlockArgs<T>& a, T u, std::size_t row, std::size_t col) {
+TYPENET_HD TYPENET_INLINE T finish(const BlockStep& s, T u, std::size_t row, std::size_t col) {
   T y = evaluate_scalar<T, expression_type<decltype(Block::activation::expression)>>(u);
   if constexpr (Block::has_dropout) {
-    if (a.train) {
+    if (s.train()) {
       constexpr T scale = T(1) / (T(1) - T(Block::dropout::probability));
-      const T keep = kept<Block, T>(a.dropout_key, row, col) ? T(1) : T(0);
+      const T keep = kept<Block, T>(s.dropout_key, row, col) ? T(1) : T(0);
       y = evaluate_scalar<T, expression_type<decltype(cpu::pieces::dropout)>>(y, keep, scale);
     }
   }
@@ -100,15 +87,14 @@ TYPENET_HD TYPENET_INLINE T finish(const BlockArgs<T>& a, T u, std::size_t row, 
 // dL/dU at (row, col) from dL/dY, the output y and the pre-activation u
 // (read only when the activation's derivative needs it).
 template <class Block, class T>
-TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockArgs<T>& a, T g, T y, T u, std::size_t row,
-                                                    std::size_t col) {
+TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockStep& s, T g, T y, T u, std::size_t row, std::size_t col) {
   using Backward = ActivationBackward<typename Block::activation>;
   if constexpr (Block::has_dropout) {
     // Through inverted dropout: g keep / (1 - P), and the activation's
     // output before dropout is y (1 - P) where kept.
     constexpr T keep_scale = T(1) / (T(1) - T(Block::dropout::probability));
     using DropoutSlope = expression_type<decltype(expr::derivative<0>(cpu::pieces::dropout))>;
-    const T keep = kept<Block, T>(a.dropout_key, row, col) ? T(1) : T(0);
+    const T keep = kept<Block, T>(s.dropout_key, row, col) ? T(1) : T(0);
     g = g * evaluate_scalar<T, DropoutSlope>(y, keep, keep_scale);
     y = y * (T(1) - T(Block::dropout::probability));
   }
@@ -124,17 +110,18 @@ TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockArgs<T>& a, T g, 
 // [r0, r0 + 4) of row tile t / out.
 template <class Block, class T>
 struct ForwardProduct {
-  BlockArgs<T> a;
+  BlockBuffers<T> a;
+  BlockStep s;
 
-  TYPENET_HD std::size_t threads() const { return block_kernel_detail::row_tiles(a.batch) * Block::out; }
+  TYPENET_HD std::size_t threads() const { return block_kernel_detail::row_tiles(s.batch) * Block::out; }
   TYPENET_HD void operator()(std::size_t t) const {
     using namespace block_kernel_detail;
     constexpr std::size_t In = Block::in, Out = Block::out, R = rows_per_thread;
     const std::size_t col = t % Out, r0 = t / Out * R;
-    const std::size_t rows = a.batch - r0 < R ? a.batch - r0 : R;
+    const std::size_t rows = s.batch - r0 < R ? s.batch - r0 : R;
     // Rows past the batch repeat its last row (no branch in the loop).
     const T* x[R];
-    for (std::size_t r = 0; r < R; ++r) x[r] = a.x + (r < rows ? r0 + r : a.batch - 1) * a.ldx;
+    for (std::size_t r = 0; r < R; ++r) x[r] = a.x + (r < rows ? r0 + r : s.batch - 1) * a.ldx;
     const T* w = a.params + Block::weight_offset + col;
     T z[R] = {};
     for (std::size_t k = 0; k < In; ++k) {
@@ -146,18 +133,18 @@ struct ForwardProduct {
     // BatchNorm folded into u = z scale + shift.
     T scale = T(1), shift = T(0);
     if constexpr (Block::has_bias) shift = a.params[Block::bias_offset + col];
-    if constexpr (Block::has_batchnorm) {
-      if (!a.train) {
-        const T gamma = a.params[Block::gamma_offset + col], beta = a.params[Block::beta_offset + col];
-        scale = gamma / std::sqrt(a.state[Block::running_var_offset + col] + T(Block::batchnorm::eps));
-        shift = beta - a.state[Block::running_mean_offset + col] * scale;
+    if constexpr (Block::batch_statistics) {
+      if (!s.train()) {
+        norm::fold_running_statistics<typename Block::normalization, T>(
+            a.params[Block::scale_offset + col], a.params[Block::shift_offset + col],
+            a.state[Block::running_mean_offset + col], a.state[Block::running_var_offset + col], scale, shift);
       }
     }
     for (std::size_t r = 0; r < rows; ++r) {
       const std::size_t row = r0 + r, at = row * Out + col;
       T u = z[r];
-      if constexpr (Block::has_batchnorm) {
-        if (a.train) {  // the statistics kernels and BatchNormNormalise finish it
+      if constexpr (Block::batch_statistics) {
+        if (s.train()) {  // the statistics kernels and BatchNormNormalise finish it
           a.saved[at] = z[r];
           continue;
         }
@@ -165,9 +152,13 @@ struct ForwardProduct {
       } else if constexpr (Block::has_bias) {
         u = evaluate_scalar<T, expression_type<decltype(cpu::pieces::bias)>>(z[r], shift);
       }
-      if constexpr (Block::keeps_preactivation)
-        if (a.train) a.saved[at] = u;
-      a.y[at] = finish<Block, T>(a, u, row, col);
+      if constexpr (Block::sample_statistics) {  // RowNormalise finishes it
+        (s.train() ? a.saved : a.y)[at] = u;
+        continue;
+      }
+      if constexpr (Block::keeps == Keeps::preactivation)
+        if (s.train()) a.saved[at] = u;
+      a.y[at] = finish<Block, T>(s, u, row, col);
     }
   }
 };
@@ -176,13 +167,14 @@ struct ForwardProduct {
 // BatchNormFinishStatistics divides it).
 template <class Block, class T>
 struct BatchNormColumnSums {
-  BlockArgs<T> a;
+  BlockBuffers<T> a;
+  BlockStep s;
 
   TYPENET_HD std::size_t threads() const { return Block::out; }
   TYPENET_HD void operator()(std::size_t col) const {
     T sum = 0;
-    for (std::size_t i = 0; i < a.batch; ++i) sum += a.saved[i * Block::out + col];
-    a.mean[col] = sum;
+    for (std::size_t i = 0; i < s.batch; ++i) sum += a.saved[i * Block::out + col];
+    a.stats.mean[col] = sum;
   }
 };
 
@@ -191,17 +183,18 @@ struct BatchNormColumnSums {
 // cancel), into inv_std.
 template <class Block, class T>
 struct BatchNormSquaredDeviations {
-  BlockArgs<T> a;
+  BlockBuffers<T> a;
+  BlockStep s;
 
   TYPENET_HD std::size_t threads() const { return Block::out; }
   TYPENET_HD void operator()(std::size_t col) const {
-    const T mean = a.mean[col] / static_cast<T>(a.statistics_batch);
+    const T mean = a.stats.mean[col] / static_cast<T>(s.statistics_batch);
     T squares = 0;
-    for (std::size_t i = 0; i < a.batch; ++i) {
+    for (std::size_t i = 0; i < s.batch; ++i) {
       const T d = a.saved[i * Block::out + col] - mean;
       squares = std::fma(d, d, squares);
     }
-    a.inv_std[col] = squares;
+    a.stats.inv_std[col] = squares;
   }
 };
 
@@ -209,50 +202,90 @@ struct BatchNormSquaredDeviations {
 // statistics (PyTorch's momentum; the unbiased variance).
 template <class Block, class T>
 struct BatchNormFinishStatistics {
-  BlockArgs<T> a;
+  BlockBuffers<T> a;
+  BlockStep s;
 
   TYPENET_HD std::size_t threads() const { return Block::out; }
   TYPENET_HD void operator()(std::size_t col) const {
-    const T n = static_cast<T>(a.statistics_batch);
-    const T mean = a.mean[col] / n, var = a.inv_std[col] / n;
-    a.mean[col] = mean;
-    a.inv_std[col] = T(1) / std::sqrt(var + T(Block::batchnorm::eps));
-    const T momentum = T(Block::batchnorm::momentum);
-    const T unbiased = a.statistics_batch > 1 ? n / static_cast<T>(a.statistics_batch - 1) : T(1);
-    T& rm = a.state[Block::running_mean_offset + col];
-    T& rv = a.state[Block::running_var_offset + col];
-    rm = rm * (1 - momentum) + mean * momentum;
-    rv = rv * (1 - momentum) + var * (unbiased * momentum);
+    const T n = static_cast<T>(s.statistics_batch);
+    const T mean = a.stats.mean[col] / n, var = a.stats.inv_std[col] / n;
+    a.stats.mean[col] = mean;
+    using Norm = typename Block::normalization;
+    a.stats.inv_std[col] = norm::inverse_deviation<Norm, T>(var);
+    norm::update_running_statistics<Norm, T>(a.state[Block::running_mean_offset + col],
+                                             a.state[Block::running_var_offset + col], mean, var, s.statistics_batch);
   }
 };
 
 // Per element: x-hat over z (in place), the affine, activation and dropout.
 template <class Block, class T>
 struct BatchNormNormalise {
-  BlockArgs<T> a;
+  BlockBuffers<T> a;
+  BlockStep s;
 
-  TYPENET_HD std::size_t threads() const { return a.batch * Block::out; }
+  TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
   TYPENET_HD void operator()(std::size_t at) const {
     const std::size_t row = at / Block::out, col = at % Block::out;
-    const T xhat = evaluate_scalar<T, expression_type<decltype(cpu::pieces::normalize)>>(a.saved[at], a.mean[col],
-                                                                                          a.inv_std[col]);
+    const T xhat = evaluate_scalar<T, expression_type<decltype(cpu::pieces::normalize)>>(a.saved[at], a.stats.mean[col],
+                                                                                          a.stats.inv_std[col]);
     a.saved[at] = xhat;
     const T u = evaluate_scalar<T, expression_type<decltype(cpu::pieces::affine)>>(
-        xhat, a.params[Block::gamma_offset + col], a.params[Block::beta_offset + col]);
-    a.y[at] = block_kernel_detail::finish<Block, T>(a, u, row, col);
+        xhat, a.params[Block::scale_offset + col], a.params[Block::shift_offset + col]);
+    a.y[at] = block_kernel_detail::finish<Block, T>(s, u, row, col);
   }
 };
 
-// dZ = dY drop' act' in place, per element (blocks without BatchNorm).
+// Per sample (LayerNorm, RMSNorm), over the z + b ForwardProduct kept (in
+// saved when training, in y otherwise): the row's mean and variance in two
+// passes (RMSNorm: its mean square), 1/std, then x-hat (kept when training),
+// u = gamma x-hat + beta and y = drop(act(u)).
+template <class Block, class T>
+struct RowNormalise {
+  BlockBuffers<T> a;
+  BlockStep s;
+
+  TYPENET_HD std::size_t threads() const { return s.batch; }
+  TYPENET_HD void operator()(std::size_t row) const {
+    using Norm = typename Block::normalization;
+    constexpr std::size_t Out = Block::out;
+    T* z = (s.train() ? a.saved : a.y) + row * Out;
+    T mean = 0;
+    if constexpr (Norm::centred) {
+      for (std::size_t j = 0; j < Out; ++j) mean += z[j];
+      mean /= static_cast<T>(Out);
+    }
+    T squares = 0;
+    for (std::size_t j = 0; j < Out; ++j) squares = std::fma(z[j] - mean, z[j] - mean, squares);
+    const T inv_std = norm::inverse_deviation<Norm, T>(squares / static_cast<T>(Out));
+    if (s.train()) {
+      a.stats.mean[row] = mean;
+      a.stats.inv_std[row] = inv_std;
+    }
+    for (std::size_t j = 0; j < Out; ++j) {
+      const T xhat = evaluate_scalar<T, expression_type<decltype(cpu::pieces::normalize)>>(z[j], mean, inv_std);
+      if (s.train()) a.saved[row * Out + j] = xhat;
+      T u = xhat;
+      if constexpr (Block::has_shift)
+        u = evaluate_scalar<T, expression_type<decltype(cpu::pieces::affine)>>(
+            xhat, a.params[Block::scale_offset + j], a.params[Block::shift_offset + j]);
+      else if constexpr (Block::has_scale)
+        u = xhat * a.params[Block::scale_offset + j];
+      a.y[row * Out + j] = block_kernel_detail::finish<Block, T>(s, u, row, j);
+    }
+  }
+};
+
+// dZ = dY drop' act' in place, per element (blocks without normalisation).
 template <class Block, class T>
 struct OutputGradient {
-  BlockArgs<T> a;
+  BlockBuffers<T> a;
+  BlockStep s;
   T* dy;
 
-  TYPENET_HD std::size_t threads() const { return a.batch * Block::out; }
+  TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
   TYPENET_HD void operator()(std::size_t at) const {
-    const T u = Block::keeps_preactivation ? a.saved[at] : T(0);
-    dy[at] = block_kernel_detail::output_to_preactivation<Block, T>(a, dy[at], a.y[at], u, at / Block::out,
+    const T u = Block::keeps == Keeps::preactivation ? a.saved[at] : T(0);
+    dy[at] = block_kernel_detail::output_to_preactivation<Block, T>(s, dy[at], a.y[at], u, at / Block::out,
                                                                     at % Block::out);
   }
 };
@@ -262,28 +295,29 @@ struct OutputGradient {
 // dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1).
 template <class Block, class T>
 struct BatchNormBackwardSums {
-  BlockArgs<T> a;
+  BlockBuffers<T> a;
+  BlockStep s;
   T* dy;
 
   TYPENET_HD std::size_t threads() const { return Block::out; }
   TYPENET_HD void operator()(std::size_t col) const {
     constexpr std::size_t Out = Block::out;
     using Affine = expression_type<decltype(cpu::pieces::affine)>;
-    const T gamma = a.params[Block::gamma_offset + col], beta = a.params[Block::beta_offset + col];
+    const T gamma = a.params[Block::scale_offset + col], beta = a.params[Block::shift_offset + col];
     T sum_du = 0, sum_du_xhat = 0;
-    for (std::size_t i = 0; i < a.batch; ++i) {
+    for (std::size_t i = 0; i < s.batch; ++i) {
       const std::size_t at = i * Out + col;
       const T xhat = a.saved[at];
       const T u = evaluate_scalar<T, Affine>(xhat, gamma, beta);
-      const T du = block_kernel_detail::output_to_preactivation<Block, T>(a, dy[at], a.y[at], u, i, col);
+      const T du = block_kernel_detail::output_to_preactivation<Block, T>(s, dy[at], a.y[at], u, i, col);
       dy[at] = du;
       sum_du += du;
       sum_du_xhat = std::fma(du, xhat, sum_du_xhat);
     }
-    a.grads[Block::gamma_offset + col] = sum_du_xhat;
-    a.grads[Block::beta_offset + col] = sum_du;
-    a.sum_a[col] = sum_du;
-    a.sum_b[col] = sum_du_xhat;
+    a.grads[Block::scale_offset + col] = sum_du_xhat;
+    a.grads[Block::shift_offset + col] = sum_du;
+    a.stats.sum_grad[col] = sum_du;
+    a.stats.sum_grad_xhat[col] = sum_du_xhat;
   }
 };
 
@@ -291,15 +325,89 @@ struct BatchNormBackwardSums {
 // whole statistics batch: dZ = gamma/std (dU - (sum dU + x-hat sum dU x-hat) / batch).
 template <class Block, class T>
 struct BatchNormBackwardNormalise {
-  BlockArgs<T> a;
+  BlockBuffers<T> a;
+  BlockStep s;
   T* dy;
 
-  TYPENET_HD std::size_t threads() const { return a.batch * Block::out; }
+  TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
   TYPENET_HD void operator()(std::size_t at) const {
     const std::size_t col = at % Block::out;
-    const T inv_n = T(1) / static_cast<T>(a.statistics_batch);
-    const T gain = a.params[Block::gamma_offset + col] * a.inv_std[col];
-    dy[at] = gain * (dy[at] - std::fma(a.saved[at], a.sum_b[col], a.sum_a[col]) * inv_n);
+    const T inv_n = T(1) / static_cast<T>(s.statistics_batch);
+    const T gain = a.params[Block::scale_offset + col] * a.stats.inv_std[col];
+    dy[at] = gain * (dy[at] - std::fma(a.saved[at], a.stats.sum_grad_xhat[col], a.stats.sum_grad[col]) * inv_n);
+  }
+};
+
+// Per-sample statistics' backward, first pass, per sample: dU (in place of
+// dY) with u = gamma x-hat + beta, and the row's sums of g = dU gamma
+// (dL/dx-hat) and of g x-hat.
+template <class Block, class T>
+struct RowNormBackwardSums {
+  BlockBuffers<T> a;
+  BlockStep s;
+  T* dy;
+
+  TYPENET_HD std::size_t threads() const { return s.batch; }
+  TYPENET_HD void operator()(std::size_t row) const {
+    constexpr std::size_t Out = Block::out;
+    T sum_g = 0, sum_g_xhat = 0;
+    for (std::size_t j = 0; j < Out; ++j) {
+      const std::size_t at = row * Out + j;
+      const T xhat = a.saved[at];
+      const T gamma = Block::has_scale ? a.params[Block::scale_offset + j] : T(1);
+      T u = xhat;
+      if constexpr (Block::has_shift)
+        u = evaluate_scalar<T, expression_type<decltype(cpu::pieces::affine)>>(xhat, gamma,
+                                                                               a.params[Block::shift_offset + j]);
+      else if constexpr (Block::has_scale)
+        u = xhat * gamma;
+      const T du = block_kernel_detail::output_to_preactivation<Block, T>(s, dy[at], a.y[at], u, row, j);
+      dy[at] = du;
+      sum_g += du * gamma;
+      sum_g_xhat = std::fma(du * gamma, xhat, sum_g_xhat);
+    }
+    a.stats.sum_grad[row] = sum_g;
+    a.stats.sum_grad_xhat[row] = sum_g_xhat;
+  }
+};
+
+// Per column, over the batch: dgamma = sum dU x-hat, dbeta = sum dU (before
+// RowNormBackwardNormalise overwrites dU).
+template <class Block, class T>
+struct RowNormParameterGradients {
+  BlockBuffers<T> a;
+  BlockStep s;
+  const T* du;
+
+  TYPENET_HD std::size_t threads() const { return Block::out; }
+  TYPENET_HD void operator()(std::size_t col) const {
+    T sum_du = 0, sum_du_xhat = 0;
+    for (std::size_t i = 0; i < s.batch; ++i) {
+      const std::size_t at = i * Block::out + col;
+      sum_du += du[at];
+      sum_du_xhat = std::fma(du[at], a.saved[at], sum_du_xhat);
+    }
+    if constexpr (Block::has_scale) a.grads[Block::scale_offset + col] = sum_du_xhat;
+    if constexpr (Block::has_shift) a.grads[Block::shift_offset + col] = sum_du;
+  }
+};
+
+// Per element: dZ = 1/std (dU gamma - (sum g + x-hat sum g x-hat) / width)
+// (RMSNorm: without sum g).
+template <class Block, class T>
+struct RowNormBackwardNormalise {
+  BlockBuffers<T> a;
+  BlockStep s;
+  T* dy;
+
+  TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
+  TYPENET_HD void operator()(std::size_t at) const {
+    const std::size_t row = at / Block::out, col = at % Block::out;
+    const T inv_n = T(1) / static_cast<T>(Block::out);
+    const T gamma = Block::has_scale ? a.params[Block::scale_offset + col] : T(1);
+    const T s1 = Block::normalization::centred ? a.stats.sum_grad[row] * inv_n : T(0);
+    const T s2 = a.stats.sum_grad_xhat[row] * inv_n;
+    dy[at] = a.stats.inv_std[row] * (dy[at] * gamma - std::fma(a.saved[at], s2, s1));
   }
 };
 
@@ -307,7 +415,8 @@ struct BatchNormBackwardNormalise {
 // more row of threads for db = sum_rows dZ when the block has a bias.
 template <class Block, class T>
 struct WeightGradient {
-  BlockArgs<T> a;
+  BlockBuffers<T> a;
+  BlockStep s;
   const T* dz;
 
   static constexpr std::size_t k_tiles = (Block::in + block_kernel_detail::rows_per_thread - 1) /
@@ -318,7 +427,7 @@ struct WeightGradient {
     const std::size_t col = t % Out, tile = t / Out;
     if (tile == k_tiles) {  // db = sum dZ * du/db, du/db = 1
       T sum = 0;
-      for (std::size_t i = 0; i < a.batch; ++i) sum += dz[i * Out + col];
+      for (std::size_t i = 0; i < s.batch; ++i) sum += dz[i * Out + col];
       a.grads[Block::bias_offset + col] = sum;
       return;
     }
@@ -326,7 +435,7 @@ struct WeightGradient {
     std::size_t k[R];
     for (std::size_t r = 0; r < R; ++r) k[r] = r < rows ? k0 + r : In - 1;
     T acc[R] = {};
-    for (std::size_t i = 0; i < a.batch; ++i) {
+    for (std::size_t i = 0; i < s.batch; ++i) {
       const T d = dz[i * Out + col];
       const T* xi = a.x + i * a.ldx;
       TYPENET_UNROLL
@@ -383,14 +492,7 @@ struct SoftmaxRows {
   std::size_t rows, cols;
 
   TYPENET_HD std::size_t threads() const { return rows; }
-  TYPENET_HD void operator()(std::size_t i) const {
-    const T* l = logits + i * cols;
-    T m = l[0];
-    for (std::size_t j = 1; j < cols; ++j) m = l[j] > m ? l[j] : m;
-    T sum = 0;
-    for (std::size_t j = 0; j < cols; ++j) sum += (p[i * cols + j] = std::exp(l[j] - m));
-    for (std::size_t j = 0; j < cols; ++j) p[i * cols + j] /= sum;
-  }
+  TYPENET_HD void operator()(std::size_t i) const { softmax::probabilities(logits + i * cols, p + i * cols, cols); }
 };
 
 // dl = p (dp - sum_j dp_j p_j) per row, in place.
@@ -401,13 +503,7 @@ struct SoftmaxBackwardRows {
   std::size_t rows, cols;
 
   TYPENET_HD std::size_t threads() const { return rows; }
-  TYPENET_HD void operator()(std::size_t i) const {
-    const T* pi = p + i * cols;
-    T* gi = g + i * cols;
-    T dot = 0;
-    for (std::size_t j = 0; j < cols; ++j) dot += gi[j] * pi[j];
-    for (std::size_t j = 0; j < cols; ++j) gi[j] = pi[j] * (gi[j] - dot);
-  }
+  TYPENET_HD void operator()(std::size_t i) const { softmax::backward(p + i * cols, g + i * cols, cols); }
 };
 
 // The kernels of one block's forward, in order; `run(kernel)` runs one to
@@ -415,37 +511,42 @@ struct SoftmaxBackwardRows {
 // `reduce(values, n)` sums BatchNorm's per-column sums over the processes
 // (synchronised BatchNorm; nothing for one process).
 template <class Block, class T, class Run, class Reduce>
-void block_forward(const BlockArgs<T>& a, Run&& run, Reduce&& reduce) {
-  run(ForwardProduct<Block, T>{a});
-  if constexpr (Block::has_batchnorm) {
-    if (a.train) {
-      run(BatchNormColumnSums<Block, T>{a});
-      reduce(a.mean, Block::out);
-      run(BatchNormSquaredDeviations<Block, T>{a});
-      reduce(a.inv_std, Block::out);
-      run(BatchNormFinishStatistics<Block, T>{a});
-      run(BatchNormNormalise<Block, T>{a});
+void block_forward(const BlockBuffers<T>& a, const BlockStep& s, Run&& run, Reduce&& reduce) {
+  run(ForwardProduct<Block, T>{a, s});
+  if constexpr (Block::batch_statistics) {
+    if (s.train()) {
+      run(BatchNormColumnSums<Block, T>{a, s});
+      reduce(a.stats.mean, Block::out);
+      run(BatchNormSquaredDeviations<Block, T>{a, s});
+      reduce(a.stats.inv_std, Block::out);
+      run(BatchNormFinishStatistics<Block, T>{a, s});
+      run(BatchNormNormalise<Block, T>{a, s});
     }
   }
+  if constexpr (Block::sample_statistics) run(RowNormalise<Block, T>{a, s});
 }
 
 // The kernels of one block's backward: dy holds dL/dY and becomes dL/dZ;
 // parameter gradients go to a.grads; dx (with wt, in x out values of
 // scratch), when not null, receives dL/dX. `reduce` as for block_forward.
 template <class Block, class T, class Run, class Reduce>
-void block_backward(const BlockArgs<T>& a, T* dy, T* dx, T* wt, Run&& run, Reduce&& reduce) {
-  if constexpr (Block::has_batchnorm) {
-    run(BatchNormBackwardSums<Block, T>{a, dy});
-    reduce(a.sum_a, Block::out);
-    reduce(a.sum_b, Block::out);
-    run(BatchNormBackwardNormalise<Block, T>{a, dy});
+void block_backward(const BlockBuffers<T>& a, const BlockStep& s, T* dy, T* dx, T* wt, Run&& run, Reduce&& reduce) {
+  if constexpr (Block::batch_statistics) {
+    run(BatchNormBackwardSums<Block, T>{a, s, dy});
+    reduce(a.stats.sum_grad, Block::out);
+    reduce(a.stats.sum_grad_xhat, Block::out);
+    run(BatchNormBackwardNormalise<Block, T>{a, s, dy});
+  } else if constexpr (Block::sample_statistics) {
+    run(RowNormBackwardSums<Block, T>{a, s, dy});
+    run(RowNormParameterGradients<Block, T>{a, s, dy});
+    run(RowNormBackwardNormalise<Block, T>{a, s, dy});
   } else {
-    run(OutputGradient<Block, T>{a, dy});
+    run(OutputGradient<Block, T>{a, s, dy});
   }
-  run(WeightGradient<Block, T>{a, dy});
+  run(WeightGradient<Block, T>{a, s, dy});
   if (dx) {
     run(TransposeWeights<Block, T>{a.params, wt});
-    run(InputGradient<Block, T>{dy, wt, dx, a.batch});
+    run(InputGradient<Block, T>{dy, wt, dx, s.batch});
   }
 }
 

@@ -1,6 +1,7 @@
 // KernelModel<Net, T, Executor>: a network's parameters, gradients and
 // workspaces in an executor's memory, and its forward and backward passes as
-// the block kernels of cuda/block_kernels.hpp.
+// the block kernels of cuda/block_kernels.hpp: the model core
+// (model/model_core.hpp) over the kernel backend below.
 //
 // cuda::Model (cuda/model.cuh) is KernelModel over CudaExecutor: device
 // memory, kernels launched on the model's stream. Over HostExecutor the same
@@ -12,11 +13,13 @@
 // return), and check_device_memory(p, what) (throws when the kernels cannot
 // read p).
 //
-// The buffers have the CPU Model's layout (WorkspaceLayout, the plan's
-// parameter offsets), so parameters, state and checkpoints move between the
-// two with copy_from and copy_to. Workspaces are allocated for the largest
-// batch seen, once: a training step of a batch no larger allocates nothing.
+// The buffers have the CPU Model's layout (the core's), so parameters, state
+// and checkpoints move between the two with copy_from and copy_to.
 #pragma once
+
+// First: the topology's sentences are then reported with the shortest chain
+// of includes (see topology/topology_rules.inc).
+#include "typenet/topology/sequential.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -26,238 +29,148 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/base/mode.hpp"
 #include "typenet/cpu/batch_reducer.hpp"
 #include "typenet/cuda/block_kernels.hpp"
-#include "typenet/model/input_checks.hpp"
-#include "typenet/base/mode.hpp"
-#include "typenet/model/model.hpp"
-#include "typenet/model/workspace_layout.hpp"
-#include "typenet/random/counter_hash.hpp"
+#include "typenet/model/init.hpp"
+#include "typenet/model/model_core.hpp"
+
+namespace typenet {
+template <class Net, class T>
+class Model;  // the CPU model, which copy_from and copy_to read and write
+}
 
 namespace typenet::cuda {
 
-template <class Net, class T, class Executor>
-class KernelModel {
-  static_assert(Net::valid, "typenet: a model needs a valid network type (see the first error above).");
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                "typenet: a model computes in float or double.");
+// The model core's backend over an executor: every block's kernels in
+// order (block_forward, block_backward), BatchNorm's sums reduced between
+// them with synchronised BatchNorm.
+template <class T, class Executor>
+struct KernelBackend {
   template <class U>
   using Buffer = typename Executor::template Buffer<U>;
-  using layout = WorkspaceLayout<Net>;
 
- public:
-  using network = Net;
-  using scalar = T;
-  static constexpr std::size_t input_size = Net::input_size;
-  static constexpr std::size_t output_size = Net::output_size;
-  static constexpr std::size_t parameter_count = Net::parameter_count;
-  static constexpr std::size_t state_count = Net::state_count;
+  Executor executor;
 
-  // The parameters of a CPU model initialised with (init, seed): both
-  // backends start from the same numbers.
-  explicit KernelModel(Init init = Init::torch_default, std::uint64_t seed = 0, Executor executor = Executor())
-      : executor_(std::move(executor)), params_(parameter_count), grads_(parameter_count), state_(state_count) {
-    copy_from(typenet::Model<Net, T>(init, seed));
-  }
-  explicit KernelModel(const typenet::Model<Net, T>& cpu, Executor executor = Executor())
-      : executor_(std::move(executor)), params_(parameter_count), grads_(parameter_count), state_(state_count) {
-    copy_from(cpu);
-  }
-
-  // Parameters, BatchNorm statistics and the dropout stream, from and to a
-  // CPU model (which reads and writes checkpoints).
-  void copy_from(const typenet::Model<Net, T>& cpu) {
-    executor_.upload(params_.data(), cpu.parameters().data(), parameter_count);
-    if constexpr (state_count > 0) executor_.upload(state_.data(), cpu.state().data(), state_count);
-    dropout_seed_ = cpu.dropout_seed();
-    dropout_step_ = cpu.dropout_step();
-  }
-  void copy_to(typenet::Model<Net, T>& cpu) const {
-    executor_.download(cpu.parameters().data(), params_.data(), parameter_count);
-    if constexpr (state_count > 0) executor_.download(cpu.state().data(), state_.data(), state_count);
-    cpu.set_dropout_seed(dropout_seed_);
-    cpu.set_dropout_step(dropout_step_);
-  }
-
-  // The buffers, in the executor's memory (device pointers for cuda::Model).
-  T* parameters() { return params_.data(); }
-  const T* parameters() const { return params_.data(); }
-  T* gradients() { return grads_.data(); }
-  const T* gradients() const { return grads_.data(); }
-  T* state() { return state_.data(); }
-  Executor& executor() { return executor_; }
-
-  // Synchronised BatchNorm: with a reducer, train-mode BatchNorm uses the
-  // statistics of all processes' batches together; the reducer sums values
-  // in the executor's memory (cpu/batch_reducer.hpp's interface). nullptr
-  // (the default): this batch alone.
-  void set_batch_statistics_reducer(cpu::BatchStatisticsReducer<T>* reducer) { reducer_ = reducer; }
-
-  void set_dropout_seed(std::uint64_t seed) { dropout_seed_ = seed; }
-  std::uint64_t dropout_step() const { return dropout_step_; }
-  void set_dropout_step(std::uint64_t step) { dropout_step_ = step; }
-
-  // Runs the network on `rows` samples at x (executor memory, row stride
-  // `stride`, input_size features each). Returns the output (probabilities
-  // with a Softmax head), valid until the next forward.
-  const T* forward(const T* x, std::size_t rows, Mode mode = Mode::eval, std::size_t stride = input_size) {
-    check_input(x, rows, stride, mode);
-    if (mode == Mode::train) reserve(rows);
-    else reserve_forward(rows);
-    batch_ = rows;
-    mode_ = mode;
-    if (mode == Mode::train) step_used_ = dropout_step_++;
-    input_ = x;
-    input_stride_ = stride;
-    statistics_batch_ = rows;
-    if constexpr (Net::state_count > 0)
-      if (mode == Mode::train && reducer_) statistics_batch_ = reducer_->total_batch(rows);
-    for_each_block<Net>([&](auto b) {
-      using B = typename decltype(b)::type;
-      block_forward<B, T>(args<B>(mode), runner(), reduction());
-    });
-    if constexpr (Net::softmax_head) {
-      executor_.run(SoftmaxRows<T>{logits(), probabilities_.data(), batch_, output_size});
-      return probabilities_.data();
-    } else {
-      return logits();
-    }
-  }
-
-  // The last block's output before any Softmax head (batch x output_size).
-  const T* logits() const { return outputs_.data() + output_offset<Net::block_count - 1>(); }
-  const T* output() const {
-    if constexpr (Net::softmax_head) return probabilities_.data();
-    else return logits();
-  }
-  std::size_t batch_size() const { return batch_; }
-
-  // Where a loss writes dLoss/dOutput (or dLoss/dLogits for
-  // backward_from_logits): batch x output_size.
-  T* output_gradient_buffer() {
-    reserve(batch_);
-    return grad_a_.data();
-  }
-
-  // After a train-mode forward: dLoss/dParameters into gradients()
-  // (overwritten), from dLoss/dOutput in output_gradient_buffer().
-  void backward(bool input_gradient = false) {
-    check_backward();
-    if constexpr (Net::softmax_head)
-      executor_.run(SoftmaxBackwardRows<T>{probabilities_.data(), grad_a_.data(), batch_, output_size});
-    backward_blocks(input_gradient);
-  }
-  // The same from dLoss/dLogits (the fused softmax cross-entropy).
-  void backward_from_logits(bool input_gradient = false) {
-    check_backward();
-    backward_blocks(input_gradient);
-  }
-  // dLoss/dInput (batch x input_size) of the last backward that asked for it.
-  const T* input_gradient() const {
-    if (!input_gradient_) throw std::logic_error("typenet: call backward(true) to get the input gradient.");
-    return input_gradient_;
-  }
-
-  void reserve(std::size_t rows) {
-    reserve_forward(rows);
-    if (rows <= gradient_capacity_) return;
-    grad_a_ = Buffer<T>(rows * layout::gradient_width);
-    grad_b_ = Buffer<T>(rows * layout::gradient_width);
-    if (scratch_.size() == 0) scratch_ = Buffer<T>(scratch_count);
-    gradient_capacity_ = rows;
-  }
-
- private:
-  static constexpr std::size_t scratch_count = [] {
+  // TransposeWeights writes W^T whole.
+  template <class Net>
+  static constexpr std::size_t scratch_count() {
     std::size_t n = 0;
     for_each_block<Net>([&](auto b) {
       using B = typename decltype(b)::type;
       n = std::max(n, B::in * B::out);
     });
     return n;
-  }();
-
-  void reserve_forward(std::size_t rows) {
-    if (rows <= capacity_) return;
-    outputs_ = Buffer<T>(rows * layout::outputs_per_sample);
-    if constexpr (layout::saved_per_sample > 0) saved_ = Buffer<T>(rows * layout::saved_per_sample);
-    if constexpr (layout::stats_count > 0)
-      if (stats_.size() == 0) stats_ = Buffer<T>(layout::stats_count);
-    if constexpr (Net::softmax_head) probabilities_ = Buffer<T>(rows * output_size);
-    capacity_ = rows;
-  }
-
-  template <std::size_t B>
-  std::size_t output_offset() const {
-    return layout::template output_offset<B>() * capacity_;
   }
 
   template <class B>
-  BlockArgs<T> args(Mode mode) {
-    BlockArgs<T> a;
-    a.params = params_.data();
-    a.state = state_.data();
-    a.grads = grads_.data();
-    if constexpr (B::index == 0) {
-      a.x = input_;
-      a.ldx = input_stride_;
-    } else {
-      a.x = outputs_.data() + output_offset<B::index - 1>();
-      a.ldx = Net::template block<B::index - 1>::out;
-    }
-    a.y = outputs_.data() + output_offset<B::index>();
-    if constexpr (B::keeps_preactivation || B::keeps_normalized)
-      a.saved = saved_.data() + layout::template saved_offset<B::index>() * capacity_;
-    if constexpr (B::has_batchnorm) {
-      a.mean = stats_.data() + layout::template stats_offset<B::index>();
-      a.inv_std = a.mean + B::out;
-      a.sum_a = a.inv_std + B::out;
-      a.sum_b = a.sum_a + B::out;
-    }
-    a.batch = batch_;
-    a.statistics_batch = statistics_batch_;
-    a.train = mode == Mode::train;
-    a.dropout_key = dropout_key(dropout_seed_, step_used_, static_cast<std::uint32_t>(B::index));
-    return a;
+  void forward(const BlockBuffers<T>& a, const BlockStep& step, cpu::BatchStatisticsReducer<T>* reducer) {
+    block_forward<B, T>(a, step, runner(), reduction(reducer));
   }
+  // The kernels store each gradient in a.grads: no sink.
+  template <class B, class Sink>
+  void backward(const BlockBuffers<T>& a, T* dy, T* dx, const BlockStep& step,
+                cpu::BatchStatisticsReducer<T>* reducer, const Sink&) {
+    block_backward<B, T>(a, step, dy, dx, a.scratch, runner(), reduction(reducer));
+  }
+  void softmax(const T* logits, T* p, std::size_t rows, std::size_t cols) {
+    executor.run(SoftmaxRows<T>{logits, p, rows, cols});
+  }
+  void softmax_backward(const T* p, T* g, std::size_t rows, std::size_t cols) {
+    executor.run(SoftmaxBackwardRows<T>{p, g, rows, cols});
+  }
+  void upload(T* dst, const T* src, std::size_t n) const { executor.upload(dst, src, n); }
+  void download(T* dst, const T* src, std::size_t n) const { executor.download(dst, src, n); }
+  void check_device_memory(const void* p, const char* what) const { executor.check_device_memory(p, what); }
 
+ private:
   auto runner() {
-    return [this](const auto& kernel) { executor_.run(kernel); };
+    return [this](const auto& kernel) { executor.run(kernel); };
   }
-  auto reduction() {
-    return [this](T* values, std::size_t n) {
-      if (reducer_) reducer_->sum(values, n);
+  static auto reduction(cpu::BatchStatisticsReducer<T>* reducer) {
+    return [reducer](T* values, std::size_t n) {
+      if (reducer) reducer->sum(values, n);
     };
   }
+};
 
-  void backward_blocks(bool input_gradient) {
-    T* dy = grad_a_.data();
-    T* other = grad_b_.data();
-    for_each_block_reversed<Net>([&](auto b) {
-      using B = typename decltype(b)::type;
-      const bool want_dx = B::index > 0 || input_gradient;
-      block_backward<B, T>(args<B>(Mode::train), dy, want_dx ? other : nullptr, scratch_.data(), runner(),
-                           reduction());
-      std::swap(dy, other);
-    });
-    input_gradient_ = input_gradient ? dy : nullptr;
+// Kernels store gradients themselves; the core's sink argument is unused.
+struct KernelStoresGradients {};
+
+template <class Net, class T, class Executor>
+class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T, Executor>> {
+  static constexpr TopologyError topology_error = topology_error_of<Net>;
+#include "typenet/topology/topology_rules.inc"
+  using Checked = checked_network_t<Net>;
+  using Core = ModelCore<Checked, T, KernelBackend<T, Executor>>;
+
+ public:
+  using Core::input_size;
+  using Core::output_size;
+  using Core::parameter_count;
+  using Core::state_count;
+
+  // The values a CPU model initialised with (init, seed) would have: both
+  // backends start from the same numbers.
+  explicit KernelModel(Init init = Init::torch_default, std::uint64_t seed = 0, Executor executor = Executor())
+      : Core(KernelBackend<T, Executor>{std::move(executor)}) {
+    this->initialize(init, seed);
+  }
+  explicit KernelModel(const typenet::Model<Net, T>& cpu, Executor executor = Executor())
+      : Core(KernelBackend<T, Executor>{std::move(executor)}) {
+    copy_from(cpu);
   }
 
-  void check_input(const T* x, std::size_t rows, std::size_t stride, Mode mode) const {
-    check_forward_input<Net>(x, rows, input_size, stride, mode);
-    executor_.check_device_memory(x, "the input");
+  // Parameters, BatchNorm statistics and the dropout stream, from and to a
+  // CPU model (which reads and writes checkpoints).
+  void copy_from(const typenet::Model<Net, T>& cpu) {
+    this->backend_.upload(this->params_.data(), cpu.parameters().data(), parameter_count);
+    if constexpr (state_count > 0) this->backend_.upload(this->state_.data(), cpu.state().data(), state_count);
+    this->set_dropout_seed(cpu.dropout_seed());
+    this->set_dropout_step(cpu.dropout_step());
   }
-  void check_backward() const { check_backward_ready(mode_, batch_); }
+  void copy_to(typenet::Model<Net, T>& cpu) const {
+    this->backend_.download(cpu.parameters().data(), this->params_.data(), parameter_count);
+    if constexpr (state_count > 0) this->backend_.download(cpu.state().data(), this->state_.data(), state_count);
+    cpu.set_dropout_seed(this->dropout_seed());
+    cpu.set_dropout_step(this->dropout_step());
+  }
 
-  Executor executor_;
-  Buffer<T> params_, grads_, state_;
-  Buffer<T> outputs_, saved_, stats_, grad_a_, grad_b_, probabilities_, scratch_;
-  std::size_t capacity_ = 0, gradient_capacity_ = 0, batch_ = 0, statistics_batch_ = 0, input_stride_ = input_size;
-  cpu::BatchStatisticsReducer<T>* reducer_ = nullptr;
-  Mode mode_ = Mode::eval;
-  const T* input_ = nullptr;
-  const T* input_gradient_ = nullptr;
-  std::uint64_t dropout_seed_ = 0, dropout_step_ = 0, step_used_ = 0;
+  // The buffers, in the executor's memory (device pointers for cuda::Model).
+  T* parameters() { return this->params_.data(); }
+  const T* parameters() const { return this->params_.data(); }
+  T* gradients() { return this->grads_.data(); }
+  const T* gradients() const { return this->grads_.data(); }
+  T* state() { return this->state_.data(); }
+  Executor& executor() { return this->backend_.executor; }
+
+  // Runs the network on `rows` samples at x (executor memory, row stride
+  // `stride`, input_size features each). Returns the output (probabilities
+  // with a Softmax head), valid until the next forward.
+  const T* forward(const T* x, std::size_t rows, Mode mode = Mode::eval, std::size_t stride = input_size) {
+    return this->run_forward(x, rows, input_size, stride, mode);
+  }
+
+  // The last block's output before any Softmax head (batch x output_size).
+  const T* logits() const { return this->logits_data(); }
+  const T* output() const { return this->output_values(); }
+
+  // Where a loss writes dLoss/dOutput (or dLoss/dLogits for
+  // backward_from_logits): batch x output_size.
+  T* output_gradient_buffer() { return this->output_gradient(); }
+
+  // After a train-mode forward: dLoss/dParameters into gradients()
+  // (overwritten), from dLoss/dOutput in output_gradient_buffer().
+  void backward(bool input_gradient = false) { this->run_backward(input_gradient, false, KernelStoresGradients{}); }
+  // The same from dLoss/dLogits (the fused softmax cross-entropy).
+  void backward_from_logits(bool input_gradient = false) {
+    this->run_backward(input_gradient, true, KernelStoresGradients{});
+  }
+  // dLoss/dInput (batch x input_size) of the last backward that asked for it.
+  const T* input_gradient() const {
+    if (!this->input_gradient_data()) throw std::logic_error("typenet: call backward(true) to get the input gradient.");
+    return this->input_gradient_data();
+  }
 };
 
 // The reference executor: host memory, each kernel run one thread after

@@ -21,6 +21,7 @@
 
 #include "typenet/config.hpp"
 #include "typenet/cuda/scalar_expression.hpp"
+#include "typenet/kernels/softmax.hpp"
 #include "typenet/simd/vec.hpp"
 
 namespace typenet::cuda {
@@ -77,11 +78,7 @@ struct SoftmaxCrossEntropyRows {
       return;
     }
     const T* l = logits + i * cols;
-    T m = l[0];
-    for (std::size_t j = 1; j < cols; ++j) m = l[j] > m ? l[j] : m;
-    T sum = 0;
-    for (std::size_t j = 0; j < cols; ++j) sum += std::exp(l[j] - m);
-    const T lse = m + std::log(sum);
+    const T lse = softmax::log_sum_exp(l, cols);
     row_value[i] = static_cast<double>(lse - l[label]);
     const T inv_rows = T(1) / static_cast<T>(rows);
     for (std::size_t j = 0; j < cols; ++j)

@@ -1,0 +1,43 @@
+// BatchNorm: normalisation over the batch, with PyTorch's semantics (nn.BatchNorm1d).
+//
+//   train:  x-hat = (z - mean_batch) / sqrt(var_batch + eps)   (biased variance)
+//           running = (1 - momentum) running + momentum batch   (unbiased variance)
+//   eval:   x-hat = (z - running_mean) / sqrt(running_var + eps), folded into
+//           u = z s + t by the kernels
+//   u = gamma x-hat + beta
+// A bias before it is cancelled by the mean, so the plan drops the Linear's.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "typenet/topology/normalization.hpp"
+
+namespace typenet {
+
+template <float Eps = 1e-5f, float Momentum = 0.1f>
+struct BatchNorm {
+  static constexpr LayerKind kind = LayerKind::normalization;
+  static constexpr NormalizationAxis axis = NormalizationAxis::batch;
+  static constexpr bool centred = true;
+  static constexpr bool cancels_bias = true;
+  template <class T>
+  static constexpr T epsilon() {
+    return T(Eps);
+  }
+  static constexpr float momentum = Momentum;
+  static constexpr std::array<ValueSpec, 2> parameters{{
+      feature_vector(ParameterRole::scale, "gamma", "weight", Initial::ones),
+      feature_vector(ParameterRole::shift, "beta", "bias", Initial::zeros),
+  }};
+  static constexpr std::array<ValueSpec, 2> state{{
+      feature_vector(ParameterRole::running_mean, "running_mean", "running_mean", Initial::zeros),
+      feature_vector(ParameterRole::running_var, "running_var", "running_var", Initial::ones),
+  }};
+  static std::string name() {
+    if (Eps == 1e-5f && Momentum == 0.1f) return "BatchNorm";
+    return "BatchNorm<" + format_constant(Eps) + "," + format_constant(Momentum) + ">";
+  }
+};
+
+}  // namespace typenet
