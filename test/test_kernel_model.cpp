@@ -106,7 +106,7 @@ void expect_same_as_cpu(std::size_t batch, std::uint64_t seed = 5) {
     Model<Net, T> back(Init::torch_default, seed + 9);
     gpu.copy_to(back);
     BOOST_TEST(std::equal(back.parameters().begin(), back.parameters().end(), cpu.parameters().begin()));
-    BOOST_TEST(std::equal(back.state().begin(), back.state().end(), cpu.state().begin()));
+    BOOST_TEST(std::equal(back.state().begin(), back.state().end(), gpu.state()));  // the GPU's own statistics
     BOOST_TEST(back.dropout_step() == cpu.dropout_step());
     BOOST_TEST(back.dropout_seed() == cpu.dropout_seed());
   }
@@ -142,6 +142,11 @@ BOOST_AUTO_TEST_CASE(single_outputs_and_ragged_row_tiles) {
   expect_exact_gradients<Sequential<Input<1>, Linear<7>, BatchNorm<>, Tanh, Linear<1>, Sigmoid, Linear<1>>>(
       Mode::train, 9);
 }
+BOOST_AUTO_TEST_CASE(per_sample_normalisations) {
+  expect_exact_gradients<Sequential<Input<6>, Linear<20>, LayerNorm<>, GELU, Dropout<0.3f>, Linear<18>, RMSNorm<>,
+                                    ReLU, Linear<9>, LayerNorm<1e-3f, false>, Tanh, Linear<3>>>();
+  expect_exact_gradients<Sequential<Input<5>, Linear<7>, RMSNorm<1e-4f>, Linear<3>>>(Mode::train, 1);
+}
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(against_the_cpu)
@@ -151,6 +156,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(mnist_shaped, T, Scalars) {
 BOOST_AUTO_TEST_CASE_TEMPLATE(batchnorm_dropout_softmax, T, Scalars) {
   expect_same_as_cpu<Sequential<Input<37>, Linear<67>, BatchNorm<>, ReLU, Dropout<0.2f>, Linear<17>, GELU,
                                 Dropout<0.5f>, Linear<5>, Softmax>,
+                     T>(21);
+}
+BOOST_AUTO_TEST_CASE_TEMPLATE(layernorm_rmsnorm_batchnorm, T, Scalars) {
+  expect_same_as_cpu<Sequential<Input<37>, Linear<67>, LayerNorm<>, ReLU, Dropout<0.2f>, Linear<33>, RMSNorm<>, GELU,
+                                Linear<17>, BatchNorm<>, Tanh, Linear<9>, LayerNorm<1e-5f, false>, Linear<5>, Softmax>,
                      T>(21);
 }
 BOOST_AUTO_TEST_CASE_TEMPLATE(moons, T, Scalars) {
