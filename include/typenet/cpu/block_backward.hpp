@@ -347,7 +347,8 @@ void panel_block_backward(const BlockBuffers<T>& io, T* dy, T* dx, const StepInf
 // Backward of one block after a train-mode forward. dy holds dL/dY on entry
 // and dL/dZ on return; each parameter gradient goes to the sink (stored, or
 // applied by a fused optimizer); dx (batch x in), when not null, receives
-// dL/dX. io.scratch must hold in x out values when dx is wanted.
+// dL/dX. io.scratch must hold W transposed when dx is wanted: out rows of in
+// values rounded up to whole vectors (cpu::Backend::scratch_count).
 template <class Block, class T, class Sink>
 void block_backward(const BlockBuffers<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
   if constexpr (single_output_block<Block>) single_output_backward<Block, T>(io, dy, dx, s, sink);

@@ -6,9 +6,10 @@
 //   model.set_batch_statistics_reducer(&reducer);   // DataParallel does this
 //                                                   // with synchronise_batchnorm
 //
-// Each train-mode BatchNorm block costs three small allreduces in forward
-// (the batch size, the column sums, the squared deviations) and three in
-// backward, 2 x out values each: latency, not bandwidth.
+// A train-mode forward costs one allreduce of the batch size, then each
+// BatchNorm block two in forward (the column sums, the squared deviations)
+// and two in backward (the sums of dL/du and dL/du x-hat), out values each:
+// latency, not bandwidth.
 #pragma once
 
 #include <cstddef>
