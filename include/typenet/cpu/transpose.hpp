@@ -1,8 +1,7 @@
 // Transposes a block of a row-major matrix into another. The input-gradient
 // kernel (block_backward.hpp) multiplies by rows of W transposed; element by
 // element, every store goes to another cache line, so float blocks of
-// 16 x 16 go through registers with AVX-512 (the MNIST MLP's backward 6 %
-// faster, docs/architecture.md).
+// 16 x 16 go through registers with AVX-512 (measured in docs/performance.md).
 #pragma once
 
 #include <cstddef>

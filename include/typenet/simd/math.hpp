@@ -147,8 +147,7 @@ TYPENET_HD TYPENET_INLINE V erf(V x) {
 // 1/sqrt and 1/x and refine each with one Newton step, on the multiply-add
 // units: within a few float ulps of the exact expression (test_optimizers
 // bounds it). A fused Adam step spends most of its extra time waiting on the
-// divider otherwise: exact, the MNIST epoch of docs/performance.md takes about
-// 8 % longer. Everything else (scalars, the GPU, double, other instruction
+// divider otherwise (docs/performance.md measures what it costs). Everything else (scalars, the GPU, double, other instruction
 // sets) computes it exactly, so the GPU's Adam agrees with the CPU's to a few
 // ulps per step, not bit for bit.
 template <class V>
