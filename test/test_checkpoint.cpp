@@ -89,21 +89,18 @@ void patch_and_reseal(Bytes& file, std::size_t offset, std::uint64_t value, std:
 
 // Everything a load may change, as bytes: two snapshots are equal exactly
 // when nothing changed.
-template <class T>
-void append_optimizer_state(Bytes& out, const SGD<T>& sgd) {
-  append(out, sgd.momentum_buffer());
-  append_value(out, sgd.started());
-  const SGDOptions& o = sgd.options;
-  for (double v : {o.lr, o.momentum, o.dampening, o.weight_decay}) append_value(out, v);
-  append_value(out, o.nesterov);
-}
-template <class T, bool Decoupled>
-void append_optimizer_state(Bytes& out, const BasicAdam<T, Decoupled>& adam) {
-  append(out, adam.first_moment());
-  append(out, adam.second_moment());
-  append_value(out, adam.steps());
-  const AdamOptions& o = adam.options;
-  for (double v : {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay}) append_value(out, v);
+// (every optimizer alike, from its declaration: buffers, counters, flags, options).
+template <class O>
+void append_optimizer_state(Bytes& out, const O& optimizer) {
+  using D = typename O::declaration;
+  for (const auto& b : optimizer.state().buffers) {
+    append_value(out, b.size());
+    append(out, b.span());
+  }
+  for (const std::size_t c : optimizer.state().counters) append_value(out, c);
+  for (const bool f : optimizer.state().flags) append_value(out, f);
+  for (const auto& n : D::numbers) append_value(out, optimizer.options.*n.field);
+  for (const auto& f : D::flags) append_value(out, optimizer.options.*f.field);
 }
 template <class M>
 Bytes model_snapshot(const M& model) {
@@ -308,7 +305,7 @@ BOOST_AUTO_TEST_CASE(bytes_read_elsewhere_load_as_the_file_does) {
   auto untouched = make_model<float>(10);
   const auto before = model_snapshot(untouched);
   BOOST_TEST(error_of([&] { load_checkpoint_bytes("received", damaged, untouched); }) ==
-             "received: checksum mismatch (file corrupted)");
+             "typenet: received: checksum mismatch (file corrupted)");
   BOOST_TEST(model_snapshot(untouched) == before);
   BOOST_TEST(error_of([&] { read_checkpoint_bytes(dir.path / "missing.tn"); }).find("cannot open") !=
              std::string::npos);
@@ -361,8 +358,8 @@ struct LoadFailures {
   }
   void expect_refused_file(const fs::path& file, const std::string& problem) {
     const Bytes before = snapshot(model, adam);
-    BOOST_TEST(error_of([&] { load_checkpoint(file, model, adam); }) == file.string() + ": " + problem);
-    BOOST_TEST(error_of([&] { load_checkpoint(file, model); }) == file.string() + ": " + problem);
+    BOOST_TEST(error_of([&] { load_checkpoint(file, model, adam); }) == "typenet: " + file.string() + ": " + problem);
+    BOOST_TEST(error_of([&] { load_checkpoint(file, model); }) == "typenet: " + file.string() + ": " + problem);
     BOOST_TEST((snapshot(model, adam) == before));
   }
 };
@@ -451,7 +448,7 @@ BOOST_FIXTURE_TEST_CASE(another_network_scalar_type_or_optimizer_is_refused, Loa
       append_optimizer_state(b, optimizer);
       return b;
     }();
-    BOOST_TEST(error_of([&] { load_checkpoint(file, model, optimizer); }) == file.string() + ": " + problem);
+    BOOST_TEST(error_of([&] { load_checkpoint(file, model, optimizer); }) == "typenet: " + file.string() + ": " + problem);
     Bytes optimizer_after;
     append_optimizer_state(optimizer_after, optimizer);
     BOOST_TEST((optimizer_after == optimizer_before));
@@ -503,7 +500,7 @@ BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_checkpoint) {
     const std::string message = error_of([&] { save_checkpoint(file, new_model, new_adam); });
     checkpoint_testing::save_fault.reset();
     BOOST_TEST_INFO("fault at " << verb << " after " << fault.after_bytes << " bytes");
-    BOOST_TEST(message.starts_with(file.string() + ": cannot save (the existing file is untouched): " + verb + " " +
+    BOOST_TEST(message.starts_with("typenet: " + file.string() + ": cannot save (the existing file is untouched): " + verb + " " +
                                    (dir.path / ".model.tn.tmp-").string()));
     BOOST_TEST(message.ends_with(fault.error == ENOSPC ? no_space : io_error));
     BOOST_TEST((dir.entries() == std::vector<std::string>{"model.tn"}));
@@ -519,7 +516,7 @@ BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_checkpoint) {
   checkpoint_testing::save_fault = SaveFault{SaveStage::sync_directory, 0, EIO};
   const std::string message = error_of([&] { save_checkpoint(file, new_model, new_adam); });
   checkpoint_testing::save_fault.reset();
-  BOOST_TEST(message == file.string() + ": saved, but syncing the directory " + dir.path.string() + " failed: " +
+  BOOST_TEST(message == "typenet: " + file.string() + ": saved, but syncing the directory " + dir.path.string() + " failed: " +
                             io_error + "; the new checkpoint may not survive a power loss");
   BOOST_TEST((dir.entries() == std::vector<std::string>{"model.tn"}));
   auto loaded = make_model<float>(3);
@@ -533,16 +530,16 @@ BOOST_AUTO_TEST_CASE(an_unwritable_or_missing_directory_is_reported_with_the_os_
   const Model<Net, float> model;
   const fs::path in_proc = "/proc/typenet-checkpoint-test.tn";  // no one may create files there
   const std::string proc_error = error_of([&] { save_checkpoint(in_proc, model); });
-  BOOST_TEST(proc_error.starts_with(in_proc.string() + ": cannot save: cannot create a temporary file in /proc: "));
+  BOOST_TEST(proc_error.starts_with("typenet: " + in_proc.string() + ": cannot save: cannot create a temporary file in /proc: "));
   BOOST_TEST(!fs::exists(in_proc));
 
   ScratchDirectory dir;
   const fs::path missing = dir.path / "no-such-folder" / "model.tn";
   BOOST_TEST(error_of([&] { save_checkpoint(missing, model); }) ==
-             missing.string() + ": cannot save: cannot create a temporary file in " +
+             "typenet: " + missing.string() + ": cannot save: cannot create a temporary file in " +
                  (dir.path / "no-such-folder").string() + ": " + std::strerror(ENOENT));
   BOOST_TEST(error_of([&] { save_checkpoint(dir.path / "", model); }) ==
-             (dir.path / "").string() + ": cannot save: the path names a directory, not a file");
+             "typenet: " + (dir.path / "").string() + ": cannot save: the path names a directory, not a file");
 }
 
 // ============================================================ killed saves
