@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <span>
@@ -155,9 +156,9 @@ bool known_kind(optim::OptimizerList<Os...>, std::uint32_t kind) {
 }
 template <template <class> class... Os>
 std::string_view kind_name(optim::OptimizerList<Os...>, std::uint32_t kind) {
-  std::string_view name = "unknown";
-  ((kind == Os<float>::declaration::tag.id ? (name = Os<float>::declaration::tag.name, true) : false) || ...);
-  return name;
+  for (const optim::Tag& tag : {Os<float>::declaration::tag...})
+    if (tag.id == kind) return tag.name;
+  return "unknown";
 }
 
 // Checks what is left to check (the options by the optimizer's own rules,
