@@ -460,7 +460,8 @@ BOOST_FIXTURE_TEST_CASE(another_network_scalar_type_or_optimizer_is_refused, Loa
       append_optimizer_state(b, optimizer);
       return b;
     }();
-    BOOST_TEST(error_of([&] { load_checkpoint(file, model, optimizer); }) == "typenet: " + file.string() + ": " + problem);
+    BOOST_TEST(error_of([&] { load_checkpoint(file, model, optimizer); }) ==
+               "typenet: " + file.string() + ": " + problem);
     Bytes optimizer_after;
     append_optimizer_state(optimizer_after, optimizer);
     BOOST_TEST((optimizer_after == optimizer_before));
@@ -877,8 +878,8 @@ BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_checkpoint) {
     const std::string message = error_of([&] { save_checkpoint(file, new_model, new_adam); });
     checkpoint_testing::save_fault.reset();
     BOOST_TEST_INFO("fault at " << verb << " after " << fault.after_bytes << " bytes");
-    BOOST_TEST(message.starts_with("typenet: " + file.string() + ": cannot save (the existing file is untouched): " + verb + " " +
-                                   (dir.path / ".model.tn.tmp-").string()));
+    BOOST_TEST(message.starts_with("typenet: " + file.string() + ": cannot save (the existing file is untouched): " +
+                                   verb + " " + (dir.path / ".model.tn.tmp-").string()));
     BOOST_TEST(message.ends_with(fault.error == ENOSPC ? no_space : io_error));
     BOOST_TEST((dir.entries() == std::vector<std::string>{"model.tn"}));
     BOOST_TEST((read_file(file) == old_bytes));
@@ -893,8 +894,8 @@ BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_checkpoint) {
   checkpoint_testing::save_fault = SaveFault{SaveStage::sync_directory, 0, EIO};
   const std::string message = error_of([&] { save_checkpoint(file, new_model, new_adam); });
   checkpoint_testing::save_fault.reset();
-  BOOST_TEST(message == "typenet: " + file.string() + ": saved, but syncing the directory " + dir.path.string() + " failed: " +
-                            io_error + "; the new checkpoint may not survive a power loss");
+  BOOST_TEST(message == "typenet: " + file.string() + ": saved, but syncing the directory " + dir.path.string() +
+                            " failed: " + io_error + "; the new checkpoint may not survive a power loss");
   BOOST_TEST((dir.entries() == std::vector<std::string>{"model.tn"}));
   auto loaded = make_model<float>(3);
   Adam<float> loaded_adam;
@@ -907,7 +908,8 @@ BOOST_AUTO_TEST_CASE(an_unwritable_or_missing_directory_is_reported_with_the_os_
   const Model<Net, float> model;
   const fs::path in_proc = "/proc/typenet-checkpoint-test.tn";  // no one may create files there
   const std::string proc_error = error_of([&] { save_checkpoint(in_proc, model); });
-  BOOST_TEST(proc_error.starts_with("typenet: " + in_proc.string() + ": cannot save: cannot create a temporary file in /proc: "));
+  BOOST_TEST(proc_error.starts_with("typenet: " + in_proc.string() +
+                                    ": cannot save: cannot create a temporary file in /proc: "));
   BOOST_TEST(!fs::exists(in_proc));
 
   ScratchDirectory dir;

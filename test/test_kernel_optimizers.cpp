@@ -161,7 +161,8 @@ BOOST_AUTO_TEST_CASE(changing_options_changes_the_kernel_state_as_the_cpus) {
   run("RMSprop, momentum on, then off", RMSprop<>({.lr = 1e-3}),
       [](auto& o, int s) { o.options.momentum = s == 2 ? 0.9 : 0.0; });
   run("RMSprop, centered on, then off", RMSprop<>({.lr = 1e-3}), [](auto& o, int s) { o.options.centered = s == 2; });
-  run("SGD, momentum on, then off", SGD<>({.lr = 0.1}), [](auto& o, int s) { o.options.momentum = s == 2 ? 0.9 : 0.0; });
+  run("SGD, momentum on, then off", SGD<>({.lr = 0.1}),
+      [](auto& o, int s) { o.options.momentum = s == 2 ? 0.9 : 0.0; });
 }
 
 // KernelTrainer's update is the CPU optimizer's step on the same gradients:

@@ -217,7 +217,8 @@ BOOST_AUTO_TEST_CASE(bad_options_are_rejected) {
   BOOST_TEST(error_of([] { RMSprop<>({.weight_decay = -1}); }) == "typenet: RMSprop: the weight decay must be >= 0.");
   BOOST_TEST(error_of([] { RMSprop<>({.momentum = -0.9}); }) == "typenet: RMSprop: the momentum must be >= 0.");
   BOOST_TEST(error_of([] { Adagrad<>({.lr = -1}); }) == "typenet: Adagrad: the learning rate must be >= 0.");
-  BOOST_TEST(error_of([] { Adagrad<>({.lr_decay = -1}); }) == "typenet: Adagrad: the learning rate decay must be >= 0.");
+  BOOST_TEST(error_of([] { Adagrad<>({.lr_decay = -1}); }) ==
+             "typenet: Adagrad: the learning rate decay must be >= 0.");
   BOOST_TEST(error_of([] { Adagrad<>({.weight_decay = -1}); }) == "typenet: Adagrad: the weight decay must be >= 0.");
   BOOST_TEST(error_of([] { Adagrad<>({.initial_accumulator_value = -1}); }) ==
              "typenet: Adagrad: the initial accumulator value must be >= 0.");

@@ -46,8 +46,8 @@ template <class T, class O>
 void run(const char* torch_name, const std::string& torch_options, O optimizer) {
   std::vector<T> p(n), g(n);
   for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<T>(start_value(i));
-  std::printf("%s\n{\"optimizer\": \"%s\", \"dtype\": \"%s\", \"options\": {%s}, \"trajectory\": [", first_case ? "" : ",",
-              torch_name, sizeof(T) == 4 ? "float32" : "float64", torch_options.c_str());
+  std::printf("%s\n{\"optimizer\": \"%s\", \"dtype\": \"%s\", \"options\": {%s}, \"trajectory\": [",
+              first_case ? "" : ",", torch_name, sizeof(T) == 4 ? "float32" : "float64", torch_options.c_str());
   first_case = false;
   for (std::size_t s = 0; s < steps; ++s) {
     for (std::size_t i = 0; i < n; ++i) g[i] = static_cast<T>(gradient(s, i));
@@ -64,7 +64,8 @@ void run(const char* torch_name, const std::string& torch_options, O optimizer) 
     std::printf("], \"counters\": [");
     for (std::size_t k = 0; k < state.counters.size(); ++k) std::printf("%s%zu", k ? "," : "", state.counters[k]);
     std::printf("], \"flags\": [");
-    for (std::size_t k = 0; k < state.flags.size(); ++k) std::printf("%s%s", k ? "," : "", state.flags[k] ? "true" : "false");
+    for (std::size_t k = 0; k < state.flags.size(); ++k)
+      std::printf("%s%s", k ? "," : "", state.flags[k] ? "true" : "false");
     std::printf("]}");
   }
   std::printf("]}");
@@ -95,7 +96,8 @@ void run_all() {
   run<T>("Adagrad", "\"initial_accumulator_value\": 0.1", Adagrad<T>({.initial_accumulator_value = 0.1}));
   run<T>("Adagrad", "\"lr\": 0.1, \"lr_decay\": 0.05, \"weight_decay\": 0.001, \"initial_accumulator_value\": 0.2, "
                     "\"eps\": 1e-8",
-         Adagrad<T>({.lr = 0.1, .lr_decay = 0.05, .weight_decay = 0.001, .initial_accumulator_value = 0.2, .eps = 1e-8}));
+         Adagrad<T>(
+             {.lr = 0.1, .lr_decay = 0.05, .weight_decay = 0.001, .initial_accumulator_value = 0.2, .eps = 1e-8}));
 }
 
 }  // namespace

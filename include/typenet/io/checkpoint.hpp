@@ -60,7 +60,8 @@ enum class CheckpointOptimizer : std::uint32_t { none = 0, sgd = 1, adam = 2, ad
 template <class Optimizer>
 inline constexpr CheckpointOptimizer checkpoint_kind =
     static_cast<CheckpointOptimizer>(Optimizer::declaration::tag.id);
-static_assert(checkpoint_kind<SGD<>> == CheckpointOptimizer::sgd && checkpoint_kind<Adam<>> == CheckpointOptimizer::adam &&
+static_assert(checkpoint_kind<SGD<>> == CheckpointOptimizer::sgd &&
+              checkpoint_kind<Adam<>> == CheckpointOptimizer::adam &&
               checkpoint_kind<AdamW<>> == CheckpointOptimizer::adamw);
 
 inline std::string_view to_string(CheckpointScalar s) { return s == CheckpointScalar::float32 ? "float" : "double"; }

@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -139,16 +140,19 @@ OptimizerSection parse_section(BodyReader& r, std::uint64_t parameters, std::uin
   return s;
 }
 
-// Parses the section of the optimizer whose kind is s.kind among `list`;
-// false if none has it.
+// Parses the section of the optimizer of this kind among `list`; false if
+// none has it.
 template <template <class> class... Os>
 bool parse_known_section(optim::OptimizerList<Os...>, std::uint32_t kind, BodyReader& r, std::uint64_t parameters,
                          std::uint64_t scalar_size, OptimizerSection& s) {
-  return ((kind == Os<float>::declaration::tag.id ? (s = parse_section<typename Os<float>::declaration>(
-                                                         r, parameters, scalar_size),
-                                                     true)
-                                                  : false) ||
-          ...);
+  bool found = false;
+  const auto parse_if_kind = [&]<class D>(std::type_identity<D>) {
+    if (found || kind != D::tag.id) return;
+    s = parse_section<D>(r, parameters, scalar_size);
+    found = true;
+  };
+  (parse_if_kind(std::type_identity<typename Os<float>::declaration>{}), ...);
+  return found;
 }
 template <template <class> class... Os>
 bool known_kind(optim::OptimizerList<Os...>, std::uint32_t kind) {
