@@ -4,6 +4,11 @@
 //   buf = g (first step), else momentum buf + (1 - dampening) g
 //   g = nesterov ? g + momentum buf : buf       (when momentum != 0)
 //   p = p - lr g
+// One difference, when the options change between steps: torch keeps the
+// momentum buffer through steps with momentum 0 and blends into it again
+// when momentum returns; here a step with momentum 0 releases it (the state
+// is always what the options use, which checkpoints store whole), so
+// momentum set again starts from the gradient.
 #pragma once
 
 #include <array>
