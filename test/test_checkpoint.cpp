@@ -89,21 +89,18 @@ void patch_and_reseal(Bytes& file, std::size_t offset, std::uint64_t value, std:
 
 // Everything a load may change, as bytes: two snapshots are equal exactly
 // when nothing changed.
-template <class T>
-void append_optimizer_state(Bytes& out, const SGD<T>& sgd) {
-  append(out, sgd.momentum_buffer());
-  append_value(out, sgd.started());
-  const SGDOptions& o = sgd.options;
-  for (double v : {o.lr, o.momentum, o.dampening, o.weight_decay}) append_value(out, v);
-  append_value(out, o.nesterov);
-}
-template <class T, bool Decoupled>
-void append_optimizer_state(Bytes& out, const BasicAdam<T, Decoupled>& adam) {
-  append(out, adam.first_moment());
-  append(out, adam.second_moment());
-  append_value(out, adam.steps());
-  const AdamOptions& o = adam.options;
-  for (double v : {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay}) append_value(out, v);
+// (every optimizer alike, from its declaration: buffers, counters, flags, options).
+template <class O>
+void append_optimizer_state(Bytes& out, const O& optimizer) {
+  using D = typename O::declaration;
+  for (const auto& b : optimizer.state().buffers) {
+    append_value(out, b.size());
+    append(out, b.span());
+  }
+  for (const std::size_t c : optimizer.state().counters) append_value(out, c);
+  for (const bool f : optimizer.state().flags) append_value(out, f);
+  for (const auto& n : D::numbers) append_value(out, optimizer.options.*n.field);
+  for (const auto& f : D::flags) append_value(out, optimizer.options.*f.field);
 }
 template <class M>
 Bytes model_snapshot(const M& model) {
@@ -191,9 +188,21 @@ BasicAdam<T, D> configured(std::type_identity<BasicAdam<T, D>>) {
   return BasicAdam<T, D>({.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-7, .weight_decay = 0.01});
 }
 
-using RoundTripCases = boost::mpl::list<Case<float, SGD<float>>, Case<double, SGD<double>>, Case<float, Adam<float>>,
-                                        Case<double, Adam<double>>, Case<float, AdamW<float>>,
-                                        Case<double, AdamW<double>>>;
+template <class T>
+RMSprop<T> configured(std::type_identity<RMSprop<T>>) {
+  return RMSprop<T>({.lr = 0.005, .alpha = 0.9, .eps = 1e-6, .weight_decay = 1e-3, .momentum = 0.5, .centered = true});
+}
+template <class T>
+Adagrad<T> configured(std::type_identity<Adagrad<T>>) {
+  return Adagrad<T>(
+      {.lr = 0.05, .lr_decay = 0.01, .weight_decay = 1e-3, .initial_accumulator_value = 0.1, .eps = 1e-8});
+}
+
+using RoundTripCases =
+    boost::mpl::list<Case<float, SGD<float>>, Case<double, SGD<double>>, Case<float, Adam<float>>,
+                     Case<double, Adam<double>>, Case<float, AdamW<float>>, Case<double, AdamW<double>>,
+                     Case<float, RMSprop<float>>, Case<double, RMSprop<double>>, Case<float, Adagrad<float>>,
+                     Case<double, Adagrad<double>>>;
 
 }  // namespace
 
@@ -308,7 +317,7 @@ BOOST_AUTO_TEST_CASE(bytes_read_elsewhere_load_as_the_file_does) {
   auto untouched = make_model<float>(10);
   const auto before = model_snapshot(untouched);
   BOOST_TEST(error_of([&] { load_checkpoint_bytes("received", damaged, untouched); }) ==
-             "received: checksum mismatch (file corrupted)");
+             "typenet: received: checksum mismatch (file corrupted)");
   BOOST_TEST(model_snapshot(untouched) == before);
   BOOST_TEST(error_of([&] { read_checkpoint_bytes(dir.path / "missing.tn"); }).find("cannot open") !=
              std::string::npos);
@@ -361,8 +370,8 @@ struct LoadFailures {
   }
   void expect_refused_file(const fs::path& file, const std::string& problem) {
     const Bytes before = snapshot(model, adam);
-    BOOST_TEST(error_of([&] { load_checkpoint(file, model, adam); }) == file.string() + ": " + problem);
-    BOOST_TEST(error_of([&] { load_checkpoint(file, model); }) == file.string() + ": " + problem);
+    BOOST_TEST(error_of([&] { load_checkpoint(file, model, adam); }) == "typenet: " + file.string() + ": " + problem);
+    BOOST_TEST(error_of([&] { load_checkpoint(file, model); }) == "typenet: " + file.string() + ": " + problem);
     BOOST_TEST((snapshot(model, adam) == before));
   }
 };
@@ -426,7 +435,7 @@ BOOST_FIXTURE_TEST_CASE(invalid_saved_optimizer_options_are_refused, LoadFailure
   write_file(file, negative_lr);
   const Bytes before = snapshot(model, adam);
   BOOST_TEST(error_of([&] { load_checkpoint(file, model, adam); }) ==
-             file.string() +
+             "typenet: " + file.string() +
                  ": malformed checkpoint: the saved optimizer options are invalid (typenet: Adam: the learning rate "
                  "must be >= 0.)");
   BOOST_TEST((snapshot(model, adam) == before));
@@ -451,7 +460,8 @@ BOOST_FIXTURE_TEST_CASE(another_network_scalar_type_or_optimizer_is_refused, Loa
       append_optimizer_state(b, optimizer);
       return b;
     }();
-    BOOST_TEST(error_of([&] { load_checkpoint(file, model, optimizer); }) == file.string() + ": " + problem);
+    BOOST_TEST(error_of([&] { load_checkpoint(file, model, optimizer); }) ==
+               "typenet: " + file.string() + ": " + problem);
     Bytes optimizer_after;
     append_optimizer_state(optimizer_after, optimizer);
     BOOST_TEST((optimizer_after == optimizer_before));
@@ -468,6 +478,371 @@ BOOST_FIXTURE_TEST_CASE(another_network_scalar_type_or_optimizer_is_refused, Loa
   const fs::path with_sgd = dir.path / "sgd.tn";
   save_checkpoint(with_sgd, make_model<float>(1), sgd);
   refused(with_sgd, adam, "saved with SGD optimizer state, this optimizer is Adam");
+  BOOST_TEST((model_snapshot(model) == model_before));
+}
+
+// ============================================================ the bytes
+// The file as docs/checkpoint-format.md lays it out, built here field by
+// field from the optimizer's public accessors, independently of the writer:
+// what save_checkpoint writes, byte for byte (format version 1; the SGD,
+// Adam and AdamW sections are the ones files have always had).
+namespace {
+struct ByteWriter {
+  Bytes out;
+  void u32(std::uint32_t v) { append_value(out, v); }  // (the test machine is little-endian)
+  void u64(std::uint64_t v) { append_value(out, v); }
+  void f64(double v) { append_value(out, v); }
+  template <class T>
+  void scalars(std::span<const T> v) {
+    append(out, v);
+  }
+};
+static_assert(std::endian::native == std::endian::little);
+
+template <class T>
+Bytes expected_file(const Model<Net, T>& model, std::uint32_t kind, const Bytes& section) {
+  ByteWriter w;
+  const std::string signature = Net::name();
+  const std::uint64_t size = 60 + signature.size() + (Net::parameter_count + Net::state_count) * sizeof(T) +
+                             section.size() + 4;
+  w.out = {0x89, 'T', 'N', 'C', '\r', '\n', 0x1A, '\n'};
+  w.u32(1);
+  w.u32(sizeof(T));
+  w.u64(size);
+  w.u32(crc32c(std::span<const unsigned char>(w.out)));
+  w.u32(kind);
+  w.u64(Net::parameter_count);
+  w.u64(Net::state_count);
+  w.u64(model.dropout_step());
+  w.u32(static_cast<std::uint32_t>(signature.size()));
+  append(w.out, std::span<const char>(signature.data(), signature.size()));
+  w.scalars(model.parameters());
+  w.scalars(model.state());
+  w.out.insert(w.out.end(), section.begin(), section.end());
+  w.u32(crc32c(std::span<const unsigned char>(w.out)));
+  return w.out;
+}
+
+template <class T>
+Bytes section_of(const SGD<T>& o) {
+  ByteWriter w;
+  for (double v : {o.options.lr, o.options.momentum, o.options.dampening, o.options.weight_decay}) w.f64(v);
+  w.u32((o.options.nesterov ? 1u : 0u) | (o.started() ? 2u : 0u));
+  w.u64(o.momentum_buffer().size());
+  w.scalars(o.momentum_buffer());
+  return w.out;
+}
+template <class T, bool D>
+Bytes section_of(const BasicAdam<T, D>& o) {
+  ByteWriter w;
+  const AdamOptions& a = o.options;
+  for (double v : {a.lr, a.beta1, a.beta2, a.eps, a.weight_decay}) w.f64(v);
+  w.u64(o.steps());
+  w.u64(o.first_moment().size());
+  w.scalars(o.first_moment());
+  w.scalars(o.second_moment());
+  return w.out;
+}
+template <class T>
+Bytes section_of(const RMSprop<T>& o) {
+  ByteWriter w;
+  const RMSpropOptions& r = o.options;
+  for (double v : {r.lr, r.alpha, r.eps, r.weight_decay, r.momentum}) w.f64(v);
+  w.u32(r.centered ? 1u : 0u);
+  w.u64(o.square_average().size());
+  w.scalars(o.square_average());
+  if (r.momentum > 0) w.scalars(o.momentum_buffer());
+  if (r.centered) w.scalars(o.gradient_average());
+  return w.out;
+}
+template <class T>
+Bytes section_of(const Adagrad<T>& o) {
+  ByteWriter w;
+  const AdagradOptions& a = o.options;
+  for (double v : {a.lr, a.lr_decay, a.weight_decay, a.initial_accumulator_value, a.eps}) w.f64(v);
+  w.u64(o.steps());
+  w.u64(o.sum().size());
+  w.scalars(o.sum());
+  return w.out;
+}
+
+template <class T, class O>
+void expect_documented_bytes(const char* name, std::uint32_t kind, O optimizer, int steps) {
+  ScratchDirectory dir;
+  const auto model = trained<T>(optimizer, steps);
+  save_checkpoint(dir.path / "m.tn", model, optimizer);
+  BOOST_TEST_INFO(name << " after " << steps << " steps");
+  BOOST_TEST((read_file(dir.path / "m.tn") == expected_file(model, kind, section_of(optimizer))));
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_file_is_the_documented_layout_byte_for_byte) {
+  for (int steps : {0, 3}) {
+    expect_documented_bytes<float>("SGD", 1, SGD<float>({.lr = 0.1}), steps);
+    expect_documented_bytes<double>("SGD with momentum", 1,
+                                    SGD<double>({.lr = 0.05, .momentum = 0.9, .dampening = 0.1}), steps);
+    expect_documented_bytes<float>("SGD, Nesterov", 1, configured(std::type_identity<SGD<float>>{}), steps);
+    expect_documented_bytes<float>("Adam", 2, configured(std::type_identity<Adam<float>>{}), steps);
+    expect_documented_bytes<double>("AdamW", 3, configured(std::type_identity<AdamW<double>>{}), steps);
+    expect_documented_bytes<float>("RMSprop", 4, RMSprop<float>(), steps);
+    expect_documented_bytes<float>("RMSprop, momentum", 4, RMSprop<float>({.momentum = 0.9}), steps);
+    expect_documented_bytes<double>("RMSprop, centered, momentum", 4, configured(std::type_identity<RMSprop<double>>{}),
+                                    steps);
+    expect_documented_bytes<float>("Adagrad", 5, configured(std::type_identity<Adagrad<float>>{}), steps);
+  }
+}
+
+// The fuzzer's seeds are checkpoints as typenet wrote them (the SGD and Adam
+// ones by the writer before optimizers declared themselves): each loads, and
+// saving what it loaded gives the same bytes back.
+BOOST_AUTO_TEST_CASE(the_seed_files_load_and_save_to_the_same_bytes) {
+  // (Tests run in the build directory, where __FILE__ names this source.)
+  const fs::path corpus = fs::path(__FILE__).parent_path() / "fuzz" / "corpus" / "checkpoint";
+  BOOST_TEST_REQUIRE(fs::is_directory(corpus), corpus.string() << " not found: run from the build directory");
+  using Moons = Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>;
+  using Bn = Sequential<Input<3>, Linear<5>, BatchNorm<>, Tanh, Dropout<0.1f>, Linear<2>, Softmax>;
+  ScratchDirectory dir;
+  auto resave = [&](const char* seed, auto model, auto optimizer) {
+    Bytes seed_bytes = read_file(corpus / seed);
+    BOOST_TEST_REQUIRE(seed_bytes.size() > 1u, seed);
+    const Bytes file(seed_bytes.begin() + 1, seed_bytes.end());  // the first byte is the fuzzer's mode
+    load_checkpoint_bytes(seed, file, model, optimizer);
+    save_checkpoint(dir.path / "again.tn", model, optimizer);
+    BOOST_TEST_INFO(seed);
+    BOOST_TEST((read_file(dir.path / "again.tn") == file));
+  };
+  resave("moons_sgd_raw", Model<Moons, float>(), SGD<float>());
+  resave("bn_adam_double_raw", Model<Bn, double>(), Adam<double>());
+  resave("bn_rmsprop_double_raw", Model<Bn, double>(), RMSprop<double>());
+  resave("moons_adagrad_raw", Model<Moons, float>(), Adagrad<float>());
+}
+
+BOOST_AUTO_TEST_CASE(describe_names_every_optimizer_and_counts_the_steps_of_those_that_count) {
+  ScratchDirectory dir;
+  auto describe = [&](auto optimizer) {
+    const auto model = trained<float>(optimizer, 2);
+    save_checkpoint(dir.path / "m.tn", model, optimizer);
+    return describe_checkpoint(dir.path / "m.tn");
+  };
+  const CheckpointInfo rmsprop = describe(RMSprop<float>({.momentum = 0.9}));
+  BOOST_TEST((rmsprop.optimizer == checkpoint_kind<RMSprop<float>>));
+  BOOST_TEST(to_string(rmsprop.optimizer) == "RMSprop");
+  BOOST_TEST(!rmsprop.optimizer_steps.has_value());
+  // Header, signature, parameters, state, section (5 options, flags, length, 2 buffers), CRC.
+  BOOST_TEST(rmsprop.file_size ==
+             60 + Net::name().size() + (3 * Net::parameter_count + Net::state_count) * 4 + 5 * 8 + 4 + 8 + 4);
+  const CheckpointInfo adagrad = describe(Adagrad<float>());
+  BOOST_TEST((adagrad.optimizer == checkpoint_kind<Adagrad<float>>));
+  BOOST_TEST(to_string(adagrad.optimizer) == "Adagrad");
+  BOOST_TEST(adagrad.optimizer_steps.value_or(0) == 2u);
+  BOOST_TEST(adagrad.file_size ==
+             60 + Net::name().size() + (2 * Net::parameter_count + Net::state_count) * 4 + 5 * 8 + 8 + 8 + 4);
+  BOOST_TEST(to_string(describe(SGD<float>()).optimizer) == "SGD");
+  BOOST_TEST(to_string(CheckpointOptimizer::none) == "none");
+}
+
+// ============================================================ malformed sections
+// Every field of every optimizer's section, cut short, is named; and the
+// checks of each section's values, each with its sentence. The files are
+// resealed (sizes and checksums recomputed), as a faulty writer would leave
+// them, so that the body parser is what refuses them.
+namespace {
+struct SectionField {
+  std::size_t offset;  // in the section
+  std::string name;
+};
+
+// The file cut after `keep` bytes, then resealed.
+Bytes cut_and_reseal(const Bytes& file, std::size_t keep) {
+  Bytes cut(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(keep));
+  cut.resize(keep + 4);
+  patch_and_reseal(cut, 16, cut.size(), 8);
+  return cut;
+}
+
+template <class O>
+struct SectionFailures {
+  ScratchDirectory dir;
+  Model<Net, float> model = make_model<float>(5);
+  O optimizer;
+  Bytes good;
+  std::size_t section = 60 + Net::name().size() + (Net::parameter_count + Net::state_count) * sizeof(float);
+
+  explicit SectionFailures(O saved) {
+    const auto saved_model = trained<float>(saved, 2);
+    save_checkpoint(dir.path / "good.tn", saved_model, saved);
+    good = read_file(dir.path / "good.tn");
+    Batch<float> batch;
+    train(model, optimizer, batch, 1);  // state of its own, which a failed load must keep
+  }
+  // Loading `bytes` with the optimizer fails with `problem` and changes
+  // nothing; `with_model_alone`: loading the model alone fails alike.
+  void expect_refused(const Bytes& bytes, const std::string& problem, bool with_model_alone = true) {
+    const fs::path file = dir.path / "bad.tn";
+    write_file(file, bytes);
+    const Bytes before = snapshot(model, optimizer);
+    BOOST_TEST(error_of([&] { load_checkpoint(file, model, optimizer); }) ==
+               "typenet: " + file.string() + ": " + problem);
+    if (with_model_alone)
+      BOOST_TEST(error_of([&] { load_checkpoint(file, model); }) == "typenet: " + file.string() + ": " + problem);
+    BOOST_TEST((snapshot(model, optimizer) == before));
+  }
+  void expect_every_field_named(const std::vector<SectionField>& fields) {
+    for (const auto& f : fields) {
+      BOOST_TEST_INFO(f.name);
+      expect_refused(cut_and_reseal(good, section + f.offset + 1),
+                     "malformed checkpoint: " + f.name + " runs past the end of the file");
+    }
+  }
+  Bytes patched(std::size_t offset, std::uint64_t value, std::size_t size) const {
+    Bytes b = good;
+    patch_and_reseal(b, section + offset, value, size);
+    return b;
+  }
+};
+constexpr std::size_t P = Net::parameter_count;
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sgd_sections_are_checked_field_by_field) {
+  SectionFailures<SGD<float>> t(configured(std::type_identity<SGD<float>>{}));
+  t.expect_every_field_named({{0, "the SGD learning rate"},
+                              {8, "the SGD momentum"},
+                              {16, "the SGD dampening"},
+                              {24, "the SGD weight decay"},
+                              {32, "the SGD flags"},
+                              {36, "the SGD momentum buffer length"},
+                              {44 + 2 * P, "the SGD momentum buffer"}});
+  t.expect_refused(t.patched(32, 4 | 3, 4), "malformed checkpoint: unknown SGD flags 7");
+  t.expect_refused(t.patched(36, 5, 8),
+                   "malformed checkpoint: the SGD momentum buffer length is 5, neither 0 nor the parameter count " +
+                       std::to_string(P));
+  Bytes no_buffer = t.good;  // started, with the buffer cut away
+  no_buffer.erase(no_buffer.begin() + static_cast<std::ptrdiff_t>(t.section + 44), no_buffer.end() - 4);
+  patch_and_reseal(no_buffer, 16, no_buffer.size(), 8);
+  patch_and_reseal(no_buffer, t.section + 36, 0, 8);
+  t.expect_refused(no_buffer, "malformed checkpoint: SGD momentum marked started, but no momentum buffer");
+  t.expect_refused(t.patched(0, std::bit_cast<std::uint64_t>(-0.5), 8),
+                   "malformed checkpoint: the saved optimizer options are invalid (typenet: SGD: the learning rate "
+                   "must be >= 0.)",
+                   false);
+  // Without momentum the buffer is not stored: the saved one is then extra.
+  t.expect_refused(t.patched(8, std::bit_cast<std::uint64_t>(0.0), 8),
+                   "malformed checkpoint: " + std::to_string(P * 4) + " unexpected bytes after the last section");
+}
+
+BOOST_AUTO_TEST_CASE(adam_sections_are_checked_field_by_field) {
+  const auto fields = [](const std::string& name) {
+    const std::string of = "the " + name + " ";
+    return std::vector<SectionField>{{0, of + "learning rate"},  {8, of + "beta1"},
+                                     {16, of + "beta2"},         {24, of + "eps"},
+                                     {32, of + "weight decay"},  {40, of + "step count"},
+                                     {48, of + "moment length"}, {56 + 2 * P, of + "first moment"},
+                                     {56 + 6 * P, of + "second moment"}};
+  };
+  SectionFailures<Adam<float>> adam(configured(std::type_identity<Adam<float>>{}));
+  adam.expect_every_field_named(fields("Adam"));
+  adam.expect_refused(adam.patched(48, P - 1, 8), "malformed checkpoint: the Adam moment length is " +
+                                                      std::to_string(P - 1) + ", neither 0 nor the parameter count " +
+                                                      std::to_string(P));
+  adam.expect_refused(adam.patched(8, std::bit_cast<std::uint64_t>(1.0), 8),
+                      "malformed checkpoint: the saved optimizer options are invalid (typenet: Adam: betas must be in "
+                      "[0, 1).)",
+                      false);
+  // AdamW's fields say AdamW; its option checks are Adam's, with Adam's sentences.
+  SectionFailures<AdamW<float>> adamw(configured(std::type_identity<AdamW<float>>{}));
+  adamw.expect_every_field_named(fields("AdamW"));
+  adamw.expect_refused(adamw.patched(24, std::bit_cast<std::uint64_t>(-1e-8), 8),
+                       "malformed checkpoint: the saved optimizer options are invalid (typenet: Adam: eps must be >= "
+                       "0.)",
+                       false);
+}
+
+BOOST_AUTO_TEST_CASE(rmsprop_sections_are_checked_field_by_field) {
+  // Centered with momentum: all three buffers are stored.
+  SectionFailures<RMSprop<float>> t(RMSprop<float>({.momentum = 0.9, .centered = true}));
+  t.expect_every_field_named({{0, "the RMSprop learning rate"},
+                              {8, "the RMSprop alpha"},
+                              {16, "the RMSprop eps"},
+                              {24, "the RMSprop weight decay"},
+                              {32, "the RMSprop momentum"},
+                              {40, "the RMSprop flags"},
+                              {44, "the RMSprop state buffer length"},
+                              {52 + 2 * P, "the RMSprop square average"},
+                              {52 + 6 * P, "the RMSprop momentum buffer"},
+                              {52 + 10 * P, "the RMSprop gradient average"}});
+  t.expect_refused(t.patched(40, 3, 4), "malformed checkpoint: unknown RMSprop flags 3");
+  t.expect_refused(t.patched(44, 2 * P, 8), "malformed checkpoint: the RMSprop state buffer length is " +
+                                                std::to_string(2 * P) + ", neither 0 nor the parameter count " +
+                                                std::to_string(P));
+  t.expect_refused(t.patched(8, std::bit_cast<std::uint64_t>(-0.99), 8),
+                   "malformed checkpoint: the saved optimizer options are invalid (typenet: RMSprop: alpha must be >= "
+                   "0.)",
+                   false);
+  t.expect_refused(t.patched(24, std::bit_cast<std::uint64_t>(-1e-3), 8),
+                   "malformed checkpoint: the saved optimizer options are invalid (typenet: RMSprop: the weight decay "
+                   "must be >= 0.)",
+                   false);
+  // The options say which buffers follow: not centered, the gradient average is extra.
+  t.expect_refused(t.patched(40, 0, 4),
+                   "malformed checkpoint: " + std::to_string(P * 4) + " unexpected bytes after the last section");
+  t.expect_refused(t.patched(44, 0, 8),
+                   "malformed checkpoint: " + std::to_string(3 * P * 4) + " unexpected bytes after the last section");
+}
+
+BOOST_AUTO_TEST_CASE(adagrad_sections_are_checked_field_by_field) {
+  SectionFailures<Adagrad<float>> t(configured(std::type_identity<Adagrad<float>>{}));
+  t.expect_every_field_named({{0, "the Adagrad learning rate"},
+                              {8, "the Adagrad learning rate decay"},
+                              {16, "the Adagrad weight decay"},
+                              {24, "the Adagrad initial accumulator value"},
+                              {32, "the Adagrad eps"},
+                              {40, "the Adagrad step count"},
+                              {48, "the Adagrad sum length"},
+                              {56 + 2 * P, "the Adagrad sum"}});
+  t.expect_refused(t.patched(48, 1, 8),
+                   "malformed checkpoint: the Adagrad sum length is 1, neither 0 nor the parameter count " +
+                       std::to_string(P));
+  t.expect_refused(t.patched(24, std::bit_cast<std::uint64_t>(-0.1), 8),
+                   "malformed checkpoint: the saved optimizer options are invalid (typenet: Adagrad: the initial "
+                   "accumulator value must be >= 0.)",
+                   false);
+  t.expect_refused(t.patched(8, std::bit_cast<std::uint64_t>(std::nan("")), 8),
+                   "malformed checkpoint: the saved optimizer options are invalid (typenet: Adagrad: the learning rate "
+                   "decay must be >= 0.)",
+                   false);
+  // A kind no typenet has written.
+  Bytes unknown = t.good;
+  patch_and_reseal(unknown, 28, 6, 4);
+  t.expect_refused(unknown, "malformed checkpoint: unknown optimizer kind 6");
+}
+
+BOOST_AUTO_TEST_CASE(each_optimizer_refuses_the_others_state) {
+  ScratchDirectory dir;
+  const auto save = [&](const char* name, auto optimizer) {
+    const auto model = trained<float>(optimizer, 1);
+    save_checkpoint(dir.path / name, model, optimizer);
+    return dir.path / name;
+  };
+  const fs::path rmsprop = save("rmsprop.tn", RMSprop<float>()), adagrad = save("adagrad.tn", Adagrad<float>()),
+                 sgd = save("sgd.tn", SGD<float>()), alone = dir.path / "alone.tn";
+  save_checkpoint(alone, make_model<float>(1));
+  auto model = make_model<float>(4);
+  const Bytes model_before = model_snapshot(model);
+  const auto refused = [&](const fs::path& file, auto optimizer, const std::string& problem) {
+    Bytes before;
+    append_optimizer_state(before, optimizer);
+    BOOST_TEST(error_of([&] { load_checkpoint(file, model, optimizer); }) ==
+               "typenet: " + file.string() + ": " + problem);
+    Bytes after;
+    append_optimizer_state(after, optimizer);
+    BOOST_TEST((after == before));
+  };
+  refused(rmsprop, Adagrad<float>(), "saved with RMSprop optimizer state, this optimizer is Adagrad");
+  refused(adagrad, RMSprop<float>(), "saved with Adagrad optimizer state, this optimizer is RMSprop");
+  refused(adagrad, Adam<float>(), "saved with Adagrad optimizer state, this optimizer is Adam");
+  refused(sgd, RMSprop<float>(), "saved with SGD optimizer state, this optimizer is RMSprop");
+  refused(alone, Adagrad<float>(),
+          "saved without optimizer state, so it cannot restore this Adagrad optimizer; load the model alone");
   BOOST_TEST((model_snapshot(model) == model_before));
 }
 
@@ -503,8 +878,8 @@ BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_checkpoint) {
     const std::string message = error_of([&] { save_checkpoint(file, new_model, new_adam); });
     checkpoint_testing::save_fault.reset();
     BOOST_TEST_INFO("fault at " << verb << " after " << fault.after_bytes << " bytes");
-    BOOST_TEST(message.starts_with(file.string() + ": cannot save (the existing file is untouched): " + verb + " " +
-                                   (dir.path / ".model.tn.tmp-").string()));
+    BOOST_TEST(message.starts_with("typenet: " + file.string() + ": cannot save (the existing file is untouched): " +
+                                   verb + " " + (dir.path / ".model.tn.tmp-").string()));
     BOOST_TEST(message.ends_with(fault.error == ENOSPC ? no_space : io_error));
     BOOST_TEST((dir.entries() == std::vector<std::string>{"model.tn"}));
     BOOST_TEST((read_file(file) == old_bytes));
@@ -519,8 +894,8 @@ BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_checkpoint) {
   checkpoint_testing::save_fault = SaveFault{SaveStage::sync_directory, 0, EIO};
   const std::string message = error_of([&] { save_checkpoint(file, new_model, new_adam); });
   checkpoint_testing::save_fault.reset();
-  BOOST_TEST(message == file.string() + ": saved, but syncing the directory " + dir.path.string() + " failed: " +
-                            io_error + "; the new checkpoint may not survive a power loss");
+  BOOST_TEST(message == "typenet: " + file.string() + ": saved, but syncing the directory " + dir.path.string() +
+                            " failed: " + io_error + "; the new checkpoint may not survive a power loss");
   BOOST_TEST((dir.entries() == std::vector<std::string>{"model.tn"}));
   auto loaded = make_model<float>(3);
   Adam<float> loaded_adam;
@@ -533,16 +908,17 @@ BOOST_AUTO_TEST_CASE(an_unwritable_or_missing_directory_is_reported_with_the_os_
   const Model<Net, float> model;
   const fs::path in_proc = "/proc/typenet-checkpoint-test.tn";  // no one may create files there
   const std::string proc_error = error_of([&] { save_checkpoint(in_proc, model); });
-  BOOST_TEST(proc_error.starts_with(in_proc.string() + ": cannot save: cannot create a temporary file in /proc: "));
+  BOOST_TEST(proc_error.starts_with("typenet: " + in_proc.string() +
+                                    ": cannot save: cannot create a temporary file in /proc: "));
   BOOST_TEST(!fs::exists(in_proc));
 
   ScratchDirectory dir;
   const fs::path missing = dir.path / "no-such-folder" / "model.tn";
   BOOST_TEST(error_of([&] { save_checkpoint(missing, model); }) ==
-             missing.string() + ": cannot save: cannot create a temporary file in " +
+             "typenet: " + missing.string() + ": cannot save: cannot create a temporary file in " +
                  (dir.path / "no-such-folder").string() + ": " + std::strerror(ENOENT));
   BOOST_TEST(error_of([&] { save_checkpoint(dir.path / "", model); }) ==
-             (dir.path / "").string() + ": cannot save: the path names a directory, not a file");
+             "typenet: " + (dir.path / "").string() + ": cannot save: the path names a directory, not a file");
 }
 
 // ============================================================ killed saves

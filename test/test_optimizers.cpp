@@ -1,13 +1,16 @@
 // Optimizers against closed-form first steps and against reference values
 // from torch.optim (PyTorch 1.13, float64; the script that printed them is in
-// the comment of each case's table), and the learning-rate schedules.
+// the comment of each case's table), the fused training step against the
+// separate one, the state each optimizer keeps, and the learning-rate
+// schedules. test/torch/optimizers.py compares every optimizer with
+// torch.optim itself.
 #define BOOST_TEST_MODULE optimizers
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <string>
 #include <vector>
 
-#include "typenet/train/optimizers.hpp"
-#include "typenet/train/schedules.hpp"
+#include "typenet/typenet.hpp"
 
 using namespace typenet;
 
@@ -191,13 +194,191 @@ BOOST_AUTO_TEST_CASE(a_non_finite_gradient_makes_adam_non_finite_not_silent) {
   BOOST_TEST(std::isfinite(p[4]));
 }
 
+namespace {
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(bad_options_are_rejected) {
   BOOST_CHECK_THROW(SGD<>({.lr = 0.1, .nesterov = true}), std::invalid_argument);
   BOOST_CHECK_THROW(SGD<>({.lr = -1}), std::invalid_argument);
   BOOST_CHECK_THROW(Adam<>({.beta1 = 1.0}), std::invalid_argument);
+  // torch.optim's checks, each with its sentence (NaN fails them too).
+  BOOST_TEST(error_of([] { RMSprop<>({.lr = -0.1}); }) == "typenet: RMSprop: the learning rate must be >= 0.");
+  BOOST_TEST(error_of([] { RMSprop<>({.alpha = -0.5}); }) == "typenet: RMSprop: alpha must be >= 0.");
+  BOOST_TEST(error_of([] { RMSprop<>({.eps = NAN}); }) == "typenet: RMSprop: eps must be >= 0.");
+  BOOST_TEST(error_of([] { RMSprop<>({.weight_decay = -1}); }) == "typenet: RMSprop: the weight decay must be >= 0.");
+  BOOST_TEST(error_of([] { RMSprop<>({.momentum = -0.9}); }) == "typenet: RMSprop: the momentum must be >= 0.");
+  BOOST_TEST(error_of([] { Adagrad<>({.lr = -1}); }) == "typenet: Adagrad: the learning rate must be >= 0.");
+  BOOST_TEST(error_of([] { Adagrad<>({.lr_decay = -1}); }) ==
+             "typenet: Adagrad: the learning rate decay must be >= 0.");
+  BOOST_TEST(error_of([] { Adagrad<>({.weight_decay = -1}); }) == "typenet: Adagrad: the weight decay must be >= 0.");
+  BOOST_TEST(error_of([] { Adagrad<>({.initial_accumulator_value = -1}); }) ==
+             "typenet: Adagrad: the initial accumulator value must be >= 0.");
+  BOOST_TEST(error_of([] { Adagrad<>({.eps = -1}); }) == "typenet: Adagrad: eps must be >= 0.");
   std::vector<float> p(3), g(2);
   SGD<> sgd;
   BOOST_CHECK_THROW(sgd.step(std::span<float>(p), std::span<const float>(g)), std::invalid_argument);
+  RMSprop<> rmsprop;
+  BOOST_TEST(error_of([&] { rmsprop.step(std::span<float>(p), std::span<const float>(g)); }) ==
+             "typenet: RMSprop: 3 parameters but 2 gradients.");
+}
+
+// torch's defaults (1.13).
+BOOST_AUTO_TEST_CASE(defaults_are_torchs) {
+  const RMSpropOptions r;
+  BOOST_TEST(r.lr == 0.01);
+  BOOST_TEST(r.alpha == 0.99);
+  BOOST_TEST(r.eps == 1e-8);
+  BOOST_TEST(r.weight_decay == 0.0);
+  BOOST_TEST(r.momentum == 0.0);
+  BOOST_TEST(!r.centered);
+  const AdagradOptions a;
+  BOOST_TEST(a.lr == 0.01);
+  BOOST_TEST(a.lr_decay == 0.0);
+  BOOST_TEST(a.weight_decay == 0.0);
+  BOOST_TEST(a.initial_accumulator_value == 0.0);
+  BOOST_TEST(a.eps == 1e-10);
+}
+
+BOOST_AUTO_TEST_CASE(rmsprop_first_steps_closed_form) {
+  // v = (1 - alpha) g^2, so p1 = p0 - lr g / (sqrt(1 - alpha) |g| + eps); centered, the
+  // variance is (1 - alpha) g^2 - ((1 - alpha) g)^2 = alpha (1 - alpha) g^2.
+  const auto first = [](double p, double g, double variance) { return p - 0.01 * g / (std::sqrt(variance) + 1e-8); };
+  std::vector<double> plain, centered, decayed;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const double g = grads[0][i], gd = grads[0][i] + 0.1 * start[i];
+    plain.push_back(first(start[i], g, 0.01 * g * g));
+    centered.push_back(first(start[i], g, 0.99 * 0.01 * g * g));
+    decayed.push_back(first(start[i], gd, 0.01 * gd * gd));
+  }
+  const auto first_step = [](RMSprop<double> opt, const std::vector<double>& expected) {
+    std::vector<double> p = start;
+    opt.step(std::span<double>(p), std::span<const double>(grads[0]));
+    for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(std::abs(p[i] - expected[i]) < 1e-15);
+  };
+  first_step(RMSprop<double>(), plain);
+  first_step(RMSprop<double>({.centered = true}), centered);
+  first_step(RMSprop<double>({.weight_decay = 0.1}), decayed);
+  // Momentum: b1 = g / d, so the first step is the plain one.
+  first_step(RMSprop<double>({.momentum = 0.9}), plain);
+}
+
+BOOST_AUTO_TEST_CASE(adagrad_steps_closed_form) {
+  // s = init + g^2; p = p - clr g / (sqrt(s) + eps), clr = lr / (1 + (t - 1) lr_decay).
+  Adagrad<double> opt({.lr = 0.1, .lr_decay = 0.5, .initial_accumulator_value = 0.2});
+  std::vector<double> p = start, expected = start, sum(3, 0.2);
+  for (std::size_t t = 1; t <= 3; ++t) {
+    opt.step(std::span<double>(p), std::span<const double>(grads[t - 1]));
+    const double clr = 0.1 / (1 + double(t - 1) * 0.5);
+    for (std::size_t i = 0; i < 3; ++i) {
+      const double g = grads[t - 1][i];
+      sum[i] += g * g;
+      expected[i] -= clr * g / (std::sqrt(sum[i]) + 1e-10);
+      BOOST_TEST_INFO("step " << t << ", parameter " << i);
+      BOOST_TEST(std::abs(p[i] - expected[i]) < 1e-15);
+    }
+  }
+  BOOST_TEST(opt.steps() == 3u);
+}
+
+// The buffers each optimizer keeps are the ones its options use, allocated
+// on the first step (Adagrad's at its initial accumulator value); a buffer
+// the options stop using is released, and one they start using starts the
+// state afresh, as a new optimizer would.
+BOOST_AUTO_TEST_CASE(state_buffers_follow_the_options) {
+  std::vector<double> p = start;
+  const auto step = [&](auto& opt, std::size_t k) {
+    opt.step(std::span<double>(p), std::span<const double>(grads[k % grads.size()]));
+  };
+  RMSprop<double> rmsprop;
+  BOOST_TEST(rmsprop.square_average().size() == 0u);
+  step(rmsprop, 0);
+  BOOST_TEST(rmsprop.square_average().size() == 3u);
+  BOOST_TEST(rmsprop.momentum_buffer().size() == 0u);
+  BOOST_TEST(rmsprop.gradient_average().size() == 0u);
+  step(rmsprop, 1);
+
+  rmsprop.options.centered = true;  // a new buffer: the state starts afresh
+  RMSprop<double> fresh({.centered = true});
+  std::vector<double> q = p;
+  step(rmsprop, 2);
+  fresh.step(std::span<double>(q), std::span<const double>(grads[2]));
+  BOOST_TEST(p == q, boost::test_tools::per_element());
+  BOOST_TEST(rmsprop.gradient_average().size() == 3u);
+  BOOST_TEST((std::vector<double>(rmsprop.square_average().begin(), rmsprop.square_average().end()) ==
+              std::vector<double>(fresh.square_average().begin(), fresh.square_average().end())));
+
+  rmsprop.options.centered = false;  // released; the square average goes on
+  const double v = rmsprop.square_average()[0];
+  step(rmsprop, 0);
+  BOOST_TEST(rmsprop.gradient_average().size() == 0u);
+  BOOST_TEST(rmsprop.square_average()[0] == std::fma(1 - 0.99, std::fma(grads[0][0], grads[0][0], -v), v));
+
+  Adagrad<double> adagrad({.initial_accumulator_value = 0.25});
+  step(adagrad, 0);
+  for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(adagrad.sum()[i] == std::fma(grads[0][i], grads[0][i], 0.25));
+
+  SGD<double> sgd({.lr = 0.1});
+  step(sgd, 0);
+  BOOST_TEST(sgd.momentum_buffer().size() == 0u);  // no momentum, no buffer
+  BOOST_TEST(!sgd.started());
+  sgd.options.momentum = 0.9;
+  step(sgd, 1);
+  BOOST_TEST(sgd.momentum_buffer().size() == 3u);
+  BOOST_TEST(sgd.started());
+  BOOST_TEST(sgd.momentum_buffer()[0] == grads[1][0]);  // started from the gradient
+}
+
+// The fused training step (the update applied inside backward, while the
+// gradient tile is in registers) against loss_and_gradient and step(): the
+// same bits, for every optimizer, as test_training checks for SGD and Adam.
+BOOST_AUTO_TEST_CASE(fused_step_equals_gradient_then_step) {
+  using Net = Sequential<Input<30>, Linear<70>, BatchNorm<>, GELU, Dropout<0.2f>, Linear<33>, ReLU, Linear<4>, Softmax>;
+  Matrix<float> x(40, 30);
+  std::vector<std::int32_t> labels(40);
+  Rng rng(8);
+  for (std::size_t i = 0; i < 40; ++i) {
+    labels[i] = static_cast<std::int32_t>(rng.below(4));
+    for (std::size_t j = 0; j < 30; ++j) x(i, j) = static_cast<float>(rng.normal());
+  }
+  const std::span<const std::int32_t> l(labels);
+  auto compare = [&](const char* name, auto make_optimizer) {
+    Model<Net> fused(Init::torch_default, 3), separate(Init::torch_default, 3);
+    auto o1 = make_optimizer();
+    auto o2 = make_optimizer();
+    for (int s = 0; s < 4; ++s) {
+      const float a = train_step(fused, x.view(), l, SoftmaxCrossEntropy{}, o1);
+      const float b = loss_and_gradient(separate, x.view(), l, SoftmaxCrossEntropy{});
+      o2.step(separate);
+      BOOST_TEST(a == b);
+    }
+    std::size_t first_difference = Net::parameter_count;
+    for (std::size_t i = Net::parameter_count; i-- > 0;)
+      if (fused.parameters()[i] != separate.parameters()[i]) first_difference = i;
+    BOOST_TEST_INFO(name);
+    BOOST_TEST(first_difference == Net::parameter_count);
+    for (std::size_t k = 0; k < o1.state().buffers.size(); ++k) {
+      const auto b1 = o1.state().buffers[k].span(), b2 = o2.state().buffers[k].span();
+      BOOST_TEST_INFO(name << ", buffer " << k);
+      BOOST_TEST(std::equal(b1.begin(), b1.end(), b2.begin(), b2.end()));
+    }
+  };
+  compare("RMSprop", [] { return RMSprop<>(); });
+  compare("RMSprop, centered, momentum, weight decay",
+          [] { return RMSprop<>({.lr = 1e-3, .weight_decay = 1e-2, .momentum = 0.9, .centered = true}); });
+  compare("RMSprop, momentum", [] { return RMSprop<>({.lr = 1e-3, .momentum = 0.5}); });
+  compare("Adagrad", [] { return Adagrad<>({.lr = 0.05}); });
+  compare("Adagrad, decay, weight decay, initial accumulator", [] {
+    return Adagrad<>({.lr = 0.05, .lr_decay = 0.1, .weight_decay = 1e-3, .initial_accumulator_value = 0.1});
+  });
 }
 
 BOOST_AUTO_TEST_CASE(schedules) {
@@ -213,4 +394,8 @@ BOOST_AUTO_TEST_CASE(schedules) {
   BOOST_TEST(std::abs(cosine(5) - 0.5) < 1e-15);
   BOOST_TEST(std::abs(cosine(10)) < 1e-15);
   BOOST_TEST(ConstantLR{0.3}(1000) == 0.3);
+  const ExponentialLR exponential{0.1, 0.9};
+  BOOST_TEST(exponential(0) == 0.1);
+  BOOST_TEST(std::abs(exponential(1) - 0.09) < 1e-16);
+  BOOST_TEST(std::abs(exponential(10) - 0.1 * 0.3486784401) < 1e-16);  // (test/torch/optimizers.py: against torch)
 }

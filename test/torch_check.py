@@ -42,13 +42,15 @@ class Comparison:
         self.checked = 0
 
     def close(self, what, ours, theirs, rtol, atol):
-        """ours and theirs: numbers or flat sequences of numbers."""
+        """ours and theirs: numbers or flat sequences of numbers; atol: one
+        tolerance for all, or a sequence of one per value."""
         ours = list(ours) if hasattr(ours, "__len__") else [ours]
         theirs = [float(v) for v in (theirs.flatten().tolist() if hasattr(theirs, "flatten") else
                                      (list(theirs) if hasattr(theirs, "__len__") else [theirs]))]
         if len(ours) != len(theirs):
             self.failures.append(f"{what}: typenet gave {len(ours)} values, PyTorch {len(theirs)}")
             return
+        atols = list(atol) if hasattr(atol, "__len__") else [atol] * len(theirs)
         worst, at = 0.0, -1
         for i, (a, b) in enumerate(zip(ours, theirs)):
             self.checked += 1
@@ -56,12 +58,12 @@ class Comparison:
                 if not (math.isnan(a) and math.isnan(b)):
                     self.failures.append(f"{what}[{i}]: typenet {a}, PyTorch {b}")
                 continue
-            excess = abs(a - b) - (atol + rtol * abs(b))
+            excess = abs(a - b) - (atols[i] + rtol * abs(b))
             if excess > worst:
                 worst, at = excess, i
         if at >= 0:
             self.failures.append(f"{what}[{at}]: typenet {ours[at]!r}, PyTorch {theirs[at]!r} "
-                                 f"(rtol {rtol}, atol {atol})")
+                                 f"(rtol {rtol}, atol {atols[at]})")
 
     def finish(self):
         if self.failures:

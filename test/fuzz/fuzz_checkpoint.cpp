@@ -15,6 +15,20 @@
 using namespace typenet;
 using namespace typenet::checkpoint_detail;
 
+namespace {
+// What load does next with a parsed file: decode the sections, and restore
+// the optimizer section into an optimizer of its kind.
+template <class T, template <class> class... Optimizers>
+void restore_like_load(const Parsed& p, optim::OptimizerList<Optimizers...>) {
+  std::vector<T> params(p.parameters.size() / sizeof(T));
+  decode_scalars<T>(p.parameters, params);
+  const auto restore = [&]<class O>(O optimizer) {
+    if (p.optimizer.kind == O::declaration::tag.id) restore_section("fuzz.tn", optimizer, p.optimizer);
+  };
+  (restore(Optimizers<T>()), ...);
+}
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   std::vector<unsigned char> bytes(data + 1, data + size);
@@ -26,14 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     const Parsed p = parse("fuzz.tn", verified_bytes("fuzz.tn", bytes));
-    // What load does next with a parsed file: decode the sections.
-    if (p.info.scalar == CheckpointScalar::float32) {
-      std::vector<float> params(p.parameters.size() / 4);
-      decode_scalars<float>(p.parameters, params);
-    } else {
-      std::vector<double> params(p.parameters.size() / 8);
-      decode_scalars<double>(p.parameters, params);
-    }
+    if (p.info.scalar == CheckpointScalar::float32) restore_like_load<float>(p, all_optimizers{});
+    else restore_like_load<double>(p, all_optimizers{});
   } catch (const CheckpointError&) {
     // the expected outcome for bad input
   }

@@ -23,6 +23,15 @@ struct StepLR {
   }
 };
 
+// lr * gamma^k                                          (torch ExponentialLR)
+// torch multiplies the previous rate by gamma at each step; this takes the
+// power at once (torch's closed form), which agrees to an ulp or so per step.
+struct ExponentialLR {
+  double lr;
+  double gamma;
+  double operator()(std::size_t k) const { return lr * std::pow(gamma, static_cast<double>(k)); }
+};
+
 // From `start` to `end` in `steps` steps, then `end`.
 // micrograd's 1.0 - 0.9 k / 100 is LinearLR{1.0, 0.1, 100}.
 struct LinearLR {

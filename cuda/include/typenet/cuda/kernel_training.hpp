@@ -100,94 +100,86 @@ class KernelLosses {
   std::size_t capacity_ = 0;
 };
 
-namespace optimizer_detail {
-// The scalar type of an optimizer and how many state buffers it keeps.
-template <class O>
-struct traits;
-template <class T>
-struct traits<SGD<T>> {
-  using value_type = T;
-  static constexpr int buffers = 1;  // momentum (unused without momentum)
-};
-template <class T, bool Decoupled>
-struct traits<BasicAdam<T, Decoupled>> {
-  using value_type = T;
-  static constexpr int buffers = 2;  // first and second moments
-};
-}  // namespace optimizer_detail
-
 // An optimizer's state in an executor's memory and its step as one kernel
-// over the whole parameter buffer. The options and step count stay in the
-// (host) optimizer object, which may change between steps.
+// over the whole parameter buffer, everything from the optimizer's
+// declaration (optim/declaration.hpp): the buffers the options use, sized
+// and started as the CPU's prepare() does. The options, counters and flags
+// stay in the (host) optimizer object, whose begin_step() each step reads
+// and advances, and whose options may change between steps.
 template <class Optimizer, class Executor>
 class KernelOptimizerState {
-  using T = typename optimizer_detail::traits<Optimizer>::value_type;
-  static constexpr int buffers = optimizer_detail::traits<Optimizer>::buffers;
+  using Declaration = typename Optimizer::declaration;
+  using T = typename Optimizer::value_type;
+  static constexpr std::size_t buffers = Declaration::buffers.size();
+  using Buffer = typename Executor::template Buffer<T>;
 
  public:
   explicit KernelOptimizerState(Executor& executor) : executor_(executor) {}
 
-  // params -= the optimizer's step for grads (n values). The state is
-  // allocated, zeroed, on the first step and whenever n changes, which
-  // restarts the optimizer as on the CPU.
+  // params -= the optimizer's step for grads (n values). The buffers in use
+  // are allocated, at their declared initial values, on the first step and
+  // whenever they do not fit n, which restarts the optimizer as on the CPU;
+  // buffers out of use are released.
   void step(Optimizer& optimizer, T* params, const T* grads, std::size_t n) {
     if (n == 0) return;
-    if (state_[0].size() != n) {
-      const std::vector<T> zeros(n, T(0));
-      for (auto& b : state_) {
-        b = typename Executor::template Buffer<T>(n);
-        executor_.upload(b.data(), zeros.data(), n);
+    if (!optim::state_fits<Declaration>(optimizer.options, [&](std::size_t k) { return state_[k].size(); }, n)) {
+      std::array<Buffer, buffers> fresh;
+      for (std::size_t k = 0; k < buffers; ++k) {
+        if (!optim::uses_buffer<Declaration>(optimizer.options, k)) continue;
+        fresh[k] = Buffer(n);
+        const std::vector<T> initial(n, static_cast<T>(optim::initial_value<Declaration>(optimizer.options, k)));
+        executor_.upload(fresh[k].data(), initial.data(), n);
       }
+      state_ = std::move(fresh);
       optimizer.restart();
-      stepped_ = false;
     }
-    std::array<T*, buffers> state;
-    for (int k = 0; k < buffers; ++k) state[k] = state_[static_cast<std::size_t>(k)].data();
+    std::array<T*, buffers> state{};
+    for (std::size_t k = 0; k < buffers; ++k) {
+      if (!optim::uses_buffer<Declaration>(optimizer.options, k)) state_[k] = Buffer();
+      state[k] = state_[k].size() == 0 ? nullptr : state_[k].data();
+    }
     using Update = typename Optimizer::Update;
     using Scalars = typename Optimizer::Scalars;
     executor_.run(OptimizerUpdate<Update, Scalars, T, buffers>{params, state, grads, optimizer.begin_step(), n});
-    stepped_ = true;
   }
 
-  // State buffer k (SGD: the momentum; Adam: the first and second moments).
-  const T* buffer(int k) const { return state_.at(static_cast<std::size_t>(k)).data(); }
-  std::size_t size() const { return state_[0].size(); }
+  // State buffer k, in the declaration's order (null when not allocated).
+  const T* buffer(std::size_t k) const { return state_.at(k).size() == 0 ? nullptr : state_[k].data(); }
+  std::size_t size(std::size_t k) const { return state_.at(k).size(); }
 
-  // The state into the host optimizer, which already keeps the options and
-  // the step count: a checkpoint saved with it resumes exactly, on either
-  // backend.
+  // The buffers into the host optimizer, which already keeps the options,
+  // counters and flags: a checkpoint saved with it resumes exactly, on
+  // either backend.
   void copy_to(Optimizer& optimizer) const {
-    const std::size_t n = size();
-    std::array<std::vector<T>, buffers> host;
-    for (int k = 0; k < buffers; ++k) {
-      host[k].resize(n);
-      if (n > 0) executor_.download(host[k].data(), buffer(k), n);
+    typename Optimizer::State host;
+    host.counters = optimizer.state().counters;
+    host.flags = optimizer.state().flags;
+    for (std::size_t k = 0; k < buffers; ++k) {
+      const std::size_t n = state_[k].size();
+      if (n == 0) continue;
+      host.buffers[k].resize(n);
+      executor_.download(host.buffers[k].data(), state_[k].data(), n);
     }
-    if constexpr (buffers == 1) {  // SGD: the momentum, when it keeps one
-      if (optimizer.options.momentum == 0) optimizer.restore({}, false);
-      else optimizer.restore(host[0], stepped_);
-    } else {  // Adam: both moments
-      optimizer.restore(host[0], host[1], optimizer.steps());
-    }
+    optimizer.restore(std::move(host));
   }
-  // The host optimizer's state (from a checkpoint) onto the executor, for
+  // The host optimizer's buffers (from a checkpoint) onto the executor, for
   // n parameters; an optimizer without state for n leaves it to the first step.
   void copy_from(const Optimizer& optimizer, std::size_t n) {
-    std::array<std::span<const T>, buffers> host;
-    if constexpr (buffers == 1) host = {optimizer.momentum_buffer()};
-    else host = {optimizer.first_moment(), optimizer.second_moment()};
-    if (host[0].size() != n) return;
-    for (int k = 0; k < buffers; ++k) {
-      state_[static_cast<std::size_t>(k)] = typename Executor::template Buffer<T>(n);
-      executor_.upload(state_[static_cast<std::size_t>(k)].data(), host[k].data(), n);
+    const auto& host = optimizer.state().buffers;
+    if (!optim::state_fits<Declaration>(optimizer.options, [&](std::size_t k) { return host[k].size(); }, n)) return;
+    for (std::size_t k = 0; k < buffers; ++k) {
+      if (!optim::uses_buffer<Declaration>(optimizer.options, k)) {
+        state_[k] = Buffer();
+        continue;
+      }
+      state_[k] = Buffer(n);
+      if (n > 0) executor_.upload(state_[k].data(), host[k].data(), n);
     }
-    if constexpr (buffers == 1) stepped_ = optimizer.started();
   }
 
  private:
   Executor& executor_;
-  std::array<typename Executor::template Buffer<T>, buffers> state_;
-  bool stepped_ = false;  // a step since the state was (re)allocated: SGD's momentum has started
+  std::array<Buffer, buffers> state_;
 };
 
 // One training step at a time: forward in train mode, the loss with its

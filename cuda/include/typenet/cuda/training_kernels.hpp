@@ -140,10 +140,10 @@ struct ScaleValues {
 };
 
 // params[i] updated from grads[i] by the optimizer's Update functor, built
-// on each thread from the step's Scalars (train/optimizers.hpp). One value
+// on each thread from the step's Scalars (optim/optimizer_base.hpp). One value
 // per thread: on the device a "vector" is one lane; on the host the functor
 // runs on vectors with one active lane, the same arithmetic as the CPU's.
-template <class Update, class Scalars, class T, int S>
+template <class Update, class Scalars, class T, std::size_t S>
 struct OptimizerUpdate {
   T* params;
   std::array<T*, S> state;

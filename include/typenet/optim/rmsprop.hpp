@@ -1,0 +1,141 @@
+// RMSprop, as torch.optim.RMSprop (including its order of operations: eps
+// is added outside the square root, weight decay enters the gradient):
+//   g = grad + wd p
+//   v = alpha v + (1 - alpha) g^2
+//   centered:  a = alpha a + (1 - alpha) g;  d = sqrt(v - a^2) + eps
+//   otherwise: d = sqrt(v) + eps
+//   momentum > 0: b = momentum b + g / d;  p = p - lr b
+//   otherwise:    p = p - lr g / d
+// The averages are computed as v + (1 - alpha) (g^2 - v), as Adam's
+// moments: the same values, one multiply-add fewer.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <span>
+#include <stdexcept>
+
+#include "typenet/optim/declaration.hpp"
+#include "typenet/optim/optimizer_base.hpp"
+#include "typenet/simd/math.hpp"
+
+namespace typenet {
+
+struct RMSpropOptions {
+  double lr = 0.01;
+  double alpha = 0.99;
+  double eps = 1e-8;
+  double weight_decay = 0.0;  // L2: g += weight_decay * p
+  double momentum = 0.0;
+  bool centered = false;
+};
+
+struct RMSpropDeclaration {
+  using Options = RMSpropOptions;
+  static constexpr optim::Tag tag{"RMSprop", 4};
+  static constexpr std::array numbers{
+      optim::number("learning rate", &Options::lr), optim::number("alpha", &Options::alpha),
+      optim::number("eps", &Options::eps), optim::number("weight decay", &Options::weight_decay),
+      optim::number("momentum", &Options::momentum)};
+  static constexpr std::array flags{optim::flag("centered", &Options::centered)};
+  // torch's checks, in its order.
+  static void check(const Options& o) {
+    if (!(o.lr >= 0)) throw std::invalid_argument("typenet: RMSprop: the learning rate must be >= 0.");
+    if (!(o.eps >= 0)) throw std::invalid_argument("typenet: RMSprop: eps must be >= 0.");
+    if (!(o.momentum >= 0)) throw std::invalid_argument("typenet: RMSprop: the momentum must be >= 0.");
+    if (!(o.weight_decay >= 0)) throw std::invalid_argument("typenet: RMSprop: the weight decay must be >= 0.");
+    if (!(o.alpha >= 0)) throw std::invalid_argument("typenet: RMSprop: alpha must be >= 0.");
+  }
+  static constexpr std::array buffers{
+      optim::Buffer<Options>{"square average"},
+      optim::Buffer<Options>{"momentum buffer", [](const Options& o) { return o.momentum > 0; }},
+      optim::Buffer<Options>{"gradient average", [](const Options& o) { return o.centered; }}};
+  static constexpr const char* buffer_length = "state buffer length";
+  static constexpr std::array<optim::Counter, 0> counters{};
+  static constexpr std::array<optim::StateFlag, 0> state_flags{};
+};
+
+template <class T = float>
+class RMSprop : public optim::OptimizerBase<RMSprop<T>, RMSpropDeclaration, T> {
+  using Base = optim::OptimizerBase<RMSprop<T>, RMSpropDeclaration, T>;
+
+ public:
+  explicit RMSprop(RMSpropOptions o = {}) : Base(o) {}
+
+  struct Scalars {
+    T lr, one_alpha, eps, wd, mom;
+    bool weight_decay, momentum, centered;
+  };
+  struct Update {
+    T* params;
+    T* square;
+    T* buffer;
+    T* average;
+    simd::vec<T> lr, one_alpha, eps, wd, mom;
+    bool weight_decay, momentum, centered;
+    // state[0], [1], [2]: the square average, the momentum buffer and the
+    // gradient average (the last two null when not in use).
+    TYPENET_HD static Update make(T* params, T* const* state, const Scalars& s) {
+      using V = simd::vec<T>;
+      return {params,
+              state[0],
+              state[1],
+              state[2],
+              simd::splat<V>(s.lr),
+              simd::splat<V>(s.one_alpha),
+              simd::splat<V>(s.eps),
+              simd::splat<V>(s.wd),
+              simd::splat<V>(s.mom),
+              s.weight_decay,
+              s.momentum,
+              s.centered};
+    }
+    TYPENET_HD TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
+      using V = simd::vec<T>;
+      const V p = simd::load(params + i, t);
+      // Every multiply-add is an explicit fma (see BasicAdam::Update).
+      if (weight_decay) g = simd::fma(wd, p, g);
+      const V v0 = simd::load(square + i, t);
+      const V v = simd::fma(one_alpha, simd::fma(g, g, -v0), v0);
+      simd::store(square + i, v, t);
+      V variance = v;
+      if (centered) {
+        const V a0 = simd::load(average + i, t);
+        const V a = simd::fma(one_alpha, g - a0, a0);
+        simd::store(average + i, a, t);
+        variance = simd::fma(-a, a, v);
+      }
+      // g / (sqrt(variance) + eps), the reciprocal as Adam takes it.
+      V q = g * simd::inverse_of_scaled_sqrt(variance, simd::splat<V>(T(1)), eps);
+      if (momentum) {
+        q = simd::fma(mom, simd::load(buffer + i, t), q);
+        simd::store(buffer + i, q, t);
+      }
+      simd::store(params + i, simd::fma(-lr, q, p), t);
+    }
+    TYPENET_INLINE void prefetch(std::size_t i) const {
+      __builtin_prefetch(params + i, 1);
+      __builtin_prefetch(square + i, 1);
+      if (momentum) __builtin_prefetch(buffer + i, 1);
+      if (centered) __builtin_prefetch(average + i, 1);
+    }
+  };
+
+  Scalars begin_step() {
+    const RMSpropOptions& o = this->options;
+    return {T(o.lr),
+            T(1 - o.alpha),  // in double, as Adam's 1 - beta
+            T(o.eps),
+            T(o.weight_decay),
+            T(o.momentum),
+            o.weight_decay != 0,
+            o.momentum > 0,
+            o.centered};
+  }
+
+  std::span<const T> square_average() const { return this->state_.buffers[0].span(); }
+  std::span<const T> momentum_buffer() const { return this->state_.buffers[1].span(); }
+  std::span<const T> gradient_average() const { return this->state_.buffers[2].span(); }
+};
+
+}  // namespace typenet
