@@ -3,6 +3,7 @@
 #pragma once
 
 #include "typenet/expr/nodes.hpp"
+#include "typenet/expr/sign.hpp"
 
 namespace typenet::expr {
 
@@ -71,9 +72,6 @@ enum class Saved {
 };
 
 namespace detail {
-
-constexpr bool is_positive(Sign s) { return s == Sign::positive; }
-constexpr bool is_nonpositive(Sign s) { return s == Sign::zero || s == Sign::negative || s == Sign::nonpositive; }
 
 // f = (x > 0 ? a(x) : b(x)) with a > 0 on x > 0 and b <= 0 on x <= 0 means
 // f(x) > 0 exactly when x > 0: the condition may then test y instead of x.
