@@ -384,6 +384,16 @@ struct SigmoidFunction {
   static constexpr Sign sign(Sign) { return Sign::positive; }
 };
 
+// softplus(a) = log(1 + e^a), evaluated without overflow (simd::softplus).
+struct SoftplusFunction {
+  static constexpr const char* name = "softplus";
+  template <class T>
+  TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::softplus(x); }
+  template <class A>
+  static constexpr auto derivative(A a) { return Unary<SigmoidFunction, A>{{}, a}; }  // softplus' = sigmoid
+  static constexpr Sign sign(Sign) { return Sign::positive; }
+};
+
 struct ErfFunction {
   static constexpr const char* name = "erf";
   template <class T>
@@ -415,6 +425,8 @@ template <Expr A>
 constexpr auto tanh(A a) { return Unary<TanhFunction, A>{{}, a}; }
 template <Expr A>
 constexpr auto sigmoid(A a) { return Unary<SigmoidFunction, A>{{}, a}; }
+template <Expr A>
+constexpr auto softplus(A a) { return Unary<SoftplusFunction, A>{{}, a}; }
 template <Expr A>
 constexpr auto erf(A a) { return Unary<ErfFunction, A>{{}, a}; }
 template <Expr A>
