@@ -298,9 +298,10 @@ BOOST_AUTO_TEST_CASE(the_output_does_not_determine_the_derivative) {
 // cpu::activation_derivative on SIMD vectors) and the GPU's (scalars), over
 // the whole grid. The bounds:
 //   value       |error| <= 1e-6 max(|f|, 1e-30 (1 + |x|)): relative, except
-//               where float vectors clamp e^x at x = -87.3 (simd::exp_f32)
-//               and so give up to FLT_MIN (Softplus) or FLT_MIN |x| (SiLU,
-//               Mish) where the exact result is below FLT_MIN;
+//               where the exact result is below FLT_MIN: float vectors clamp
+//               e^x at x = -87.3 (simd::exp_f32), so Softplus and Mish give
+//               0 there, and SiLU x sigmoid(x) with sigmoid's floor of 6e-39,
+//               up to 6e-39 |x| (the same floor is in SiLU' and Mish');
 //   derivative  |error| <= 1e-6 max(|f'|, 0.1) (1 + |x|): the formulas
 //               add terms of order 0.1 to 1 which cancel near a zero of f'
 //               (SiLU at -2.4, Mish at -1.19), and multiply x by

@@ -56,6 +56,12 @@ class Comparison:
                 if not (math.isnan(a) and math.isnan(b)):
                     self.failures.append(f"{what}[{i}]: typenet {a}, PyTorch {b}")
                 continue
+            # An infinity matches only itself (inf - inf is NaN, which the
+            # tolerance test below would let pass).
+            if math.isinf(a) or math.isinf(b):
+                if a != b:
+                    self.failures.append(f"{what}[{i}]: typenet {a}, PyTorch {b}")
+                continue
             excess = abs(a - b) - (atol + rtol * abs(b))
             if excess > worst:
                 worst, at = excess, i

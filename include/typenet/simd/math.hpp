@@ -149,15 +149,17 @@ TYPENET_HD TYPENET_INLINE V tanh(V x) {
 // (0, 1], so nothing overflows for large x, and for very negative x the
 // result is e^x to full relative precision (log1p, not log of 1 + e^x).
 // Float lanes: within a few float ulps (test_expr measures it) down to
-// x = -87.3, where exp_f32 clamps; below, where the exact result is
-// subnormal, they give at most FLT_MIN (1.2e-38) instead.
+// x = -87.3, where exp_f32 clamps; below, where the exact result is a
+// subnormal float or 0, they give 0 (and x softplus(x) stays 0 too, which
+// the clamped e^-87.3 = FLT_MIN would not for huge |x|).
 template <class V>
 TYPENET_HD TYPENET_INLINE V softplus(V x) {
   if constexpr (!is_vector<V>) {
     return (x > V(0) ? x : V(0)) + std::log1p(std::exp(-std::fabs(x)));
   } else if constexpr (std::is_same_v<V, vec<float>>) {
-    const V ax = simd::max(x, -x);  // NaN stays NaN, and so does the result
-    return simd::max(x, splat<V>(0.0f)) + detail::log1p_unit_f32(detail::exp_f32(-ax));
+    const V ax = simd::max(x, -x);  // NaN stays NaN, and so do e^-|x| and the result
+    const V t = select(ax > splat<V>(87.3f), splat<V>(0.0f), detail::exp_f32(-ax));
+    return simd::max(x, splat<V>(0.0f)) + detail::log1p_unit_f32(t);
   } else {
     return detail::per_lane(x, [](double v) { return softplus(v); });
   }

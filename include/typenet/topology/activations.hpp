@@ -86,9 +86,9 @@ struct SiLU {
 // The logarithm is evaluated as max(z, 0) + log1p(e^-|z|), z = beta x
 // (simd::softplus): finite for every finite x, whatever the threshold, and
 // accurate for very negative x. PyTorch evaluates log1p(e^z) as written, so
-// with a threshold above 88 (float) it gives inf, and a NaN gradient, for
-// x between 88.7 / beta and threshold / beta, where typenet gives
-// log(1 + e^z) / beta (test/torch/activations.py checks both sides).
+// in float, with a threshold above 87, it gives inf and a NaN gradient for
+// z between about 87 (88.7 on its scalar path) and the threshold, where
+// typenet gives log(1 + e^z) / beta (test/torch/activations.py checks it).
 //
 // Backward keeps the pre-activation: in y the derivative would be
 // 1 - e^(-beta y), but whether beta x > threshold (derivative 1) cannot be
