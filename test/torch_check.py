@@ -20,6 +20,10 @@ def import_torch():
     try:
         import torch  # noqa: PLC0415 (imported here so that a missing torch is a skip, not a crash)
     except ImportError:
+        torch = None
+    # Without PyTorch, test/torch/ (the comparison scripts, on PYTHONPATH
+    # through this folder) imports as an empty namespace package.
+    if torch is None or getattr(torch, "__file__", None) is None:
         print(f"skipped: PyTorch is not installed for {sys.executable} (Debian: apt-get install python3-torch)")
         sys.exit(SKIP)
     torch.set_num_threads(1)
