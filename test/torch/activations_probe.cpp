@@ -106,6 +106,7 @@ void print_type(const char* key, bool last) {
   print_activation<Softplus<0.5f, 5.0f>>(xs, "Softplus", 0.5, 5, false);
   // A threshold above 88.7: PyTorch's float e^x overflows below it.
   print_activation<Softplus<1.0f, 100.0f>>(xs, "Softplus", 1, 100, false);
+  print_activation<Softplus<-1.0f, 20.0f>>(xs, "Softplus", -1, 20, false);  // beta < 0, as PyTorch allows
   print_activation<Mish>(xs, "Mish", 0, 0, false);
   print_activation<Hardswish>(xs, "Hardswish", 0, 0, true);
   std::fputs(last ? "]}" : "]},", stdout);

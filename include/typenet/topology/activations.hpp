@@ -130,6 +130,9 @@ struct Mish {
 // backward does, not x + 3, whose rounding moves the upper kink (x + 3 is 6
 // for the float or double just above 3). The value rounds as PyTorch's
 // x * min(max(x + 3, 0), 6) / 6, overflow above FLT_MAX / 6 included.
+// (PyTorch 1.13's vectorised CPU backward tests x >= 3 and so gives 1 at
+// x = 3, for most elements of a long tensor; its scalar path and its CUDA
+// kernel give 3/2, as here. test/torch/activations.py shows both.)
 //
 // Backward keeps the pre-activation: hardswish is not monotonic (minimum at
 // x = -3/2).
