@@ -28,37 +28,13 @@
 #include <string>
 #include <vector>
 
-#include "gradient_check.hpp"
+#include "kernel_model_check.hpp"
 #include "typenet/cpu/elementwise.hpp"
 #include "typenet/cuda/kernel_model.hpp"
 #include "typenet/io/checkpoint.hpp"
 
 using namespace typenet;
 
-template <class Net, class T>
-using HostKernelModel = cuda::KernelModel<Net, T, cuda::HostExecutor>;
-
-// How the gradient check drives a KernelModel (found by argument-dependent
-// lookup), as in test_kernel_model.
-namespace typenet::cuda {
-template <class Net>
-std::span<double> parameters_of(HostKernelModel<Net, double>& model) {
-  return {model.parameters(), Net::parameter_count};
-}
-template <class Net>
-const double* forward_values(HostKernelModel<Net, double>& model, MatrixView<const double> x, Mode mode) {
-  return model.forward(x.data, x.rows, mode, x.stride);
-}
-template <class Net>
-std::pair<const double*, const double*> backward_values(HostKernelModel<Net, double>& model,
-                                                        MatrixView<const double> weight) {
-  double* g = model.output_gradient_buffer();
-  for (std::size_t i = 0; i < weight.rows; ++i)
-    for (std::size_t j = 0; j < weight.cols; ++j) g[i * weight.cols + j] = weight(i, j);
-  model.backward(true);
-  return {model.gradients(), model.input_gradient()};
-}
-}  // namespace typenet::cuda
 
 namespace {
 
@@ -399,55 +375,6 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // ============================================================ the GPU's kernels, on the host
 
-namespace {
-template <class T>
-constexpr double kernel_tolerance = std::is_same_v<T, double> ? 1e-12 : 2e-5;
-
-template <class T>
-void expect_close(const T* gpu, const T* cpu, std::size_t n, const char* what) {
-  double worst = 0;
-  std::size_t at = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double e =
-        std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i])));
-    if (e > worst) worst = e, at = i;
-  }
-  BOOST_TEST_INFO(what << ": worst at " << at << " of " << n << ", " << worst);
-  BOOST_TEST(worst <= kernel_tolerance<T>);
-}
-
-// Two training steps' forward and backward, then an evaluation, on both
-// backends from the same parameters (the tolerances of test_kernel_model:
-// both exact to rounding, which differs: the GPU kernels fuse their
-// multiply-adds and evaluate the activations on scalars).
-template <class Net, class T>
-void expect_same_as_cpu(std::size_t batch, std::uint64_t seed = 5) {
-  BOOST_TEST_CONTEXT("network " << Net::name() << ", batch " << batch) {
-    Model<Net, T> cpu(Init::torch_default, seed);
-    Rng rng(seed + 1);
-    for (T& p : cpu.parameters()) p += static_cast<T>(0.1 * rng.normal());
-    HostKernelModel<Net, T> gpu(cpu);
-    Matrix<T> x(batch, Net::input_size), g(batch, Net::output_size);
-    for (int step = 0; step < 2; ++step) {
-      for (std::size_t i = 0; i < batch; ++i) {
-        for (std::size_t j = 0; j < Net::input_size; ++j) x(i, j) = static_cast<T>(3 * rng.normal());
-        for (std::size_t j = 0; j < Net::output_size; ++j) g(i, j) = static_cast<T>(rng.normal());
-      }
-      const auto y_cpu = cpu.forward(x.view(), Mode::train);
-      const T* y_gpu = gpu.forward(x.data(), batch, Mode::train);
-      expect_close(y_gpu, y_cpu.data, batch * Net::output_size, "train-mode output");
-      cpu.backward(g.view(), true);
-      std::copy_n(g.data(), batch * Net::output_size, gpu.output_gradient_buffer());
-      gpu.backward(true);
-      expect_close(gpu.gradients(), cpu.gradients().data(), Net::parameter_count, "parameter gradients");
-      expect_close(gpu.input_gradient(), cpu.input_gradient().data, batch * Net::input_size, "input gradient");
-      expect_close(gpu.state(), cpu.state().data(), Net::state_count, "running statistics");
-    }
-    const auto y_cpu = cpu.forward(x.view(), Mode::eval);
-    expect_close(gpu.forward(x.data(), batch, Mode::eval), y_cpu.data, batch * Net::output_size, "eval-mode output");
-  }
-}
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(gpu_kernels_on_the_host)
 BOOST_AUTO_TEST_CASE_TEMPLATE(finite_differences, A, NetworkActivations) {
@@ -456,8 +383,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(finite_differences, A, NetworkActivations) {
 }
 BOOST_AUTO_TEST_CASE_TEMPLATE(same_as_the_cpu_in_float_and_double, A, NetworkActivations) {
   using Net = Sequential<Input<37>, Linear<67>, BatchNorm<>, A, Dropout<0.2f>, Linear<17>, A, Linear<5>>;
-  expect_same_as_cpu<Net, float>(21);
-  expect_same_as_cpu<Net, double>(21);
+  testing::expect_same_as_cpu<Net, float>(21, 5, 3.0);
+  testing::expect_same_as_cpu<Net, double>(21, 5, 3.0);
 }
 BOOST_AUTO_TEST_SUITE_END()
 

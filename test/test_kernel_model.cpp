@@ -16,36 +16,15 @@
 #include <filesystem>
 #include <vector>
 
-#include "gradient_check.hpp"
+#include "kernel_model_check.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/cuda/kernel_model.hpp"
 #include "typenet/cuda/kernel_training.hpp"
 
 using namespace typenet;
+using typenet::testing::expect_close;
+using typenet::testing::expect_same_as_cpu;
 
-template <class Net, class T>
-using HostKernelModel = cuda::KernelModel<Net, T, cuda::HostExecutor>;
-
-// How the gradient check drives a KernelModel (found by argument-dependent lookup).
-namespace typenet::cuda {
-template <class Net>
-std::span<double> parameters_of(HostKernelModel<Net, double>& model) {
-  return {model.parameters(), Net::parameter_count};
-}
-template <class Net>
-const double* forward_values(HostKernelModel<Net, double>& model, MatrixView<const double> x, Mode mode) {
-  return model.forward(x.data, x.rows, mode, x.stride);
-}
-template <class Net>
-std::pair<const double*, const double*> backward_values(HostKernelModel<Net, double>& model,
-                                                        MatrixView<const double> weight) {
-  double* g = model.output_gradient_buffer();
-  for (std::size_t i = 0; i < weight.rows; ++i)
-    for (std::size_t j = 0; j < weight.cols; ++j) g[i * weight.cols + j] = weight(i, j);
-  model.backward(true);
-  return {model.gradients(), model.input_gradient()};
-}
-}  // namespace typenet::cuda
 
 namespace {
 
@@ -56,60 +35,6 @@ void expect_exact_gradients(Mode mode = Mode::train, std::size_t batch = 7) {
   BOOST_TEST(e.checked > Net::parameter_count);
   BOOST_TEST(e.parameters < 1e-6);
   BOOST_TEST(e.input < 1e-6);
-}
-
-template <class T>
-constexpr double tolerance = std::is_same_v<T, double> ? 1e-12 : 2e-5;
-
-template <class T>
-void expect_close(const T* gpu, const T* cpu, std::size_t n, const char* what) {
-  double worst = 0;
-  std::size_t at = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double e = std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i])));
-    if (e > worst) worst = e, at = i;
-  }
-  BOOST_TEST_INFO(what << ": worst at " << at << " of " << n);
-  BOOST_TEST(worst <= tolerance<T>);
-}
-
-// Two training steps' forward and backward, then an evaluation, on both
-// backends from the same parameters; every output, gradient and statistic
-// compared.
-template <class Net, class T>
-void expect_same_as_cpu(std::size_t batch, std::uint64_t seed = 5) {
-  BOOST_TEST_CONTEXT("network " << Net::name() << ", batch " << batch) {
-    Model<Net, T> cpu(Init::torch_default, seed);
-    Rng rng(seed + 1);
-    for (T& p : cpu.parameters()) p += static_cast<T>(0.1 * rng.normal());
-    HostKernelModel<Net, T> gpu(cpu);
-    Matrix<T> x(batch, Net::input_size), g(batch, Net::output_size);
-    for (int step = 0; step < 2; ++step) {
-      for (std::size_t i = 0; i < batch; ++i) {
-        for (std::size_t j = 0; j < Net::input_size; ++j) x(i, j) = static_cast<T>(rng.normal());
-        for (std::size_t j = 0; j < Net::output_size; ++j) g(i, j) = static_cast<T>(rng.normal());
-      }
-      const auto y_cpu = cpu.forward(x.view(), Mode::train);
-      const T* y_gpu = gpu.forward(x.data(), batch, Mode::train);
-      expect_close(y_gpu, y_cpu.data, batch * Net::output_size, "train-mode output");
-      cpu.backward(g.view(), true);
-      std::copy_n(g.data(), batch * Net::output_size, gpu.output_gradient_buffer());
-      gpu.backward(true);
-      expect_close(gpu.gradients(), cpu.gradients().data(), Net::parameter_count, "parameter gradients");
-      expect_close(gpu.input_gradient(), cpu.input_gradient().data, batch * Net::input_size, "input gradient");
-      if constexpr (Net::state_count > 0)
-        expect_close(gpu.state(), cpu.state().data(), Net::state_count, "running statistics");
-    }
-    const auto y_cpu = cpu.forward(x.view(), Mode::eval);
-    expect_close(gpu.forward(x.data(), batch, Mode::eval), y_cpu.data, batch * Net::output_size, "eval-mode output");
-    // Back to the CPU: the same parameters, statistics and dropout stream.
-    Model<Net, T> back(Init::torch_default, seed + 9);
-    gpu.copy_to(back);
-    BOOST_TEST(std::equal(back.parameters().begin(), back.parameters().end(), cpu.parameters().begin()));
-    BOOST_TEST(std::equal(back.state().begin(), back.state().end(), gpu.state()));  // the GPU's own statistics
-    BOOST_TEST(back.dropout_step() == cpu.dropout_step());
-    BOOST_TEST(back.dropout_seed() == cpu.dropout_seed());
-  }
 }
 
 using Scalars = boost::mpl::list<float, double>;
