@@ -132,8 +132,8 @@ enum class CsvLabelKind {
 };
 
 struct CsvOptions {
-  CsvColumn label;   // read_csv: the class labels (unset: the last column)
-  CsvColumn target;  // read_csv_regression: the targets (unset: the last column)
+  CsvColumn label{};   // read_csv: the class labels (unset: the last column)
+  CsvColumn target{};  // read_csv_regression: the targets (unset: the last column)
   CsvLabelKind label_kind = CsvLabelKind::detect;
   CsvHeader header = CsvHeader::detect;
   char separator = '\0';      // '\0': found from the first line (',', ';' or '\t')

@@ -282,11 +282,6 @@ inline NpyType parse_descr(const path& file, const std::string& descr) {
   const char order = descr[0], kind = descr[1];
   if (order != '<' && order != '>' && order != '|' && order != '=') refuse_type(file, descr, "an unknown type");
   NpyType t;
-  std::size_t bytes = 0;
-  for (std::size_t i = 2; i < descr.size(); ++i) {
-    if (descr[i] < '0' || descr[i] > '9' || bytes > 1000) refuse_type(file, descr, "an unknown type");
-    bytes = bytes * 10 + static_cast<std::size_t>(descr[i] - '0');
-  }
   switch (kind) {
     case 'f': t.kind = NpyType::Kind::floating; break;
     case 'i': t.kind = NpyType::Kind::signed_integer; break;
@@ -301,6 +296,11 @@ inline NpyType parse_descr(const path& file, const std::string& descr) {
     case 'M': case 'm': refuse_type(file, descr, "dates or times");
     case 'V': refuse_type(file, descr, "raw bytes (void)");
     default: refuse_type(file, descr, "an unknown type");
+  }
+  std::size_t bytes = 0;
+  for (std::size_t i = 2; i < descr.size(); ++i) {
+    if (descr[i] < '0' || descr[i] > '9' || bytes > 1000) refuse_type(file, descr, "an unknown type");
+    bytes = bytes * 10 + static_cast<std::size_t>(descr[i] - '0');
   }
   const bool known_size = t.kind == NpyType::Kind::floating ? (bytes == 4 || bytes == 8)
                           : t.kind == NpyType::Kind::boolean ? bytes == 1
@@ -477,12 +477,13 @@ inline void check_bool(const path& file, const NpyInfo& info, std::size_t index,
 
 // ------------------------------------------------------------ writing
 // numpy.lib.format._wrap_header: the prefix and dict, padded with spaces and
-// a final newline so that the values start at a multiple of 64; version 1.0
-// when the length fits in its 2 bytes, else 2.0.
+// a final newline so that the values start at a multiple of 64 (1 to 64
+// spaces, as numpy pads); version 1.0 when the length fits in its 2 bytes,
+// else 2.0.
 inline std::string header_bytes(const std::string& dict) {
   for (const std::size_t length_bytes : {std::size_t{2}, std::size_t{4}}) {
     const std::size_t unpadded = 8 + length_bytes + dict.size() + 1;
-    const std::size_t header_length = dict.size() + 1 + (alignment - unpadded % alignment) % alignment;
+    const std::size_t header_length = dict.size() + 1 + (alignment - unpadded % alignment);
     if (length_bytes == 2 && header_length > version1_max_header) continue;
     std::string out(reinterpret_cast<const char*>(magic), 6);
     out += static_cast<char>(length_bytes == 2 ? 1 : 2);
