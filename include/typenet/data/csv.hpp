@@ -533,7 +533,9 @@ inline Layout read_layout(Text& t, const CsvOptions& o, bool column_named, const
       std::size_t s_line = r_line;
       skip_empty_lines(t, s, s_line);
       if (s < t.end) second = split_record(t, s, s_line);
-      if (column_named || looks_like_header(first, second.empty() ? nullptr : &second, t.allow_non_finite)) {
+      // (Numbers there are data, even when a column is named: the error
+      // that follows, no header, says more than a header of numbers would.)
+      if (looks_like_header(first, second.empty() ? nullptr : &second, t.allow_non_finite)) {
         for (Cell& c : first) L.names.push_back(std::move(c.text));
         L.names_line = line;
         p = r;
