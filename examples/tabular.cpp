@@ -10,7 +10,9 @@
 //
 // --data takes any CSV table data::read_csv reads (a header or none,
 // scikit-learn's counts line, comma, semicolon or tab) with 30 feature
-// columns and two classes; --label names the class column.
+// columns and two classes; --label names the class column. --load
+// evaluates a checkpoint --save wrote, with the same --data and --seed (the
+// split and the standardisation are recomputed, the same).
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -20,9 +22,11 @@
 #include <vector>
 
 #include "support/example_main.hpp"
+#include "support/pictures.hpp"
 #include "typenet/data/csv.hpp"
 #include "typenet/data/loader.hpp"
 #include "typenet/data/split.hpp"
+#include "typenet/io/checkpoint.hpp"
 #include "typenet/train/classification_report.hpp"
 #include "typenet/typenet.hpp"
 
@@ -76,10 +80,12 @@ struct Standardiser {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t epochs = 100, batch_size = 32, threads = 1;
+  std::size_t epochs = 100, batch_size = 32;
   std::uint64_t seed = 42;
   double lr = 1e-3, test_size = 0.25;
   std::string file, label;
+  examples::CommonOptions common;
+  common.threads = 1;  // 426 samples: one thread is fastest (results do not depend on it)
   examples::CommandLine cli("tabular", "A classifier from a CSV table (default: scikit-learn's breast cancer table): "
                                        "standardised features, MLP 30-32-2, softmax cross-entropy, Adam.");
   cli.text("--data", file, "the CSV table (default: scikit-learn's breast_cancer.csv)", "FILE")
@@ -88,9 +94,14 @@ int main(int argc, char** argv) {
       .number("--batch-size", batch_size, "samples per step", std::size_t{1}, std::size_t{1} << 30)
       .number("--lr", lr, "Adam's learning rate", 0.0, 10.0)
       .number("--seed", seed, "seed for the split, the weights and the batch order")
-      .number("--test-size", test_size, "fraction held out for testing", 0.01, 0.99)
-      .number("--threads", threads, "CPU threads (results do not depend on it)", std::size_t{1}, std::size_t{256});
+      .number("--test-size", test_size, "fraction held out for testing", 0.01, 0.99);
+  common.add_to(cli, "the training curves");
   return examples::run_example("tabular", cli, argc, argv, [&] {
+    // (The GPU steps are compiled for the other examples' networks only.)
+    if (common.device == "cuda")
+      throw std::runtime_error("--device cuda: tabular trains on the CPU only; its 1058 parameters train in "
+                               "milliseconds there.");
+    const examples::Pictures pictures(common.out);
     if (file.empty()) file = find_breast_cancer_table();
     data::CsvOptions options;
     if (!label.empty()) options.label = column(label);
@@ -105,6 +116,8 @@ int main(int argc, char** argv) {
         throw std::runtime_error(file + " has the class " + std::to_string(l) + ", but the network has " +
                                  std::to_string(Net::output_size) + " outputs, for classes 0 and 1.");
 
+    // The same split and statistics for --load as for the training run that
+    // saved the checkpoint (same --data and --seed).
     auto [train, test] = data::train_test_split(table.data, test_size, seed);
     const Standardiser scaler(train.x);  // fitted on the training part only
     scaler.apply(train.x);
@@ -116,24 +129,36 @@ int main(int argc, char** argv) {
                 table.data.size(), features, classes.empty() ? "" : ", classes ", classes.c_str(), train.size(),
                 test.size());
 
-    std::unique_ptr<cpu::ThreadPool> pool;
-    if (threads > 1) pool = std::make_unique<cpu::ThreadPool>(static_cast<unsigned>(threads));
+    const auto pool = common.make_pool();
     Model<Net> model(Init::torch_default, seed);
     model.set_thread_pool(pool.get());
-    Adam<> adam({.lr = lr});
-    data::BatchLoader<float> loader(train.x.view(), train.labels, {.batch_size = batch_size, .seed = seed});
-    std::size_t step = 0;
-    for (std::size_t e = 0; e < epochs; ++e) {
-      double total = 0;
-      for (const auto batch : loader.epoch(e)) {
-        const float loss = train_step(model, batch.x, batch.labels, SoftmaxCrossEntropy{}, adam);
-        check_finite(model, step++, loss, 100);
-        total += static_cast<double>(loss) * static_cast<double>(batch.size());
+    if (!common.load.empty()) {
+      load_checkpoint(common.load, model);
+      std::printf("loaded %s\n", common.load.c_str());
+    } else {
+      Adam<> adam({.lr = lr});
+      data::BatchLoader<float> loader(train.x.view(), train.labels, {.batch_size = batch_size, .seed = seed});
+      examples::Curves log({"epoch", "train_loss", "test_accuracy"});
+      std::size_t step = 0;
+      for (std::size_t e = 0; e < epochs; ++e) {
+        double total = 0;
+        for (const auto batch : loader.epoch(e)) {
+          const float loss = train_step(model, batch.x, batch.labels, SoftmaxCrossEntropy{}, adam);
+          if (!common.unchecked) check_finite(model, step, loss, 100);
+          ++step;
+          total += static_cast<double>(loss) * static_cast<double>(batch.size());
+        }
+        const double train_loss = total / static_cast<double>(train.size());
+        const double test_accuracy = accuracy(model.forward(test.x.view(), Mode::eval), test.labels);
+        if (e % 10 == 0 || e + 1 == epochs)
+          std::printf("epoch %zu train loss %.4f, test accuracy %.2f%%\n", e + 1, train_loss, 100 * test_accuracy);
+        log.add({static_cast<double>(e + 1), train_loss, test_accuracy});
       }
-      if (e % 10 == 0 || e + 1 == epochs)
-        std::printf("epoch %zu train loss %.4f, test accuracy %.2f%%\n", e + 1,
-                    total / static_cast<double>(train.size()),
-                    100 * accuracy(model.forward(test.x.view(), Mode::eval), test.labels));
+      log.write(pictures, "tabular_training", "tabular: loss and test accuracy per epoch");
+      if (!common.save.empty()) {
+        save_checkpoint(common.save, model, adam);
+        std::printf("saved %s\n", common.save.c_str());
+      }
     }
 
     const auto out = model.forward(test.x.view(), Mode::eval);
