@@ -24,7 +24,8 @@
 //    punctuation, tab or space that cannot be part of a number).
 //  - Header: a row of column names or none, told apart from the first two
 //    rows (a header has a name where the row below has a number), or set
-//    with .header. Naming the label or target column implies a header.
+//    with .header. Naming the label or target column implies a header
+//    (below scikit-learn's counts line, only a row of names is one).
 //  - scikit-learn's bundled tables (sklearn/datasets/data/*.csv), whose first
 //    line holds the counts and the class names: "569,30,malignant,benign"
 //    (569 samples, 30 features, then the name of class 0, of class 1, ...);
