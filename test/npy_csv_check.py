@@ -10,7 +10,8 @@
                                   dialect (separator, header, line end, quoting,
                                   byte-order mark), read by read_csv,
                                   read_csv_regression and read_csv_matrix, equal
-                                  to pandas.read_csv's values; scikit-learn's
+                                  to pandas.read_csv's values; what write_csv
+                                  writes, as pandas reads it; scikit-learn's
                                   bundled tables equal to its loaders
 
 PROBE is the build's test/npy_csv_probe. Without numpy (or, for csv, pandas)
@@ -211,6 +212,18 @@ def check_csv(c):
             c.ok(f"{what}: class names", names["class_names"] == classes, f"{names['class_names']} vs {classes}")
             expected_names = [k for k in frame.columns if k != "species"] if header else []
             c.ok(f"{what}: feature names", names["feature_names"] == expected_names, str(names["feature_names"]))
+        # write_csv: what read_csv read, written back, as pandas reads it.
+        rewritten = c.path(name + "_rewritten.csv")
+        status, _, err = c.run("rewrite", "double", src, rewritten, f"label={label}")
+        c.ok(f"{what}: write_csv", status == 0, err.strip())
+        if status == 0:
+            back = pd.read_csv(rewritten, header=0 if header else None, float_precision="round_trip")
+            order = [k for k in frame.columns if k != "species"] + ["species"]
+            if header:
+                c.ok(f"{what}: write_csv header", list(back.columns) == order, str(list(back.columns)))
+            c.ok(f"{what}: write_csv values", np.array_equal(back.iloc[:, :-1].to_numpy(np.float64),
+                                                             theirs[order[:-1]].to_numpy(np.float64)), "")
+            c.ok(f"{what}: write_csv labels", list(back.iloc[:, -1]) == list(theirs["species"]), "")
         # read_csv_regression on the same file: the species are not numbers.
         target = "unit" if header else f"#{list(frame.columns).index('unit')}"
         status, out, err = c.run("regression", "double", src, x, y, f"target={target}")

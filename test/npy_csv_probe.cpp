@@ -6,6 +6,7 @@
 //   npy_csv_probe csv float|double IN X Y [OPTION]...         read_csv: X.npy, labels Y.npy
 //   npy_csv_probe regression float|double IN X T [OPTION]...  read_csv_regression: X.npy, targets T.npy
 //   npy_csv_probe matrix float|double IN X [OPTION]...        read_csv_matrix: X.npy
+//   npy_csv_probe rewrite float|double IN OUT [OPTION]...     read_csv, then write_csv
 //
 // OPTION: label=NAME, label=#N (a position, negative from the end),
 // target=NAME, target=#N, sep=, (or sep=tab), header=detect|names|none|sklearn,
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "typenet/data/csv.hpp"
+#include "typenet/data/csv_writer.hpp"
 #include "typenet/data/npy.hpp"
 
 using namespace typenet;
@@ -104,6 +106,8 @@ int run(const std::string& command, int argc, char** argv) {
     data::write_npy(argv[5], t.targets);
     std::printf("{\"feature_names\": %s, \"target_name\": %s, \"dropped_lines\": %s}\n",
                 json(t.feature_names).c_str(), json(t.target_name).c_str(), json(t.dropped_lines).c_str());
+  } else if (command == "rewrite") {
+    data::write_csv(argv[4], data::read_csv<T>(argv[3], options(argc, argv, 5)));
   } else if (command == "matrix") {
     const auto t = data::read_csv_matrix<T>(argv[3], options(argc, argv, 5));
     data::write_npy(argv[4], t.values);

@@ -1,4 +1,4 @@
-// The NumPy (.npy) and CSV readers and the .npy writer: every dtype, byte
+// The NumPy (.npy) and CSV readers and writers: every dtype, byte
 // order and format version from hand-written bytes, every refusal with its
 // sentence, atomic saves (a failed save leaves the old file), every CSV
 // dialect feature and error, scikit-learn's bundled tables (skipped when
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "typenet/data/csv.hpp"
+#include "typenet/data/csv_writer.hpp"
 #include "typenet/data/npy.hpp"
 #include "typenet/random/rng.hpp"
 
@@ -904,6 +905,95 @@ BOOST_AUTO_TEST_CASE(corrupted_files_raise_only_csv_errors) {
   }
   BOOST_TEST_MESSAGE("csv corruptions: " << rejected << " of " << reads << " reads rejected with a CsvError");
   BOOST_TEST(rejected > 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------- csv: writing
+
+BOOST_AUTO_TEST_SUITE(csv_writing)
+
+// What write_csv writes, read_csv reads back exactly: the shortest text of
+// each value.
+BOOST_AUTO_TEST_CASE(values_round_trip_exactly) {
+  TempDir dir;
+  Rng rng(2);
+  Matrix<double> d(50, 4);
+  Matrix<float> f(50, 4);
+  for (std::size_t i = 0; i < 200; ++i) {
+    d.data()[i] = std::ldexp(rng.uniform(-1.0, 1.0), static_cast<int>(rng.below(600)) - 300);
+    f.data()[i] = static_cast<float>(std::ldexp(rng.uniform(-1.0, 1.0), static_cast<int>(rng.below(200)) - 100));
+  }
+  d(0, 0) = std::numeric_limits<double>::denorm_min();
+  f(0, 0) = -0.0f;
+  data::write_csv(dir.path / "d.csv", d, {.column_names = {"a", "b", "c", "d"}});
+  data::write_csv(dir.path / "f.csv", f.view(), {.separator = ';'});
+  const auto d_back = data::read_csv_matrix<double>(dir.path / "d.csv");
+  const auto f_back = data::read_csv_matrix<float>(dir.path / "f.csv");
+  BOOST_TEST(d_back.column_names == (std::vector<std::string>{"a", "b", "c", "d"}), boost::test_tools::per_element());
+  BOOST_TEST(std::vector<double>(d_back.values.data(), d_back.values.data() + 200) ==
+                 std::vector<double>(d.data(), d.data() + 200),
+             boost::test_tools::per_element());
+  BOOST_TEST(std::vector<float>(f_back.values.data(), f_back.values.data() + 200) ==
+                 std::vector<float>(f.data(), f.data() + 200),
+             boost::test_tools::per_element());
+  BOOST_TEST(std::signbit(f_back.values(0, 0)));
+  BOOST_TEST(contents(dir.path / "f.csv").find(';') != std::string::npos);
+  // NaN and infinities: written as nan and inf, read back when asked for.
+  Matrix<float> special(1, 3);
+  special(0, 0) = std::numeric_limits<float>::quiet_NaN();
+  special(0, 1) = -std::numeric_limits<float>::infinity();
+  special(0, 2) = 1.5f;
+  data::write_csv(dir.path / "s.csv", special);
+  BOOST_TEST(contents(dir.path / "s.csv") == "nan,-inf,1.5\n");
+  const auto s_back = data::read_csv_matrix<float>(dir.path / "s.csv", {.allow_non_finite = true});
+  BOOST_TEST(std::isnan(s_back.values(0, 0)));
+  BOOST_TEST(s_back.values(0, 1) == -std::numeric_limits<float>::infinity());
+}
+
+BOOST_AUTO_TEST_CASE(a_labelled_table_round_trips) {
+  TempDir dir;
+  const fs::path file = dir.write("t.csv",
+                                  "x,\"y, z\",kind\n"
+                                  "1.5,2,\"a, \"\"b\"\"\"\n"
+                                  "3,4, plain\n"
+                                  "5,6,\" spaced \"\n");
+  const auto t = data::read_csv<float>(file);
+  data::write_csv(dir.path / "back.csv", t);
+  BOOST_TEST(contents(dir.path / "back.csv") ==
+             "x,\"y, z\",kind\n1.5,2,\"a, \"\"b\"\"\"\n3,4,plain\n5,6,\" spaced \"\n");
+  const auto back = data::read_csv<float>(dir.path / "back.csv");
+  BOOST_TEST(back.class_names == t.class_names, boost::test_tools::per_element());
+  BOOST_TEST(back.data.labels == t.data.labels, boost::test_tools::per_element());
+  BOOST_TEST(back.feature_names == t.feature_names, boost::test_tools::per_element());
+  BOOST_TEST(back.label_name == "kind");
+  // Integer labels without names or a header: ids, no header.
+  const auto ids = data::read_csv<double>(dir.write("i.csv", "0.25,3\n-1,0\n"));
+  data::write_csv(dir.path / "i_back.csv", ids);
+  BOOST_TEST(contents(dir.path / "i_back.csv") == "0.25,3\n-1,0\n");
+}
+
+BOOST_AUTO_TEST_CASE(writing_errors) {
+  TempDir dir;
+  Matrix<float> x(2, 2);
+  check_contains(csv_error([&] { data::write_csv(dir.path / "a.csv", x, {.column_names = {"only"}}); }),
+                 {"typenet: " + (dir.path / "a.csv").string() + ": write_csv: 1 column names for 2 columns."});
+  check_contains(csv_error([&] { data::write_csv(dir.path / "a.csv", x, {.separator = '.'}); }),
+                 {"write_csv: .separator '.' cannot separate numbers"});
+  data::LabelledTable<float> t;
+  t.data = data::LabelledData<float>{Matrix<float>(2, 1), {0, 2}};
+  t.class_names = {"no", "yes"};
+  check_contains(csv_error([&] { data::write_csv(dir.path / "t.csv", t); }),
+                 {"write_csv: the label 2 has no class name (the table names 2 classes)."});
+  t.data.labels = {0};
+  check_contains(csv_error([&] { data::write_csv(dir.path / "t.csv", t); }), {"write_csv: 2 rows but 1 labels."});
+  BOOST_TEST(!fs::exists(dir.path / "a.csv"));
+  BOOST_TEST(!fs::exists(dir.path / "t.csv"));
+  // Atomic: a directory in the way stays, and no temporary file is left.
+  fs::create_directory(dir.path / "d.csv");
+  check_contains(csv_error([&] { data::write_csv(dir.path / "d.csv", x); }),
+                 {"cannot save (the existing file is untouched): renaming "});
+  BOOST_TEST(dir.entries() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,7 +15,8 @@
 //   table.values; table.column_names;
 //
 // All three take the same CsvOptions; read_csv uses .label, read_csv_regression
-// .target (unset: the last column), read_csv_matrix neither.
+// .target (unset: the last column), read_csv_matrix neither. Writing:
+// csv_writer.hpp.
 //
 // What is read:
 //  - Separators: comma, semicolon or tab, found from the first line (the one
