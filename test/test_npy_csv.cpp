@@ -801,9 +801,10 @@ BOOST_AUTO_TEST_CASE(bad_rows_dropped_when_asked) {
                                   "oops,8,y\n"   // 6: not a number
                                   "9,\"1\n0\",y\n"  // 7-8: not a number (quoted, with a line break)
                                   "10,11,\n"     // 9: empty label
-                                  "12,13,y\n");  // 10: kept
+                                  "13,x\"y,z\n"  // 10: not a number (a quote inside is no quoted cell)
+                                  "12,13,y\n");  // 11: kept
   const auto t = data::read_csv<float>(file, {.label = "label", .drop_bad_rows = true});
-  BOOST_TEST(t.dropped_lines == (std::vector<std::size_t>{3, 4, 5, 6, 7, 9}), boost::test_tools::per_element());
+  BOOST_TEST(t.dropped_lines == (std::vector<std::size_t>{3, 4, 5, 6, 7, 9, 10}), boost::test_tools::per_element());
   BOOST_TEST(t.data.x.rows() == 2u);
   BOOST_TEST(row_of(t.data.x, 1) == (std::vector<float>{12, 13}), boost::test_tools::per_element());
   BOOST_TEST(t.data.labels == (std::vector<std::int32_t>{0, 1}), boost::test_tools::per_element());

@@ -70,6 +70,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -78,7 +79,6 @@
 #include <deque>
 #include <filesystem>
 #include <limits>
-#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -173,7 +173,7 @@ namespace csv_detail {
 
 using std::filesystem::path;
 
-[[noreturn]] inline void fail(const path& file, const std::string& problem) {
+[[noreturn, gnu::cold]] inline void fail(const path& file, const std::string& problem) {
   file_io_detail::fail<CsvError>(file, problem);
 }
 
@@ -196,17 +196,6 @@ inline std::string show(std::string_view text, std::size_t limit = 40) {
 }
 
 inline std::string line_text(std::size_t line) { return "line " + std::to_string(line); }
-
-inline std::string separator_name(char c) {
-  switch (c) {
-    case ',': return "commas";
-    case ';': return "semicolons";
-    case '\t': return "tabs";
-    case ' ': return "spaces";
-    default: break;
-  }
-  return show(std::string_view(&c, 1));
-}
 
 // ------------------------------------------------------------ numbers
 enum class NumberStatus { ok, invalid, out_of_range, non_finite };
@@ -400,23 +389,35 @@ inline std::vector<Cell> split_record(const Text& t, const char*& p, std::size_t
   }
 }
 
-// Past the record at p, quotes respected, however malformed its cells;
-// returns its number of cells.
+// Past the record at p, however malformed its cells (text after a closing
+// quote is taken as part of the cell); quotes open a cell only at its
+// start, as scan_cell reads them. Returns the record's number of cells.
 inline std::size_t skip_record(const Text& t, const char*& p, std::size_t& line) {
   std::size_t cells = 1;
-  bool in_quotes = false;
   const std::size_t start = line;
-  for (; p < t.end; ++p) {
-    const char c = *p;
-    if (c == '"') in_quotes = !in_quotes;
-    else if (c == '\n' && in_quotes) ++line;
-    else if (!in_quotes && c == t.separator) ++cells;
-    else if (!in_quotes && (c == '\n' || c == '\r')) break;
+  for (;;) {
+    while (p < t.end && t.is_space(*p)) ++p;
+    if (p < t.end && *p == '"') {
+      for (++p;; ++p) {
+        if (p == t.end) fail(t.file, line_text(start) + ": a quoted cell is not closed before the end of the file.");
+        if (*p == '"') {
+          if (p + 1 < t.end && p[1] == '"') ++p;
+          else break;
+        } else if (*p == '\n') {
+          ++line;
+        }
+      }
+      ++p;
+    }
+    while (!t.at_cell_end(p)) ++p;
+    if (p < t.end && *p == t.separator) {
+      ++p;
+      ++cells;
+      continue;
+    }
+    next_record(t, p, line);
+    return cells;
   }
-  if (in_quotes)
-    fail(t.file, line_text(start) + ": a quoted cell is not closed before the end of the file.");
-  next_record(t, p, line);
-  return cells;
 }
 
 // ------------------------------------------------------------ the layout
