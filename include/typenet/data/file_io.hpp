@@ -63,8 +63,8 @@ class Descriptor {
 };
 
 // A file's bytes in memory. Large files go to anonymous memory the kernel
-// may back with huge pages: page faults on a 4 KiB-page buffer cost as much
-// as the copy itself (a 61 MB file: about 45 ms against 14 ms).
+// may back with huge pages: the page faults of a buffer of 4 KiB pages cost
+// more than the copy into it (docs/performance.md, "CSV reading").
 class Bytes {
  public:
   Bytes() = default;
