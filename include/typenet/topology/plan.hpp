@@ -31,11 +31,13 @@ constexpr std::array<BlockInfo, Blocks> make_blocks(const std::array<LayerInfo, 
   std::size_t width = layers[0].width, b = 0, params = 0, state = 0;
   // The values of the block just finished: W, b unless cancelled or absent,
   // and its normalisation's per-feature values (block.hpp lays them out).
+  // (A copy, not a pointer into `layers`: GCC's UndefinedBehaviorSanitizer
+  // adds a null check to such a pointer that constant evaluation rejects.)
   auto finish = [&](const BlockInfo& prev) {
-    const LayerInfo* norm = prev.normalization >= 0 ? &layers[static_cast<std::size_t>(prev.normalization)] : nullptr;
-    const bool bias = prev.bias && !(norm && norm->cancels_bias);
-    params += prev.in * prev.out + (bias ? prev.out : 0) + (norm ? norm->parameters_per_feature * prev.out : 0);
-    state += norm ? norm->state_per_feature * prev.out : 0;
+    const LayerInfo norm = prev.normalization >= 0 ? layers[static_cast<std::size_t>(prev.normalization)] : LayerInfo{};
+    const bool bias = prev.bias && !norm.cancels_bias;
+    params += prev.in * prev.out + (bias ? prev.out : 0) + norm.parameters_per_feature * prev.out;
+    state += norm.state_per_feature * prev.out;
   };
   for (std::size_t i = 1; i < N; ++i) {
     const LayerInfo& l = layers[i];
