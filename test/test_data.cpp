@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "typenet/data/idx.hpp"
+#include "typenet/data/mnist.hpp"
 #include "typenet/data/loader.hpp"
 #include "typenet/data/split.hpp"
 #include "typenet/train/classification_report.hpp"

@@ -1,6 +1,7 @@
 // The expression engine: simplification, compile-time derivatives (against
 // finite differences), what backward stores per activation, the scalar
-// autodiff API, the SIMD math functions and the dropout hash.
+// autodiff API, the SIMD math functions (their accuracy against double) and
+// the dropout hash.
 #define BOOST_TEST_MODULE expr
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -62,6 +63,7 @@ BOOST_AUTO_TEST_CASE(derivatives_of_every_function) {
   expect_derivative_matches(tanh(x), {-2.0, 0.1, 1.5});
   expect_derivative_matches(sigmoid(x), {-3.0, 0.0, 2.0});
   expect_derivative_matches(erf(x), {-1.0, 0.2, 1.3});
+  expect_derivative_matches(softplus(x), {-30.0, -2.0, 0.0, 3.0, 30.0});
   expect_derivative_matches(sqrt(x), {0.2, 1.0, 9.0});
   expect_derivative_matches(pow<3>(x), {-1.5, 0.5, 2.0});
   expect_derivative_matches(x / (lit<1.0> + x * x), {-2.0, 0.3, 1.7});
@@ -91,6 +93,11 @@ BOOST_AUTO_TEST_CASE(activation_derivatives_and_what_backward_stores) {
   check(Sigmoid{}, Saved::output);
   check(ELU<1.0f>{}, Saved::input);
   check(GELU{}, Saved::input);
+  check(SiLU{}, Saved::input);
+  check(Softplus<>{}, Saved::input);
+  check(Softplus<2.0f, 1.0f>{}, Saved::input);
+  check(Mish{}, Saved::input);
+  check(Hardswish{}, Saved::input);
 }
 
 // micrograd's README example: a neuron tanh(x1 w1 + x2 w2 + b).
@@ -142,6 +149,29 @@ BOOST_AUTO_TEST_CASE(simd_math_accuracy) {
   BOOST_TEST(worst_erf < 5e-7);
 }
 
+// softplus on float lanes (exp_f32, then the log1p polynomial) against
+// log1p(e^x) in double, relative, from -87 (where e^x is still a normal
+// float) to 88; above, x + log1p(e^-x) is x in float.
+BOOST_AUTO_TEST_CASE(simd_softplus_accuracy) {
+  using V = simd::vec<float>;
+  constexpr int W = simd::lanes<float>;
+  double worst = 0;
+  for (int i = -87000; i < 88000; i += W) {
+    V v;
+    for (int l = 0; l < W; ++l) v[l] = static_cast<float>((i + l) * 0.001);
+    const V s = simd::softplus(v);
+    for (int l = 0; l < W; ++l) {
+      const double a = static_cast<double>(v[l]);
+      const double exact = a > 0 ? a + std::log1p(std::exp(-a)) : std::log1p(std::exp(a));
+      worst = std::max(worst, std::abs(s[l] - exact) / exact);
+    }
+  }
+  BOOST_TEST_MESSAGE("softplus on float lanes: worst relative error " << worst);
+  BOOST_TEST(worst < 3e-7);
+  const V big = simd::softplus(simd::splat<V>(3e38f));
+  BOOST_TEST(big[0] == 3e38f);
+}
+
 BOOST_AUTO_TEST_CASE(dropout_mask_rate_and_forms_agree) {
   const std::uint32_t key = dropout_key(1234, 7, 2);
   const float p = 0.3f;
@@ -171,7 +201,7 @@ BOOST_AUTO_TEST_CASE(dropout_mask_rate_and_forms_agree) {
 BOOST_AUTO_TEST_CASE(simd_math_propagates_nan) {
   using V = simd::vec<float>;
   const V nan = simd::splat<V>(std::numeric_limits<float>::quiet_NaN());
-  const V results[] = {simd::exp(nan), simd::tanh(nan), simd::sigmoid(nan), simd::erf(nan)};
+  const V results[] = {simd::exp(nan), simd::tanh(nan), simd::sigmoid(nan), simd::erf(nan), simd::softplus(nan)};
   for (const V& r : results)
     for (int l = 0; l < simd::lanes<float>; ++l) BOOST_TEST(std::isnan(r[l]));
 }

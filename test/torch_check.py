@@ -20,6 +20,10 @@ def import_torch():
     try:
         import torch  # noqa: PLC0415 (imported here so that a missing torch is a skip, not a crash)
     except ImportError:
+        torch = None
+    # Without PyTorch, test/torch/ (the comparison scripts, on PYTHONPATH
+    # through this folder) imports as an empty namespace package.
+    if torch is None or getattr(torch, "__file__", None) is None:
         print(f"skipped: PyTorch is not installed for {sys.executable} (Debian: apt-get install python3-torch)")
         sys.exit(SKIP)
     torch.set_num_threads(1)
@@ -56,6 +60,12 @@ class Comparison:
             self.checked += 1
             if math.isnan(a) or math.isnan(b):
                 if not (math.isnan(a) and math.isnan(b)):
+                    self.failures.append(f"{what}[{i}]: typenet {a}, PyTorch {b}")
+                continue
+            # An infinity matches only itself (inf - inf is NaN, which the
+            # tolerance test below would let pass).
+            if math.isinf(a) or math.isinf(b):
+                if a != b:
                     self.failures.append(f"{what}[{i}]: typenet {a}, PyTorch {b}")
                 continue
             excess = abs(a - b) - (atols[i] + rtol * abs(b))

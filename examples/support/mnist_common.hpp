@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "support/pictures.hpp"
-#include "typenet/data/idx.hpp"
+#include "typenet/data/mnist.hpp"
 #include "typenet/train/classification_report.hpp"
 #include "typenet/typenet.hpp"
 

@@ -1,8 +1,10 @@
 // Reading IDX files, the format of MNIST (and Fashion-MNIST, EMNIST, ...):
 //
-//   auto train = data::load_mnist("data/mnist", "train");    // 60000 x 784, pixels in [0, 1]
-//   auto test = data::load_mnist("data/mnist", "t10k");
-//   data::check_width<784>(train);                           // or Model<Net>::input_size
+//   auto images = data::read_idx_images("data/mnist/train-images-idx3-ubyte");  // 60000 x 784, in [0, 1]
+//   auto labels = data::read_idx_labels("data/mnist/train-labels-idx1-ubyte");
+//   data::check_width<784>(images);                          // or Model<Net>::input_size
+//
+// (data/mnist.hpp reads MNIST's pairs of files as one labelled set.)
 //
 // Format: a big-endian header, then the values. The magic number is
 // 0x0000TTDD: two zero bytes, a type code TT (0x08: unsigned byte, the only
@@ -10,11 +12,8 @@
 // DD; then DD big-endian uint32 sizes, then the values in row-major order.
 // Images are 0x00000803 (count, rows, cols), labels 0x00000801 (count).
 //
-// Files may be plain or gzip-compressed (recognised by their first two bytes,
-// 1f 8b, whatever their name). Decompression uses zlib when <zlib.h> is
-// available (link with -lz, or Meson's dependency('zlib')); define
-// TYPENET_NO_ZLIB to go without it, the same way in every translation unit.
-// Without zlib a gzip file is an error that says so.
+// Files may be plain or gzip-compressed (data/gzip_stream.hpp: zlib, or an
+// error that says it is missing).
 //
 // Pixels become floats as byte / 255 (so [0, 1], as torchvision's ToTensor),
 // then optionally (x - mean) / stddev, with statistics that are given (for
@@ -25,40 +24,27 @@
 // whose message names the file and the problem: missing or unreadable file,
 // empty file, wrong magic number (found and expected), dimensions that are
 // zero or whose sizes overflow, a file shorter than its header promises
-// (bytes expected and found), trailing bytes, corrupt or truncated gzip data,
-// image and label counts that differ, labels that are not digits. Sizes are
-// checked for overflow before anything is allocated; a plain file's length
-// is checked against its header, and a gzip file is read and verified to its
-// end (length, gzip checksum), before the float matrix is allocated; no
-// input makes the reader read out of bounds or crash.
+// (bytes expected and found), trailing bytes, corrupt or truncated gzip data.
+// Sizes are checked for overflow before anything is allocated; a plain
+// file's length is checked against its header, and a gzip file is read and
+// verified to its end (length, gzip checksum), before the float matrix is
+// allocated; no input makes the reader read out of bounds or crash.
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <limits>
-#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
-#include <string_view>
-#include <system_error>
 #include <vector>
 
-#if !defined(TYPENET_NO_ZLIB) && __has_include(<zlib.h>)
-#include <zlib.h>
-#define TYPENET_IDX_HAS_ZLIB 1
-#else
-#define TYPENET_IDX_HAS_ZLIB 0
-#endif
-
-#include "typenet/data/generators.hpp"
 #include "typenet/base/matrix.hpp"
+#include "typenet/data/gzip_stream.hpp"
 
 namespace typenet::data {
 
@@ -96,24 +82,12 @@ struct IdxImages {
   std::filesystem::path file;
 };
 
-struct MnistSet {
-  LabelledData<float> data;  // x: count x 784 (rows x cols), labels 0..9
-  std::size_t image_rows = 0;
-  std::size_t image_cols = 0;
-  PixelStatistics statistics;
-  std::filesystem::path images_file;
-  std::filesystem::path labels_file;
-};
-
 namespace idx_detail {
 
 inline constexpr std::uint32_t images_magic = 0x00000803;
 inline constexpr std::uint32_t labels_magic = 0x00000801;
+// The values are read this many bytes at a time.
 inline constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
-// Deflate's best case is about 1032 : 1, so a gzip file of n bytes can never
-// hold more than 1032 n bytes: a header that promises more is a lie we can
-// refuse before reading (with a little slack for the gzip framing).
-inline constexpr std::uint64_t max_deflate_ratio = 1032;
 // Trailing bytes in a gzip file are counted up to this much (decompressing
 // further only to count would let a tiny file cost minutes).
 inline constexpr std::uint64_t trailing_count_limit = std::uint64_t{1} << 20;
@@ -155,122 +129,8 @@ inline std::uint32_t big_endian32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
 }
 
-// The decompressed bytes of a file, plain or gzip, read front to back.
-class ByteStream {
- public:
-  explicit ByteStream(const std::filesystem::path& file) : file_(file) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(file, ec);
-    if (status.type() == std::filesystem::file_type::not_found) fail(file, "no such file.");
-    if (std::filesystem::is_directory(status)) fail(file, "is a directory, not an IDX file.");
-    handle_.reset(std::fopen(file.string().c_str(), "rb"));
-    if (!handle_) fail(file, std::string("cannot open it: ") + std::strerror(errno) + ".");
-    const std::uintmax_t size = std::filesystem::file_size(file, ec);
-    if (ec) fail(file, "cannot read its size: " + ec.message() + ".");
-    size_ = size;
-    if (size_ == 0) fail(file, "is empty (0 bytes).");
-    std::uint8_t first[2] = {0, 0};
-    const std::size_t got = read_raw(first, 2);
-    gzip_ = got == 2 && first[0] == 0x1f && first[1] == 0x8b;
-    if (std::fseek(handle_.get(), 0, SEEK_SET) != 0)
-      fail(file, std::string("cannot seek in it: ") + std::strerror(errno) + ".");
-    if (gzip_) start_gzip();
-  }
-  ByteStream(const ByteStream&) = delete;
-  ByteStream& operator=(const ByteStream&) = delete;
-  ~ByteStream() {
-#if TYPENET_IDX_HAS_ZLIB
-    if (gzip_) inflateEnd(&zs_);
-#endif
-  }
-
-  bool gzip() const { return gzip_; }
-  std::uint64_t file_size() const { return size_; }
-  // The most bytes this file can possibly deliver.
-  std::uint64_t most_bytes_possible() const {
-    if (!gzip_) return size_;
-    return size_ > std::numeric_limits<std::uint64_t>::max() / max_deflate_ratio
-               ? std::numeric_limits<std::uint64_t>::max()
-               : size_ * max_deflate_ratio;
-  }
-
-  // Reads up to n bytes; fewer only at the end of the data.
-  std::size_t read(std::uint8_t* out, std::size_t n) { return gzip_ ? read_gzip(out, n) : read_raw(out, n); }
-
- private:
-  struct Close {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-
-  std::size_t read_raw(std::uint8_t* out, std::size_t n) {
-    const std::size_t got = std::fread(out, 1, n, handle_.get());
-    if (got < n && std::ferror(handle_.get())) fail(file_, std::string("read error: ") + std::strerror(errno) + ".");
-    return got;
-  }
-
-#if TYPENET_IDX_HAS_ZLIB
-  void start_gzip() {
-    input_.resize(chunk_bytes);
-    // 16 + MAX_WBITS: a gzip wrapper (header and CRC-32 trailer), not zlib's.
-    // The constructor throws on failure, so the destructor's inflateEnd only
-    // ever runs after a successful inflateInit2.
-    if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) fail(file_, "cannot start zlib's decompressor (out of memory?).");
-  }
-
-  void refill() {
-    const std::size_t got = read_raw(input_.data(), input_.size());
-    zs_.next_in = input_.data();
-    zs_.avail_in = static_cast<uInt>(got);
-    input_done_ = got == 0;
-  }
-
-  std::size_t read_gzip(std::uint8_t* out, std::size_t n) {
-    std::size_t done = 0;
-    while (done < n && !stream_done_) {
-      const std::size_t want = std::min(n - done, chunk_bytes);
-      zs_.next_out = out + done;
-      zs_.avail_out = static_cast<uInt>(want);
-      if (zs_.avail_in == 0 && !input_done_) refill();
-      const int rc = inflate(&zs_, Z_NO_FLUSH);
-      done += want - zs_.avail_out;
-      if (rc == Z_STREAM_END) {
-        ++members_;
-        if (zs_.avail_in == 0 && !input_done_) refill();
-        if (zs_.avail_in == 0)
-          stream_done_ = true;
-        else
-          inflateReset(&zs_);  // another gzip member follows, as `cat a.gz b.gz` makes
-      } else if (rc == Z_BUF_ERROR && zs_.avail_in == 0 && input_done_) {
-        fail(file_, "corrupt gzip stream: it ends before its end marker (the .gz file is truncated).");
-      } else if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs_.avail_in == 0)) {
-        const std::string why = zs_.msg ? zs_.msg : zError(rc);
-        fail(file_, members_ == 0 ? "corrupt gzip stream (" + why + ")."
-                                  : "corrupt gzip stream: the data after gzip member " + std::to_string(members_) +
-                                        " is not gzip (" + why + ").");
-      }
-    }
-    return done;
-  }
-
-  z_stream zs_{};
-  std::vector<std::uint8_t> input_;
-  bool input_done_ = false;
-  bool stream_done_ = false;
-  std::size_t members_ = 0;
-#else
-  void start_gzip() {
-    fail(file_,
-         "is gzip-compressed, but typenet was built without zlib: install zlib's headers (Debian: zlib1g-dev) and "
-         "rebuild linking zlib, or decompress the file with gunzip.");
-  }
-  std::size_t read_gzip(std::uint8_t*, std::size_t) { return 0; }
-#endif
-
-  std::filesystem::path file_;
-  std::unique_ptr<std::FILE, Close> handle_;
-  std::uint64_t size_ = 0;
-  bool gzip_ = false;
-};
+// The file's bytes, every problem an IdxError.
+using Stream = ByteStream<IdxError>;
 
 // The verified contents of an IDX file of unsigned bytes.
 struct IdxBytes {
@@ -279,7 +139,7 @@ struct IdxBytes {
 };
 
 // Where a byte count in a message comes from.
-inline std::string holder(const ByteStream& in) { return in.gzip() ? "the decompressed data has" : "the file has"; }
+inline std::string holder(const Stream& in) { return in.gzip() ? "the decompressed data has" : "the file has"; }
 
 // Nowhere in particular: read_idx_bytes keeps the values itself.
 struct KeepValues {
@@ -296,7 +156,7 @@ struct KeepValues {
 template <class Describe, class Place = KeepValues>
 IdxBytes read_idx_bytes(const std::filesystem::path& file, std::uint32_t expected_magic, Describe what,
                         Place place = {}) {
-  ByteStream in(file);
+  Stream in(file, "an IDX file");
   std::uint8_t head[4];
   const std::size_t got_magic = in.read(head, 4);
   if (got_magic == 0) fail(file, "is empty (the gzip data decompresses to 0 bytes).");
@@ -497,47 +357,6 @@ void check_width(MatrixView<const float> images, const std::filesystem::path& fi
 template <std::size_t N>
 void check_width(const IdxImages& images) {
   check_width(images.pixels.cols(), N, images.file);
-}
-template <std::size_t N>
-void check_width(const MnistSet& set) {
-  check_width(set.data.x.cols(), N, set.images_file);
-}
-
-// MNIST's "train" or "t10k" set from `dir`, which holds SET-images-idx3-ubyte
-// and SET-labels-idx1-ubyte, plain or with .gz (examples/fetch_mnist.py
-// puts them there). Plain files are preferred when both exist. Checks that
-// there are as many labels as images and that every label is a digit.
-inline MnistSet load_mnist(const std::filesystem::path& dir, std::string_view set, PixelScaling scaling = {}) {
-  if (set != "train" && set != "t10k")
-    throw std::invalid_argument("typenet: load_mnist: the set is \"" + std::string(set) +
-                                "\"; MNIST has \"train\" and \"t10k\".");
-  auto find = [&](const std::string& kind) {
-    const std::string name = std::string(set) + "-" + kind;
-    for (const std::string& candidate : {name, name + ".gz"}) {
-      std::error_code ec;
-      if (std::filesystem::exists(dir / candidate, ec)) return dir / candidate;
-    }
-    throw IdxError("typenet: load_mnist: neither " + name + " nor " + name + ".gz is in " + dir.string() +
-                   " (python3 examples/fetch_mnist.py " + dir.string() + " downloads MNIST).");
-  };
-  MnistSet out;
-  out.images_file = find("images-idx3-ubyte");
-  out.labels_file = find("labels-idx1-ubyte");
-  IdxImages images = read_idx_images(out.images_file, scaling);
-  std::vector<std::int32_t> labels = read_idx_labels(out.labels_file);
-  if (labels.size() != images.pixels.rows())
-    throw IdxError("typenet: load_mnist: " + out.images_file.string() + " has " +
-                   std::to_string(images.pixels.rows()) + " images but " + out.labels_file.string() + " has " +
-                   std::to_string(labels.size()) + " labels.");
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] > 9)
-      idx_detail::fail(out.labels_file, "label " + std::to_string(i) + " is " + std::to_string(labels[i]) +
-                                            ", not a digit 0-9.");
-  out.image_rows = images.image_rows;
-  out.image_cols = images.image_cols;
-  out.statistics = images.statistics;
-  out.data = LabelledData<float>{std::move(images.pixels), std::move(labels)};
-  return out;
 }
 
 }  // namespace typenet::data

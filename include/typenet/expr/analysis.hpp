@@ -3,6 +3,7 @@
 #pragma once
 
 #include "typenet/expr/nodes.hpp"
+#include "typenet/expr/sign.hpp"
 
 namespace typenet::expr {
 
@@ -72,16 +73,17 @@ enum class Saved {
 
 namespace detail {
 
-constexpr bool is_positive(Sign s) { return s == Sign::positive; }
-constexpr bool is_nonpositive(Sign s) { return s == Sign::zero || s == Sign::negative || s == Sign::nonpositive; }
-
 // f = (x > 0 ? a(x) : b(x)) with a > 0 on x > 0 and b <= 0 on x <= 0 means
 // f(x) > 0 exactly when x > 0: the condition may then test y instead of x.
+// (The condition is compared with is_same, not matched by a partial
+// specialisation on Lit<0.0>: GCC 12 crashes matching that pattern against
+// another constant, as in Softplus's x > 20.)
 template <class F>
 struct sign_preserving_selection : std::false_type {};
-template <class A, class B>
-struct sign_preserving_selection<Select<Greater<Var<0>, Lit<0.0>>, A, B>>
-    : std::bool_constant<is_positive(A::sign(Sign::positive)) && is_nonpositive(B::sign(Sign::nonpositive))> {};
+template <class C, class A, class B>
+struct sign_preserving_selection<Select<C, A, B>>
+    : std::bool_constant<std::is_same_v<C, Greater<Var<0>, Lit<0.0>>> && is_positive(A::sign(Sign::positive)) &&
+                         is_nonpositive(B::sign(Sign::nonpositive))> {};
 
 template <Expr F, Expr D>
 constexpr auto rewrite_in_output(const F&, const D& d) {

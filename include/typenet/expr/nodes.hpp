@@ -12,11 +12,11 @@
 // kernels are generated from the same formula as the forward ones.
 #pragma once
 
-#include <initializer_list>
 #include <string>
-#include <string_view>
 #include <type_traits>
 
+#include "typenet/expr/sign.hpp"
+#include "typenet/expr/strings.hpp"
 #include "typenet/simd/math.hpp"
 
 namespace typenet::expr {
@@ -26,30 +26,9 @@ struct Expression {};
 template <class E>
 concept Expr = std::is_base_of_v<Expression, std::remove_cvref_t<E>>;
 
-// What is known of a value's sign; see analysis.hpp.
-enum class Sign { zero, positive, negative, nonnegative, nonpositive, unknown };
-
 template <class T, class Env>
 TYPENET_HD TYPENET_INLINE T env_at(const Env& env, int i) {
   return env[i];
-}
-
-// Joins pieces with append: GCC 12 reports a false -Wrestrict on chains of
-// std::string operator+ at -O3.
-inline std::string join(std::initializer_list<std::string_view> parts) {
-  std::string s;
-  for (auto p : parts) s.append(p.data(), p.size());
-  return s;
-}
-
-inline std::string number_to_string(double v) {
-  std::string s = std::to_string(v);
-  // "0.500000" -> "0.5": derivatives printed in tests and docs stay readable.
-  if (s.find('.') != std::string::npos) {
-    while (!s.empty() && s.back() == '0') s.pop_back();
-    if (!s.empty() && s.back() == '.') s.pop_back();
-  }
-  return s;
 }
 
 // ---------------------------------------------------------------- leaves
@@ -197,40 +176,6 @@ constexpr auto select(C c, A a, B b) {
 template <Expr A, Expr B>
 constexpr auto greater(A a, B b) {
   return Greater<A, B>{{}, a, b};
-}
-
-// Sign rules used by analysis.hpp to decide what backward must store.
-constexpr Sign sign_product(Sign a, Sign b) {
-  using enum Sign;
-  if (a == zero || b == zero) return zero;
-  if (a == unknown || b == unknown) return unknown;
-  const bool a_strict = a == positive || a == negative;
-  const bool b_strict = b == positive || b == negative;
-  const bool a_neg = a == negative || a == nonpositive;
-  const bool b_neg = b == negative || b == nonpositive;
-  const bool result_neg = a_neg != b_neg;
-  if (a_strict && b_strict) return result_neg ? negative : positive;
-  return result_neg ? nonpositive : nonnegative;
-}
-constexpr Sign sign_negate(Sign a) {
-  using enum Sign;
-  switch (a) {
-    case positive: return negative;
-    case negative: return positive;
-    case nonnegative: return nonpositive;
-    case nonpositive: return nonnegative;
-    default: return a;
-  }
-}
-constexpr Sign sign_sum(Sign a, Sign b) {
-  using enum Sign;
-  if (a == zero) return b;
-  if (b == zero) return a;
-  const bool a_up = a == positive || a == nonnegative, b_up = b == positive || b == nonnegative;
-  const bool a_down = a == negative || a == nonpositive, b_down = b == negative || b == nonpositive;
-  if (a_up && b_up) return (a == positive || b == positive) ? positive : nonnegative;
-  if (a_down && b_down) return (a == negative || b == negative) ? negative : nonpositive;
-  return unknown;
 }
 
 // Formula:    a + b            d/dx: a' + b'
@@ -439,6 +384,16 @@ struct SigmoidFunction {
   static constexpr Sign sign(Sign) { return Sign::positive; }
 };
 
+// softplus(a) = log(1 + e^a), evaluated without overflow (simd::softplus).
+struct SoftplusFunction {
+  static constexpr const char* name = "softplus";
+  template <class T>
+  TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::softplus(x); }
+  template <class A>
+  static constexpr auto derivative(A a) { return Unary<SigmoidFunction, A>{{}, a}; }  // softplus' = sigmoid
+  static constexpr Sign sign(Sign) { return Sign::positive; }
+};
+
 struct ErfFunction {
   static constexpr const char* name = "erf";
   template <class T>
@@ -470,6 +425,8 @@ template <Expr A>
 constexpr auto tanh(A a) { return Unary<TanhFunction, A>{{}, a}; }
 template <Expr A>
 constexpr auto sigmoid(A a) { return Unary<SigmoidFunction, A>{{}, a}; }
+template <Expr A>
+constexpr auto softplus(A a) { return Unary<SoftplusFunction, A>{{}, a}; }
 template <Expr A>
 constexpr auto erf(A a) { return Unary<ErfFunction, A>{{}, a}; }
 template <Expr A>
@@ -516,12 +473,6 @@ constexpr auto operator>(A a, B b) { return greater(as_expression(a), as_express
 template <int I, Expr E>
 constexpr auto derivative(E e) {
   return e.template derivative<I>();
-}
-
-// Evaluates e at the point `env` (anything indexable: std::array, pointer).
-template <class T, Expr E, class Env>
-TYPENET_HD TYPENET_INLINE T evaluate(const E& e, const Env& env) {
-  return e.template eval<T>(env);
 }
 
 }  // namespace typenet::expr

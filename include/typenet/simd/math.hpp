@@ -46,6 +46,31 @@ TYPENET_INLINE V exp_f32(V x) {
   return p * (V)(e << 23);
 }
 
+// log(1 + t) for float lanes with t in [0, 1] (softplus's e^-|x|): Cephes'
+// logf polynomial on the reduced argument f, log(1 + t) = e ln2 + log(1 + f),
+// with f = t itself (e = 0) for t <= sqrt 2 - 1, so that no precision is
+// lost to 1 + t when t is small, and f = (t - 1) / 2 (e = 1) above.
+template <class V = vec<float>>
+TYPENET_INLINE V log1p_unit_f32(V t) {
+  const auto upper = t > splat<V>(0.41421356f);
+  const V f = select(upper, fma(t, splat<V>(0.5f), splat<V>(-0.5f)), t);
+  const V e = select(upper, splat<V>(1.0f), splat<V>(0.0f));
+  const V z = f * f;
+  V p = splat<V>(7.0376836292e-2f);
+  p = fma(p, f, splat<V>(-1.1514610310e-1f));
+  p = fma(p, f, splat<V>(1.1676998740e-1f));
+  p = fma(p, f, splat<V>(-1.2420140846e-1f));
+  p = fma(p, f, splat<V>(1.4249322787e-1f));
+  p = fma(p, f, splat<V>(-1.6668057665e-1f));
+  p = fma(p, f, splat<V>(2.0000714765e-1f));
+  p = fma(p, f, splat<V>(-2.4999993993e-1f));
+  p = fma(p, f, splat<V>(3.3333331174e-1f));
+  V y = p * f * z;
+  y = fma(e, splat<V>(-2.12194440e-4f), y);
+  y = fma(z, splat<V>(-0.5f), y);
+  return fma(e, splat<V>(0.693359375f), f + y);
+}
+
 }  // namespace detail
 
 template <class V>
@@ -117,6 +142,26 @@ TYPENET_HD TYPENET_INLINE V tanh(V x) {
     return select(ax < splat<V>(0.625f), small, signed_big);
   } else {
     return detail::per_lane(x, [](double v) { return std::tanh(v); });
+  }
+}
+
+// softplus(x) = log(1 + e^x), as max(x, 0) + log1p(e^-|x|): e^-|x| is in
+// (0, 1], so nothing overflows for large x, and for very negative x the
+// result is e^x to full relative precision (log1p, not log of 1 + e^x).
+// Float lanes: within a few float ulps (test_expr measures it) down to
+// x = -87.3, where exp_f32 clamps; below, where the exact result is a
+// subnormal float or 0, they give 0 (and x softplus(x) stays 0 too, which
+// the clamped e^-87.3 = FLT_MIN would not for huge |x|).
+template <class V>
+TYPENET_HD TYPENET_INLINE V softplus(V x) {
+  if constexpr (!is_vector<V>) {
+    return (x > V(0) ? x : V(0)) + std::log1p(std::exp(-std::fabs(x)));
+  } else if constexpr (std::is_same_v<V, vec<float>>) {
+    const V ax = simd::max(x, -x);  // NaN stays NaN, and so do e^-|x| and the result
+    const V t = select(ax > splat<V>(87.3f), splat<V>(0.0f), detail::exp_f32(-ax));
+    return simd::max(x, splat<V>(0.0f)) + detail::log1p_unit_f32(t);
+  } else {
+    return detail::per_lane(x, [](double v) { return softplus(v); });
   }
 }
 

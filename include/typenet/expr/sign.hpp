@@ -1,0 +1,49 @@
+// What is known of a value's sign, and how it goes through sums, products and
+// negation: the small analysis with which analysis.hpp proves that a
+// selection `x > 0 ? a(x) : b(x)` keeps the sign of x, so that backward may
+// test the output instead of the input.
+#pragma once
+
+namespace typenet::expr {
+
+enum class Sign { zero, positive, negative, nonnegative, nonpositive, unknown };
+
+constexpr bool is_positive(Sign s) { return s == Sign::positive; }
+constexpr bool is_nonpositive(Sign s) { return s == Sign::zero || s == Sign::negative || s == Sign::nonpositive; }
+
+constexpr Sign sign_product(Sign a, Sign b) {
+  using enum Sign;
+  if (a == zero || b == zero) return zero;
+  if (a == unknown || b == unknown) return unknown;
+  const bool a_strict = a == positive || a == negative;
+  const bool b_strict = b == positive || b == negative;
+  const bool a_neg = a == negative || a == nonpositive;
+  const bool b_neg = b == negative || b == nonpositive;
+  const bool result_neg = a_neg != b_neg;
+  if (a_strict && b_strict) return result_neg ? negative : positive;
+  return result_neg ? nonpositive : nonnegative;
+}
+
+constexpr Sign sign_negate(Sign a) {
+  using enum Sign;
+  switch (a) {
+    case positive: return negative;
+    case negative: return positive;
+    case nonnegative: return nonpositive;
+    case nonpositive: return nonnegative;
+    default: return a;
+  }
+}
+
+constexpr Sign sign_sum(Sign a, Sign b) {
+  using enum Sign;
+  if (a == zero) return b;
+  if (b == zero) return a;
+  const bool a_up = a == positive || a == nonnegative, b_up = b == positive || b == nonnegative;
+  const bool a_down = a == negative || a == nonpositive, b_down = b == negative || b == nonpositive;
+  if (a_up && b_up) return (a == positive || b == positive) ? positive : nonnegative;
+  if (a_down && b_down) return (a == negative || b == negative) ? negative : nonpositive;
+  return unknown;
+}
+
+}  // namespace typenet::expr
