@@ -219,13 +219,12 @@ def build(network):
     modules = []
     for k, (layer, args) in enumerate(layers[1:], start=1):
         a = [float(x) if x not in ("true", "false") else x == "true" for x in args]
-        following = layers[k + 1][0] if k + 1 < len(layers) else None
         if layer == "Linear":
             out = int(args[0])
-            bias = a[1] if len(a) > 1 else True
-            # typenet's Linear before BatchNorm has no bias; PyTorch's has one
-            # (typenet writes it as zeros).
-            modules.append(nn.Linear(width, out, bias=bias or following == "BatchNorm"))
+            # Linear<N> has a bias, also before BatchNorm, where typenet drops
+            # it (it is cancelled) and writes it as zeros: PyTorch's then
+            # learns only from rounding (its exact gradient is zero).
+            modules.append(nn.Linear(width, out, bias=a[1] if len(a) > 1 else True))
             width = out
         elif layer == "BatchNorm":
             eps, momentum = (a + [1e-5, 0.1][len(a):])[:2]
