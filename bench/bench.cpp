@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "ceilings.hpp"
 #include "harness.hpp"
 #include "typenet/typenet.hpp"
 
@@ -47,6 +48,8 @@ using bench::Timing;
 using bench::json_string;
 using bench::measure;
 using bench::result_sink;
+using bench::fma_flop_per_thread;
+using bench::fma_peak;
 
 // ------------------------------------------------------------------ workloads' definitions
 
@@ -192,45 +195,6 @@ Timing adam_update(const Plan& plan, const Context& context) {
   return measure(plan, [&] {
     adam.step(model);
     result_sink = model.parameters()[0];
-  });
-}
-
-// ------------------------------------------------------------------ FP32 FMA peak
-
-// A register-only loop of FMAs on typenet's native vector (zmm with
-// AVX-512): every accumulator depends only on itself, so with enough of them
-// (latency 4 cycles x 2 FMA pipes = 8 in flight on Zen 4) the loop runs at the
-// FMA units' throughput and touches no memory.
-constexpr int fma_accumulators = 16;
-constexpr long fma_iterations = 20'000'000;  // about 0.1 s per repetition with AVX-512
-constexpr double fma_flop_per_thread =
-    2.0 * fma_accumulators * simd::lanes<float> * static_cast<double>(fma_iterations);
-
-float fma_loop(long iterations) {
-  using V = simd::vec<float>;
-  V acc[fma_accumulators];
-  for (int k = 0; k < fma_accumulators; ++k) acc[k] = simd::splat<V>(0.001f * static_cast<float>(k));
-  // acc -> 0.999999 acc + 1e-6 converges to 1: no overflow, no denormals.
-  const V a = simd::splat<V>(0.999999f), b = simd::splat<V>(1e-6f);
-  for (long i = 0; i < iterations; ++i) {
-#pragma GCC unroll 16
-    for (int k = 0; k < fma_accumulators; ++k) acc[k] = simd::fma(acc[k], a, b);
-  }
-  float total = 0;
-  for (int k = 0; k < fma_accumulators; ++k) total += simd::reduce_add(acc[k]);
-  return total;
-}
-
-Timing fma_peak(const Plan& plan, unsigned threads) {
-  return measure(plan, [threads] {
-    std::vector<float> totals(threads);
-    std::vector<std::thread> helpers;
-    for (unsigned t = 1; t < threads; ++t) helpers.emplace_back([&totals, t] { totals[t] = fma_loop(fma_iterations); });
-    totals[0] = fma_loop(fma_iterations);
-    for (auto& h : helpers) h.join();
-    double sum = 0;
-    for (float v : totals) sum += static_cast<double>(v);
-    result_sink = sum;
   });
 }
 

@@ -98,22 +98,22 @@ struct Case;
 template <>
 struct Case<SiLU> {
   static Reference reference(double x) { return silu_reference(x); }
-  static constexpr expr::Saved saved = expr::Saved::input;
+  static constexpr expr::Saved saved = expr::Saved::preactivation;
 };
 template <float Beta, float Threshold>
 struct Case<Softplus<Beta, Threshold>> {
   static Reference reference(double x) { return softplus_reference(x, Beta, Threshold); }
-  static constexpr expr::Saved saved = expr::Saved::input;
+  static constexpr expr::Saved saved = expr::Saved::preactivation;
 };
 template <>
 struct Case<Mish> {
   static Reference reference(double x) { return mish_reference(x); }
-  static constexpr expr::Saved saved = expr::Saved::input;
+  static constexpr expr::Saved saved = expr::Saved::preactivation;
 };
 template <>
 struct Case<Hardswish> {
   static Reference reference(double x) { return hardswish_reference(x); }
-  static constexpr expr::Saved saved = expr::Saved::input;
+  static constexpr expr::Saved saved = expr::Saved::preactivation;
 };
 
 // Softplus<2, 1> takes its threshold branch (x > 0.5) on ordinary inputs.
@@ -260,9 +260,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(backward_keeps_the_preactivation, A, Activations) 
   BOOST_TEST((ActivationBackward<A>::saved == Case<A>::saved));
   // ... and so a block without BatchNorm stores it (with BatchNorm, x-hat).
   using Net = Sequential<Input<3>, Linear<4>, A, Linear<2>>;
-  BOOST_TEST(Net::template block<0>::keeps_preactivation);
+  BOOST_TEST((Net::template block<0>::keeps == Keeps::preactivation));
   using Normalised = Sequential<Input<3>, Linear<4>, BatchNorm<>, A, Linear<2>>;
-  BOOST_TEST(!Normalised::template block<0>::keeps_preactivation);
+  BOOST_TEST((Normalised::template block<0>::keeps == Keeps::normalized));
 }
 
 // Why the output would not do: SiLU, Mish and Hardswish are not monotonic,

@@ -83,7 +83,7 @@ BOOST_AUTO_TEST_CASE(activation_derivatives_and_what_backward_stores) {
       const double from_x = ActivationBackward<A>::derivative.template eval<double>(at);
       const double from_saved = ActivationBackward<A>::derivative_of_output.template eval<double>(at);
       BOOST_TEST(std::abs(from_x - numeric) < 1e-6);
-      if (expected != Saved::input) BOOST_TEST(std::abs(from_saved - numeric) < 1e-6);
+      if (expected != Saved::preactivation) BOOST_TEST(std::abs(from_saved - numeric) < 1e-6);
     }
   };
   check(Identity{}, Saved::nothing);
@@ -91,13 +91,13 @@ BOOST_AUTO_TEST_CASE(activation_derivatives_and_what_backward_stores) {
   check(LeakyReLU<0.02f>{}, Saved::output);
   check(Tanh{}, Saved::output);
   check(Sigmoid{}, Saved::output);
-  check(ELU<1.0f>{}, Saved::input);
-  check(GELU{}, Saved::input);
-  check(SiLU{}, Saved::input);
-  check(Softplus<>{}, Saved::input);
-  check(Softplus<2.0f, 1.0f>{}, Saved::input);
-  check(Mish{}, Saved::input);
-  check(Hardswish{}, Saved::input);
+  check(ELU<1.0f>{}, Saved::preactivation);
+  check(GELU{}, Saved::preactivation);
+  check(SiLU{}, Saved::preactivation);
+  check(Softplus<>{}, Saved::preactivation);
+  check(Softplus<2.0f, 1.0f>{}, Saved::preactivation);
+  check(Mish{}, Saved::preactivation);
+  check(Hardswish{}, Saved::preactivation);
 }
 
 // micrograd's README example: a neuron tanh(x1 w1 + x2 w2 + b).

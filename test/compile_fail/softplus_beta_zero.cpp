@@ -8,4 +8,4 @@ using Net = Sequential<Input<3>, Linear<4>, Softplus<0.0f>, Linear<1>>;
 #else
 using Net = Sequential<Input<3>, Linear<4>, Softplus<-2.0f>, Linear<1>>;
 #endif
-static_assert(Net::parameter_count > 0);
+static_assert(Net::parameter_count > 0);  // (true: the layer is reported, not the network)

@@ -43,7 +43,7 @@ TYPENET_INLINE V activation(V u) {
 template <class Act, class V>
 TYPENET_INLINE V activation_derivative(V u, V y) {
   using B = ActivationBackward<Act>;
-  if constexpr (B::saved == expr::Saved::input) return apply<V>(B::derivative, u);
+  if constexpr (B::saved == expr::Saved::preactivation) return apply<V>(B::derivative, u);
   else return apply<V>(B::derivative_of_output, u, y);
 }
 

@@ -41,6 +41,50 @@ struct PackedWeights {
   }
 };
 
+// One row's product, for a single sample: acc = x[0, depth) B. With one row
+// a tile holds only NV accumulators, each a chain of `depth` dependent fmas,
+// and the product waits on the fma latency; so the depth is split into S
+// interleaved partial sums (S NV chains in flight, as many as the registers
+// hold beside the loaded vectors), added in a fixed order at the end.
+template <class T, int NV>
+TYPENET_INLINE void single_row_tile(const T* TYPENET_RESTRICT x, const T* TYPENET_RESTRICT b, std::ptrdiff_t ldb,
+                                    int depth, simd::Tail<T> tail, Tile<T, 1, NV>& acc) {
+  using V = simd::vec<T>;
+  constexpr int W = simd::lanes<T>;
+  constexpr int registers = TYPENET_AVX512 ? 32 : 16;
+  constexpr int S = std::max(1, (registers - NV - 1) / NV);
+  V partial[S][NV];
+  TYPENET_UNROLL
+  for (int s = 0; s < S; ++s)
+    TYPENET_UNROLL
+    for (int v = 0; v < NV; ++v) partial[s][v] = V{};
+  int r = 0;
+  for (; r + S <= depth; r += S) {
+    TYPENET_UNROLL
+    for (int s = 0; s < S; ++s) {
+      const T* row = b + static_cast<std::ptrdiff_t>(r + s) * ldb;
+      const V xs = simd::splat<V>(x[r + s]);
+      TYPENET_UNROLL
+      for (int v = 0; v < NV; ++v)
+        partial[s][v] = simd::fma(xs, v == NV - 1 ? simd::load(row + v * W, tail) : simd::load(row + v * W), partial[s][v]);
+    }
+  }
+  for (; r < depth; ++r) {
+    const T* row = b + static_cast<std::ptrdiff_t>(r) * ldb;
+    const V xs = simd::splat<V>(x[r]);
+    TYPENET_UNROLL
+    for (int v = 0; v < NV; ++v)
+      partial[0][v] = simd::fma(xs, v == NV - 1 ? simd::load(row + v * W, tail) : simd::load(row + v * W), partial[0][v]);
+  }
+  TYPENET_UNROLL
+  for (int v = 0; v < NV; ++v) {
+    V sum = partial[0][v];
+    TYPENET_UNROLL
+    for (int s = 1; s < S; ++s) sum += partial[s][v];
+    acc[0][v] = sum;
+  }
+}
+
 // y (rows x out, row stride ldy) = the block of x (rows x in, stride ldx):
 // params are the inference network's (bias, gamma, beta by the block's
 // offsets), packed its W.
@@ -64,8 +108,12 @@ void inference_block(const T* params, const T* packed, const T* x, std::size_t l
       for (int v = 0; v < NV; ++v) bias[v] = Block::has_bias ? panel.load(params + Block::bias_offset + c0, v) : V{};
       auto row_tile = [&]<int R>(std::integral_constant<int, R>, std::size_t i0, int tile_rows) {
         Tile<T, R, NV> acc;
-        outer_tile<T, R, NV>(x + i0 * ldx, static_cast<std::ptrdiff_t>(ldx), 1, tile_rows, wp,
-                             static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), tail, acc);
+        if constexpr (R == 1)
+          single_row_tile<T, NV>(x + i0 * ldx, wp, static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), tail,
+                                 acc);
+        else
+          outer_tile<T, R, NV>(x + i0 * ldx, static_cast<std::ptrdiff_t>(ldx), 1, tile_rows, wp,
+                               static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), tail, acc);
         TYPENET_UNROLL
         for (int m = 0; m < R; ++m) {
           if (m >= tile_rows) break;  // compile-time m keeps the tile in registers

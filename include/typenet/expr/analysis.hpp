@@ -68,7 +68,7 @@ constexpr auto replace(const E& e, const R& r) {
 enum class Saved {
   nothing,  // f' is a constant (Identity)
   output,   // f' is a function of y = f(x) (sigmoid, tanh, ReLU, LeakyReLU)
-  input,    // f' needs x itself (GELU, ELU): forward keeps the pre-activation
+  preactivation,  // f' needs x itself (GELU, ELU, SiLU): forward keeps the pre-activation
 };
 
 namespace detail {
@@ -109,7 +109,7 @@ struct ElementwiseBackward {
   static constexpr Saved saved =
       !decltype(derivative)::template depends_on<0>
           ? Saved::nothing
-          : (!decltype(derivative_of_output)::template depends_on<0> ? Saved::output : Saved::input);
+          : (!decltype(derivative_of_output)::template depends_on<0> ? Saved::output : Saved::preactivation);
 };
 
 }  // namespace typenet::expr

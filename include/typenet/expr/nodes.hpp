@@ -337,6 +337,8 @@ struct Select : Expression {
 
 struct ExpFunction {
   static constexpr const char* name = "exp";
+  // In C++ of scalars of type T with <cmath> (the header export, io/header_export.hpp).
+  static std::string cpp(const std::string& a) { return "std::exp(" + a + ")"; }
   template <class T>
   TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::exp(x); }
   template <class A>
@@ -346,6 +348,8 @@ struct ExpFunction {
 
 struct LogFunction {
   static constexpr const char* name = "log";
+  // In C++ of scalars of type T with <cmath> (the header export, io/header_export.hpp).
+  static std::string cpp(const std::string& a) { return "std::log(" + a + ")"; }
   template <class T>
   TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::log(x); }
   template <class A>
@@ -354,6 +358,8 @@ struct LogFunction {
 
 struct Log1pFunction {
   static constexpr const char* name = "log1p";
+  // In C++ of scalars of type T with <cmath> (the header export, io/header_export.hpp).
+  static std::string cpp(const std::string& a) { return "std::log1p(" + a + ")"; }
   template <class T>
   TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::log1p(x); }
   template <class A>
@@ -362,6 +368,8 @@ struct Log1pFunction {
 
 struct TanhFunction {
   static constexpr const char* name = "tanh";
+  // In C++ of scalars of type T with <cmath> (the header export, io/header_export.hpp).
+  static std::string cpp(const std::string& a) { return "std::tanh(" + a + ")"; }
   template <class T>
   TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::tanh(x); }
   template <class A>
@@ -374,6 +382,8 @@ struct TanhFunction {
 
 struct SigmoidFunction {
   static constexpr const char* name = "sigmoid";
+  // In C++ of scalars of type T with <cmath> (the header export, io/header_export.hpp).
+  static std::string cpp(const std::string& a) { return "(T(1) / (T(1) + std::exp(-" + a + ")))"; }
   template <class T>
   TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::sigmoid(x); }
   template <class A>
@@ -387,6 +397,8 @@ struct SigmoidFunction {
 // softplus(a) = log(1 + e^a), evaluated without overflow (simd::softplus).
 struct SoftplusFunction {
   static constexpr const char* name = "softplus";
+  // In C++ of scalars of type T with <cmath> (the header export, io/header_export.hpp).
+  static std::string cpp(const std::string& a) { return "(std::max(" + a + ", T(0)) + std::log1p(std::exp(-std::abs(" + a + "))))"; }
   template <class T>
   TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::softplus(x); }
   template <class A>
@@ -396,6 +408,8 @@ struct SoftplusFunction {
 
 struct ErfFunction {
   static constexpr const char* name = "erf";
+  // In C++ of scalars of type T with <cmath> (the header export, io/header_export.hpp).
+  static std::string cpp(const std::string& a) { return "std::erf(" + a + ")"; }
   template <class T>
   TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::erf(x); }
   template <class A>
@@ -407,6 +421,8 @@ struct ErfFunction {
 
 struct SqrtFunction {
   static constexpr const char* name = "sqrt";
+  // In C++ of scalars of type T with <cmath> (the header export, io/header_export.hpp).
+  static std::string cpp(const std::string& a) { return "std::sqrt(" + a + ")"; }
   template <class T>
   TYPENET_HD TYPENET_INLINE static T apply(T x) { return simd::sqrt(x); }
   template <class A>

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <span>
+#include <tuple>
 #include <type_traits>
 
 #include "typenet/topology/sequential.hpp"

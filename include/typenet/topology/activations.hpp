@@ -93,13 +93,22 @@ struct SiLU {
 // Backward keeps the pre-activation: in y the derivative would be
 // 1 - e^(-beta y), but whether beta x > threshold (derivative 1) cannot be
 // read from y exactly, y being a little above x just below the threshold.
+// Its arguments' check, a class of its own: a failed static_assert in
+// Softplus's own body would make clang treat Softplus as invalid, and every
+// use of the network a second error.
+template <float Beta, float Threshold>
+struct SoftplusArguments {
+  static constexpr bool valid = Beta != 0.0f && Beta - Beta == 0.0f;
+  static_assert(valid, "typenet: Softplus<Beta, Threshold>: Beta must be finite and not 0 (the formula divides by it).");
+};
+
 template <float Beta = 1.0f, float Threshold = 20.0f>
 struct Softplus {
-  static_assert(Beta != 0.0f && Beta - Beta == 0.0f,
-                "typenet: Softplus<Beta, Threshold>: Beta must be finite and not 0 (the formula divides by it).");
+  static_assert(sizeof(SoftplusArguments<Beta, Threshold>) > 0);  // reports a bad Beta
   static constexpr LayerKind kind = LayerKind::activation;
   static constexpr auto expression = [] {
-    constexpr auto beta = expr::lit<static_cast<double>(Beta)>;
+    // (With a bad Beta, 1: the sentence above is then the only error.)
+    constexpr auto beta = expr::lit<SoftplusArguments<Beta, Threshold>::valid ? static_cast<double>(Beta) : 1.0>;
     constexpr auto z = beta * activation_detail::x;
     return expr::select(z > expr::lit<static_cast<double>(Threshold)>, activation_detail::x,
                         expr::softplus(z) / beta);

@@ -138,9 +138,9 @@ struct Block {
   // What backward reads of the activation (its output, its input, or
   // nothing: derived from its formula), and so what forward keeps.
   using activation_backward = ActivationBackward<Act>;
-  static constexpr Keeps keeps = has_normalization ? Keeps::normalized
-                                 : activation_backward::saved == expr::Saved::input ? Keeps::preactivation
-                                                                                    : Keeps::nothing;
+  static constexpr Keeps keeps = has_normalization                                           ? Keeps::normalized
+                                 : activation_backward::saved == expr::Saved::preactivation ? Keeps::preactivation
+                                                                                            : Keeps::nothing;
 
   // "Linear<256>, BatchNorm, ReLU": the layers this block fuses, for messages.
   static std::string name() {

@@ -98,7 +98,7 @@ TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockStep& s, T g, T y
     g = g * evaluate_scalar<T, DropoutSlope>(y, keep, keep_scale);
     y = y * (T(1) - T(Block::dropout::probability));
   }
-  if constexpr (Backward::saved == expr::Saved::input)
+  if constexpr (Backward::saved == expr::Saved::preactivation)
     return g * evaluate_scalar<T, expression_type<decltype(Backward::derivative)>>(u);
   else
     return g * evaluate_scalar<T, expression_type<decltype(Backward::derivative_of_output)>>(u, y);

@@ -1,0 +1,219 @@
+// Inference latency (issue 15): typenet's InferenceModel beside oneDNN, the
+// expert's hand-written C++ (matmul primitives with bias and ReLU/tanh
+// post-ops and a softmax primitive, created once, weights reordered once
+// into the layout oneDNN prefers), on one thread each, with the machine's
+// ceilings measured in the same run. bench/compare_inference.py adds
+// PyTorch and prints the table.
+//
+//   bench_inference [--reps N] [--warmup N] [--only NAME,...] [--list] [--json]
+//
+// Workloads: the MNIST MLP (784-256-256-10, ReLU, softmax) at batch 1, 16
+// and 1000; one dense layer 16->16 and 64->64 with tanh at batch 1 (what
+// real-time audio users time); micrograd's moons MLP at batch 1.
+// oneDNN's threads: run with OMP_NUM_THREADS=1 (compare_inference.py does).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <unordered_map>
+#include <functional>
+#include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+#include <vector>
+
+#include "ceilings.hpp"
+#include "harness.hpp"
+#include "typenet/model/inference_model.hpp"
+#include "typenet/typenet.hpp"
+
+namespace {
+
+using namespace typenet;
+using bench::Plan;
+using bench::Timing;
+
+using Mnist = Sequential<Input<784>, Linear<256>, ReLU, Linear<256>, ReLU, Linear<10>, Softmax>;
+using Dense16 = Sequential<Input<16>, Linear<16>, Tanh>;
+using Dense64 = Sequential<Input<64>, Linear<64>, Tanh>;
+using Moons = Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>;
+
+// The same network in oneDNN: one matmul per Linear (weights as typenet's
+// in x out, bias, the activation as a post-op), then softmax if any.
+class OneDnnMlp {
+ public:
+  struct Layer {
+    int in, out;
+    dnnl::algorithm activation;  // eltwise_relu, eltwise_tanh, or undef
+  };
+  OneDnnMlp(const std::vector<Layer>& layers, bool softmax, int batch, const std::vector<const float*>& weights,
+            const std::vector<const float*>& biases)
+      : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+    using dnnl::memory;
+    using tag = memory::format_tag;
+    using dt = memory::data_type;
+    const memory::dim m = batch;
+    activations_.emplace_back(memory::desc({m, layers[0].in}, dt::f32, tag::ab), engine_);
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      const memory::dim k = layers[l].in, n = layers[l].out;
+      const memory::desc src({m, k}, dt::f32, tag::ab), dst({m, n}, dt::f32, tag::ab), bias({1, n}, dt::f32, tag::ab);
+      const memory::desc any_weights({k, n}, dt::f32, tag::any);
+      dnnl::primitive_attr attr;
+      if (layers[l].activation != dnnl::algorithm::undef) {
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.0f, layers[l].activation, 0.0f, 0.0f);
+        attr.set_post_ops(ops);
+      }
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any_weights, bias, dst), attr, engine_);
+      // The weights once into the layout the primitive prefers.
+      memory plain({{k, n}, dt::f32, tag::ab}, engine_, const_cast<float*>(weights[l]));
+      memory packed(pd.weights_desc(), engine_);
+      dnnl::reorder(plain, packed).execute(stream_, plain, packed);
+      memory b(bias, engine_);
+      std::copy_n(biases[l], n, static_cast<float*>(b.get_data_handle()));
+      activations_.emplace_back(dst, engine_);
+      steps_.push_back({dnnl::matmul(pd),
+                        {{DNNL_ARG_SRC, activations_[l]}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, b},
+                         {DNNL_ARG_DST, activations_[l + 1]}}});
+    }
+    if (softmax) {
+      const memory& last = activations_.back();
+      const dnnl::softmax_forward::primitive_desc pd(
+          dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, last.get_desc(), 1), engine_);
+      steps_.push_back({dnnl::softmax_forward(pd), {{DNNL_ARG_SRC, last}, {DNNL_ARG_DST, last}}});
+    }
+    stream_.wait();
+  }
+  float* input() { return static_cast<float*>(activations_.front().get_data_handle()); }
+  const float* output() { return static_cast<const float*>(activations_.back().get_data_handle()); }
+  void run() {
+    for (auto& s : steps_) s.primitive.execute(stream_, s.args);
+    stream_.wait();
+  }
+
+ private:
+  struct Step {
+    dnnl::primitive primitive;
+    std::unordered_map<int, dnnl::memory> args;
+  };
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  std::vector<dnnl::memory> activations_;
+  std::vector<Step> steps_;
+};
+
+// The oneDNN layers of a typenet network type (ReLU, Tanh, Identity only).
+template <class Net>
+std::vector<OneDnnMlp::Layer> onednn_layers() {
+  std::vector<OneDnnMlp::Layer> layers;
+  for_each_block<Net>([&](auto b) {
+    using B = typename decltype(b)::type;
+    using A = typename B::activation;
+    const dnnl::algorithm act = std::is_same_v<A, ReLU>   ? dnnl::algorithm::eltwise_relu
+                                : std::is_same_v<A, Tanh> ? dnnl::algorithm::eltwise_tanh
+                                                          : dnnl::algorithm::undef;
+    layers.push_back({static_cast<int>(B::in), static_cast<int>(B::out), act});
+  });
+  return layers;
+}
+
+struct Result {
+  std::string name, system;
+  std::size_t batch;
+  Timing timing;
+  double flop, weight_bytes;
+};
+
+template <class Net>
+void run_pair(const std::string& name, std::size_t batch, const Plan& plan, const bench::Options& o,
+              std::vector<Result>& out) {
+  if (!o.only.empty() && !o.only.contains(name)) return;
+  Model<Net> model(Init::torch_default, 3);
+  const InferenceModel<Net> served(model);
+  Rng rng(4);
+  Matrix<float> x(batch, Net::input_size), y(batch, Net::output_size);
+  for (std::size_t i = 0; i < batch; ++i)
+    for (std::size_t j = 0; j < Net::input_size; ++j) x(i, j) = static_cast<float>(rng.normal());
+  typename InferenceModel<Net>::Workspace workspace(batch);
+  double flop = 0, bytes = 0;
+  for_each_block<Net>([&](auto b) {
+    using B = typename decltype(b)::type;
+    flop += 2.0 * static_cast<double>(batch * B::in * B::out);
+    bytes += static_cast<double>((B::in * B::out + B::out) * sizeof(float));
+  });
+  const Timing t = bench::measure(plan, [&] {
+    served.predict(x.view(), y.view(), workspace);
+    bench::result_sink = y(0, 0);
+  });
+  out.push_back({name, "typenet", batch, t, flop, bytes});
+
+  std::vector<const float*> weights, biases;
+  for_each_block<Net>([&](auto b) {
+    using B = typename decltype(b)::type;
+    weights.push_back(model.parameters().data() + B::weight_offset);
+    biases.push_back(model.parameters().data() + B::bias_offset);
+  });
+  OneDnnMlp dnn(onednn_layers<Net>(), Net::softmax_head, static_cast<int>(batch), weights, biases);
+  std::copy_n(x.data(), batch * Net::input_size, dnn.input());
+  const Timing d = bench::measure(plan, [&] {
+    dnn.run();
+    bench::result_sink = dnn.output()[0];
+  });
+  // Both computed the same network: check, so that the race is fair.
+  double worst = 0;
+  dnn.run();
+  for (std::size_t i = 0; i < batch * Net::output_size; ++i)
+    worst = std::max(worst, static_cast<double>(std::abs(dnn.output()[i] - y.data()[i])));
+  if (worst > 1e-4) throw std::runtime_error(name + ": oneDNN and typenet differ by " + std::to_string(worst));
+  out.push_back({name, "onednn", batch, d, flop, bytes});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const bench::Options o = bench::parse(
+        argc, argv,
+        "bench_inference [--reps N] [--warmup N] [--only NAME[,NAME...]] [--list] [--json]\n"
+        "  typenet's InferenceModel and oneDNN on one thread (run with OMP_NUM_THREADS=1), and the ceilings");
+    const std::vector<std::string> names = {"mnist_batch1", "mnist_batch16", "mnist_batch1000",
+                                            "dense16_tanh_batch1", "dense64_tanh_batch1", "moons_batch1"};
+    if (o.list) {
+      for (const auto& n : names) std::printf("%s\n", n.c_str());
+      return 0;
+    }
+    for (const auto& n : o.only)
+      if (std::find(names.begin(), names.end(), n) == names.end())
+        throw std::invalid_argument("no workload named '" + n + "' (--list shows the names)");
+    auto plan = [&](int warmup, int reps, long calls) {
+      return Plan{o.warmup.value_or(warmup), o.reps.value_or(reps), calls};
+    };
+    std::vector<Result> results;
+    run_pair<Mnist>("mnist_batch1", 1, plan(3, 21, 2000), o, results);
+    run_pair<Mnist>("mnist_batch16", 16, plan(3, 21, 500), o, results);
+    run_pair<Mnist>("mnist_batch1000", 1000, plan(2, 11, 10), o, results);
+    run_pair<Dense16>("dense16_tanh_batch1", 1, plan(3, 21, 200000), o, results);
+    run_pair<Dense64>("dense64_tanh_batch1", 1, plan(3, 21, 100000), o, results);
+    run_pair<Moons>("moons_batch1", 1, plan(3, 21, 200000), o, results);
+
+    // The ceilings: one core's FMA peak, and the read bandwidth of the cache
+    // that holds each workload's weights.
+    const Timing peak = bench::fma_peak(Plan{1, 5, 1}, 1);
+    const double flops = bench::fma_flop_per_thread / peak.median_seconds;
+    std::printf("{\n  \"instruction_set\": %s,\n  \"fma_peak_flops_1thread\": %.6g,\n  \"results\": [",
+                bench::json_string(simd::instruction_set).c_str(), flops);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const Result& r = results[i];
+      const double bandwidth = bench::read_bandwidth(static_cast<std::size_t>(r.weight_bytes), Plan{1, 5, 1});
+      std::printf(
+          "%s\n    {\"name\": %s, \"system\": %s, \"batch\": %zu, \"median_seconds\": %.9g, \"min_seconds\": %.9g, "
+          "\"flop\": %.0f, \"weight_bytes\": %.0f, \"bandwidth_of_weights_cache\": %.6g}",
+          i ? "," : "", bench::json_string(r.name).c_str(), bench::json_string(r.system).c_str(), r.batch,
+          r.timing.median_seconds, r.timing.min_seconds, r.flop, r.weight_bytes, bandwidth);
+    }
+    std::printf("\n  ]\n}\n");
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_inference: %s\n", e.what());
+    return 2;
+  }
+}
