@@ -81,7 +81,13 @@ def read_tensors(path):
     (n,) = struct.unpack("<Q", data[:8])
     if n > 100_000_000 or 8 + n > len(data):
         raise ValueError(f"{path}: the header's size field says {n} bytes (at most 100 MB, within the file)")
-    header = json.loads(data[8:8 + n].decode("utf-8"))
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"{path}: the header names {sorted(k for k in keys if keys.count(k) > 1)[0]!r} twice")
+        return dict(pairs)
+
+    header = json.loads(data[8:8 + n].decode("utf-8"), object_pairs_hook=no_duplicates)
     metadata = header.pop("__metadata__", {})
     tensors = {}
     start = 8 + n

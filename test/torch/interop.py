@@ -13,6 +13,9 @@ Usage: interop.py PROBE (test/torch/interop_probe.cpp, built by meson).
 - Export: the probe trains the same networks a little in typenet and saves
   them; typenet_torch.load builds them in PyTorch, which gives typenet's
   outputs, within the same bound.
+- typenet_torch.save through a name map, for a module that is not an
+  nn.Sequential (an activation applied as a function), read by typenet
+  with SafetensorsNames; and what save and load refuse.
 - Dropout: its random stream is typenet's own, so its semantics are compared
   statistically with nn.Dropout's: in training, the share of zeros is p
   (within 5 standard deviations, in each step, each column, and against
@@ -90,6 +93,55 @@ def check_export(torch, tt, check, probe, networks, directory):
     return report
 
 
+def check_python_side(torch, tt, check, probe, directory):
+    """save() through a name map, for a module that is not an nn.Sequential,
+    read by typenet through SafetensorsNames; and save's and load's refusals."""
+    nn = torch.nn
+
+    class Custom(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Module()
+            self.net.fc1, self.net.bn1, self.net.fc2 = nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1)
+
+        def forward(self, x):
+            return self.net.fc2(torch.relu(self.net.bn1(self.net.fc1(x))))
+
+    torch.manual_seed(5)
+    model = Custom()
+    x = torch.randn(64, 2)
+    model.train()
+    for _ in range(3):
+        model(x)  # running statistics away from 0 and 1
+    model.eval()
+    tt.save(model, os.path.join(directory, "named.safetensors"), names=["net.fc1", "net.bn1", nn.ReLU(), "net.fc2"])
+    inputs = torch.randn(9, 2)
+    tt.write_tensors(os.path.join(directory, "named_input.safetensors"), {"x": inputs})
+    r = run_probe(probe, "import_named", directory)
+    with torch.no_grad():
+        theirs = model(inputs).flatten().tolist()
+    check.close("import through a name map", r["y"], theirs, 0, float_bound(theirs))
+
+    def refuses(what, call, fragment):
+        try:
+            call()
+        except ValueError as e:
+            if fragment not in str(e):
+                check.failures.append(f"{what}: {e}")
+        else:
+            check.failures.append(f"{what}: no ValueError")
+        check.checked += 1
+
+    refuses("save of a Conv1d", lambda: tt.save(nn.Sequential(nn.Linear(2, 2), nn.Conv1d(1, 1, 1)),
+                                                os.path.join(directory, "x.safetensors")), "typenet has no such layer")
+    refuses("save of GELU(tanh)", lambda: tt.save(nn.Sequential(nn.Linear(2, 2), nn.GELU(approximate="tanh")),
+                                                  os.path.join(directory, "x.safetensors")), "exact (erf) form")
+    refuses("save of a module without names", lambda: tt.save(model, os.path.join(directory, "x.safetensors")),
+            "needs names=")
+    refuses("load without metadata", lambda: tt.load(os.path.join(directory, "named_input.safetensors")),
+            "names no typenet network")
+
+
 def share(values):
     return sum(1 for v in values if v == 0.0) / len(values)
 
@@ -157,6 +209,8 @@ def main():
         imported = check_import(torch, tt, check, probe, networks, directory)
     with tempfile.TemporaryDirectory() as directory:
         exported = check_export(torch, tt, check, probe, networks, directory)
+    with tempfile.TemporaryDirectory() as directory:
+        check_python_side(torch, tt, check, probe, directory)
     check_dropout(torch, check, probe)
     for label in networks:
         print(f"{label}: largest difference of the outputs, relative to max(1, |PyTorch's|): "

@@ -11,6 +11,7 @@
 //                                 typenet_torch.save) into each network and
 //                                 prints its evaluation outputs on
 //                                 DIR/LABEL_input.safetensors
+//   interop_probe import_named DIR  loads DIR/named.safetensors through a name map
 //   interop_probe dropout         Dropout<0.3>'s outputs and input gradients
 //                                 on ones, three train-mode steps, and eval
 #include <cstdio>
@@ -89,6 +90,21 @@ void import_one(const char* label, const fs::path& dir) {
   std::printf("}");
 }
 
+// A module that is not an nn.Sequential, saved through a name map
+// (typenet_torch.save(module, path, names=[...])).
+void import_named(const fs::path& dir) {
+  using Net = Sequential<Input<2>, Linear<3>, BatchNorm<>, ReLU, Linear<1>>;
+  Model<Net, float> model(Init::torch_default, 99);
+  load_safetensors(dir / "named.safetensors", model,
+                   {.names = {.prefix = "net.", .modules = {"fc1", "bn1", "act", "fc2"}}});
+  const SafetensorsFile input = read_safetensors(dir / "named_input.safetensors");
+  const std::vector<float> x = tensor_values<float>(input, *input.find("x"));
+  const auto out = model.forward(MatrixView<const float>{x.data(), x.size() / 2, 2}, Mode::eval);
+  std::printf("{\"network\": \"%s\", ", Net::name().c_str());
+  print_values("y", out.data, x.size() / 2);
+  std::printf("}\n");
+}
+
 // Dropout<0.3> after an identity Linear: its output is the dropout of the
 // input, its input gradient the mask (scaled) applied to the output's.
 void dropout() {
@@ -136,10 +152,12 @@ int main(int argc, char** argv) {
       import_one<Unbiased>("unbiased", argv[2]);
       import_one<Smooth>("smooth", argv[2]);
       std::printf("\n}\n");
+    } else if (command == "import_named" && argc == 3) {
+      import_named(argv[2]);
     } else if (command == "dropout") {
       dropout();
     } else {
-      std::fprintf(stderr, "usage: interop_probe networks | export DIR | import DIR | dropout\n");
+      std::fprintf(stderr, "usage: interop_probe networks | export DIR | import DIR | import_named DIR | dropout\n");
       return 2;
     }
   } catch (const std::exception& e) {

@@ -141,7 +141,7 @@ std::vector<Expected> expected_tensors(const std::filesystem::path& file, const 
     // The block's values are the Linear's, then the normalisation's.
     constexpr std::size_t linear_values = B::value_count - Norm::parameters.size();
     const std::size_t linear_module = B::layer - 1, norm_module = B::layer;
-    const std::string linear_layer = "Linear<" + std::to_string(B::out) + ">";
+    const std::string linear_layer = Linear<B::out, declared_bias<B>::value>::name();
     const std::string norm_layer = [] {
       if constexpr (B::has_normalization) return Norm::name();
       else return std::string();
