@@ -237,15 +237,21 @@ inline std::optional<SafetensorsDtype> parse_dtype(std::string_view name) {
   return std::nullopt;
 }
 
+// The functions that touch JSON are templates on the JSON library's value
+// type (nlohmann::json, the default): its parser is then compiled only in
+// the files that read or write safetensors, not in every one that includes
+// typenet.hpp (docs/interop.md measures both).
+
 // A JSON value as the format requires: a non-negative integer.
-inline std::optional<std::uint64_t> as_count(const nlohmann::json& v) {
+template <class Json>
+std::optional<std::uint64_t> as_count(const Json& v) {
   if (!v.is_number_unsigned()) return std::nullopt;
-  return v.get<std::uint64_t>();
+  return v.template get<std::uint64_t>();
 }
 
 // The tensor entry `name: {...}` of the header.
-inline SafetensorsTensor parse_entry(const std::filesystem::path& file, const std::string& name,
-                                     const nlohmann::json& v) {
+template <class Json>
+SafetensorsTensor parse_entry(const std::filesystem::path& file, const std::string& name, const Json& v) {
   const std::string what = "tensor '" + name + "'";
   if (!v.is_object()) throw SafetensorsError(file, what + ": its entry is not a JSON object");
   for (const auto& [key, value] : v.items())
@@ -255,8 +261,8 @@ inline SafetensorsTensor parse_entry(const std::filesystem::path& file, const st
   t.name = name;
   const auto dtype = v.find("dtype");
   if (dtype == v.end() || !dtype->is_string()) throw SafetensorsError(file, what + ": no dtype string");
-  const auto d = parse_dtype(dtype->get_ref<const std::string&>());
-  if (!d) throw SafetensorsError(file, what + ": unknown dtype '" + dtype->get<std::string>() + "'");
+  const auto d = parse_dtype(dtype->template get_ref<const std::string&>());
+  if (!d) throw SafetensorsError(file, what + ": unknown dtype '" + dtype->template get<std::string>() + "'");
   t.dtype = *d;
   const auto shape = v.find("shape");
   if (shape == v.end() || !shape->is_array())
@@ -293,22 +299,22 @@ inline SafetensorsTensor parse_entry(const std::filesystem::path& file, const st
 // Parses the header's JSON, refusing duplicate keys in any object (the
 // format disallows them; a parser that kept the last would let two
 // readers see two different files).
-inline nlohmann::json parse_json(const std::filesystem::path& file, std::string_view text) {
+template <class Json>
+Json parse_json(const std::filesystem::path& file, std::string_view text) {
   std::vector<std::set<std::string>> keys;
   std::string duplicate;
-  const nlohmann::json::parser_callback_t callback = [&](int, nlohmann::json::parse_event_t event,
-                                                         nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
+  const typename Json::parser_callback_t callback = [&](int, typename Json::parse_event_t event, Json& parsed) {
+    using E = typename Json::parse_event_t;
     if (event == E::object_start) keys.emplace_back();
     else if (event == E::object_end) keys.pop_back();
-    else if (event == E::key && !keys.back().insert(parsed.get<std::string>()).second && duplicate.empty())
-      duplicate = parsed.get<std::string>();
+    else if (event == E::key && !keys.back().insert(parsed.template get<std::string>()).second && duplicate.empty())
+      duplicate = parsed.template get<std::string>();
     return true;
   };
-  nlohmann::json header;
+  Json header;
   try {
-    header = nlohmann::json::parse(text.begin(), text.end(), callback);
-  } catch (const nlohmann::json::exception& e) {
+    header = Json::parse(text.begin(), text.end(), callback);
+  } catch (const typename Json::exception& e) {
     throw SafetensorsError(file, std::string("the header is not well-formed JSON: ") + e.what());
   }
   if (!duplicate.empty()) throw SafetensorsError(file, "the header names '" + duplicate + "' twice");
@@ -325,7 +331,8 @@ inline nlohmann::json parse_json(const std::filesystem::path& file, std::string_
 //   data_offsets whose size is its element count times its dtype's size;
 //   the offsets are contiguous from 0, and the data ends where the file ends;
 //   __metadata__, if present, maps strings to strings.
-inline SafetensorsFile parse_safetensors(const std::filesystem::path& label, std::vector<unsigned char> bytes) {
+template <class Json = nlohmann::json>
+SafetensorsFile parse_safetensors(const std::filesystem::path& label, std::vector<unsigned char> bytes) {
   using namespace safetensors_detail;
   SafetensorsFile f;
   f.path = label;
@@ -345,7 +352,7 @@ inline SafetensorsFile parse_safetensors(const std::filesystem::path& label, std
   const std::string_view text(reinterpret_cast<const char*>(f.bytes.data() + 8), static_cast<std::size_t>(n));
   if (text.empty() || text.front() != '{')
     throw SafetensorsError(label, "the header does not start with '{' (a safetensors header is a JSON object)");
-  const nlohmann::json header = parse_json(label, text);
+  const Json header = parse_json<Json>(label, text);
   if (!header.is_object()) throw SafetensorsError(label, "the header is not a JSON object");
 
   for (const auto& [key, value] : header.items()) {
@@ -354,7 +361,7 @@ inline SafetensorsFile parse_safetensors(const std::filesystem::path& label, std
       for (const auto& [k, v] : value.items()) {
         if (!v.is_string())
           throw SafetensorsError(label, "__metadata__ '" + k + "' is " + v.dump() + "; its values must be strings");
-        f.metadata[k] = v.get<std::string>();
+        f.metadata[k] = v.template get<std::string>();
       }
     } else {
       f.tensors.push_back(parse_entry(label, key, value));
@@ -388,7 +395,8 @@ inline SafetensorsFile parse_safetensors(const std::filesystem::path& label, std
 
 // Reads and parses a file (all of parse_safetensors' checks). The header's
 // size is checked against the file's before the rest is read.
-inline SafetensorsFile read_safetensors(const std::filesystem::path& file) {
+template <class Json = nlohmann::json>
+SafetensorsFile read_safetensors(const std::filesystem::path& file) {
   using checkpoint_detail::FileDescriptor;
   using checkpoint_detail::os_error;
   FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -420,7 +428,7 @@ inline SafetensorsFile read_safetensors(const std::filesystem::path& file) {
     const std::uint64_t n = checkpoint_detail::load_le(bytes.data(), 8);
     if (n <= safetensors_detail::max_header_size && n <= size - 8) read_to(static_cast<std::size_t>(size));
   }
-  return parse_safetensors(file, std::move(bytes));
+  return parse_safetensors<Json>(file, std::move(bytes));
 }
 
 // ------------------------------------------------------------ writing
@@ -448,14 +456,15 @@ SafetensorsTensorData make_safetensor(std::string name, std::vector<std::uint64_
 // name; the header compact, __metadata__ first, padded with spaces to a
 // multiple of 8 bytes. Throws std::invalid_argument for a tensor whose
 // bytes do not match its shape and dtype, or a name used twice.
-inline std::vector<unsigned char> encode_safetensors(std::vector<SafetensorsTensorData> tensors,
-                                                     const std::map<std::string, std::string>& metadata = {}) {
+template <class Json = nlohmann::ordered_json>
+std::vector<unsigned char> encode_safetensors(std::vector<SafetensorsTensorData> tensors,
+                                              const std::map<std::string, std::string>& metadata = {}) {
   std::sort(tensors.begin(), tensors.end(), [](const SafetensorsTensorData& a, const SafetensorsTensorData& b) {
     return a.dtype != b.dtype ? a.dtype > b.dtype : a.name < b.name;
   });
-  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  Json header = Json::object();  // ordered: __metadata__ first, then the tensors as laid out
   if (!metadata.empty()) {
-    auto& m = header["__metadata__"] = nlohmann::ordered_json::object();
+    auto& m = header["__metadata__"] = Json::object();
     for (const auto& [k, v] : metadata) m[k] = v;
   }
   std::uint64_t offset = 0;
@@ -476,7 +485,7 @@ inline std::vector<unsigned char> encode_safetensors(std::vector<SafetensorsTens
   std::string text;
   try {
     text = header.dump();
-  } catch (const nlohmann::json::exception&) {
+  } catch (const typename Json::exception&) {
     throw std::invalid_argument("typenet: safetensors: a tensor name or a metadata entry is not valid UTF-8");
   }
   text.append((8 - text.size() % 8) % 8, ' ');
@@ -490,9 +499,10 @@ inline std::vector<unsigned char> encode_safetensors(std::vector<SafetensorsTens
 
 // Writes encode_safetensors' bytes to `target`, atomically (io/atomic_file.hpp):
 // a failed save throws SafetensorsError and leaves the old file as it was.
-inline void write_safetensors(const std::filesystem::path& target, std::vector<SafetensorsTensorData> tensors,
-                              const std::map<std::string, std::string>& metadata = {}) {
-  const std::vector<unsigned char> bytes = encode_safetensors(std::move(tensors), metadata);
+template <class Json = nlohmann::ordered_json>
+void write_safetensors(const std::filesystem::path& target, std::vector<SafetensorsTensorData> tensors,
+                       const std::map<std::string, std::string>& metadata = {}) {
+  const std::vector<unsigned char> bytes = encode_safetensors<Json>(std::move(tensors), metadata);
   try {
     checkpoint_detail::AtomicFile file(target);
     file.write(bytes.data(), bytes.size());
