@@ -41,7 +41,8 @@
 
 namespace typenet {
 
-// Declared, not included: the model's header includes this one's users.
+// Declared, not included: save and load are templates that meet the full
+// Model where they are used (typenet.hpp includes both).
 template <class Net, class T>
 class Model;
 
