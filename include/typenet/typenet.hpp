@@ -1,8 +1,10 @@
 // typenet: a network's topology is a type. The umbrella header: topology,
-// the CPU model, losses, optimizers, schedules, metrics and toy data.
+// the CPU model, losses, optimizers, schedules, metrics, toy data, and
+// models as safetensors files, named as PyTorch names them.
 #pragma once
 
 #include "typenet/data/generators.hpp"
+#include "typenet/io/safetensors.hpp"
 #include "typenet/model/model.hpp"
 #include "typenet/topology/sequential.hpp"
 #include "typenet/model/init.hpp"
