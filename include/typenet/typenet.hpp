@@ -2,6 +2,8 @@
 // the CPU model, losses, optimizers, schedules, metrics and toy data.
 #pragma once
 
+// First, so that a compiler too old for typenet stops at its sentence.
+#include "typenet/config.hpp"
 #include "typenet/data/generators.hpp"
 #include "typenet/model/model.hpp"
 #include "typenet/topology/sequential.hpp"
@@ -12,3 +14,4 @@
 #include "typenet/train/optimizers.hpp"
 #include "typenet/train/schedules.hpp"
 #include "typenet/train/train_step.hpp"
+#include "typenet/version.hpp"

@@ -1,0 +1,17 @@
+/// @file
+/// The library's version, as numbers a program can test with the
+/// preprocessor. They equal the version in the top-level meson.build (the
+/// one in typenet.pc and typenetConfigVersion.cmake); test_version checks it.
+#pragma once
+
+/// Raised for changes that break code written against the previous version
+/// (while it is 0, so does the minor version: 0.x releases make no promise).
+#define TYPENET_VERSION_MAJOR 0
+/// Raised for additions.
+#define TYPENET_VERSION_MINOR 2
+/// Raised for fixes.
+#define TYPENET_VERSION_PATCH 0
+
+/// One number that orders versions: major * 10000 + minor * 100 + patch.
+#define TYPENET_VERSION (TYPENET_VERSION_MAJOR * 10000 + TYPENET_VERSION_MINOR * 100 + TYPENET_VERSION_PATCH)
+
