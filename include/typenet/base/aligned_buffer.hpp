@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
 // Memory for vectors and matrices: 64-byte aligned (one cache line, one

@@ -1,6 +1,8 @@
 // Train or evaluation mode: explicit state, never inferred from the batch.
 #pragma once
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
 // train: BatchNorm normalises with the batch's statistics and updates its

@@ -7,6 +7,8 @@
 
 #include <cstddef>
 
+#include "typenet/config.hpp"
+
 namespace typenet::cpu {
 
 template <class T>

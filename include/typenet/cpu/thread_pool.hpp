@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "typenet/config.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define TYPENET_PAUSE() _mm_pause()

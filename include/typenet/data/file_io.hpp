@@ -30,6 +30,8 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/config.hpp"
+
 namespace typenet::data::file_io_detail {
 
 using std::filesystem::path;

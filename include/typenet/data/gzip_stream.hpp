@@ -27,6 +27,8 @@
 #include <system_error>
 #include <vector>
 
+#include "typenet/config.hpp"
+
 #if !defined(TYPENET_NO_ZLIB) && __has_include(<zlib.h>)
 #include <zlib.h>
 #define TYPENET_GZIP_HAS_ZLIB 1

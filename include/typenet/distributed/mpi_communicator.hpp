@@ -12,6 +12,9 @@
 // typenet.hpp never does.
 #pragma once
 
+// (Before mpi.h: a compiler too old for typenet stops here, MPI or not.)
+#include "typenet/config.hpp"
+
 // The C API only: the deprecated C++ bindings of Open MPI and MPICH are not
 // used, cost compile time and do not compile cleanly with -Wextra.
 #ifndef OMPI_SKIP_MPICXX

@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 
+#include "typenet/config.hpp"
+
 namespace typenet::distributed {
 
 inline std::string replica_mismatch_message(std::uint64_t step, std::span<const std::uint64_t> checksums) {

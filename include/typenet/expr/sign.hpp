@@ -4,6 +4,8 @@
 // test the output instead of the input.
 #pragma once
 
+#include "typenet/config.hpp"
+
 namespace typenet::expr {
 
 enum class Sign { zero, positive, negative, nonnegative, nonpositive, unknown };

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "typenet/config.hpp"
+
 namespace typenet::expr {
 
 // Joins pieces with append: GCC 12 reports a false -Wrestrict on chains of

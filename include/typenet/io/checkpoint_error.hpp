@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
 // Every problem with saving or loading a checkpoint; what() is

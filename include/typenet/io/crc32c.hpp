@@ -19,6 +19,8 @@
 #include <nmmintrin.h>
 #endif
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
 namespace crc32c_detail {

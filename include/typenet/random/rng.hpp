@@ -10,6 +10,8 @@
 #include <span>
 #include <utility>
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
 // SplitMix64: expands a 64-bit seed into well-mixed state words.

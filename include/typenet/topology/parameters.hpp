@@ -7,6 +7,8 @@
 
 #include <cstddef>
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
 // One dimension of a value, in terms of its block's widths.

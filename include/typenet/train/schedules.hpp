@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <numbers>
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
 struct ConstantLR {
