@@ -15,8 +15,8 @@
 
 namespace typenet {
 
-// Memory for vectors and matrices: 64-byte aligned (one cache line, one
-// AVX-512 register), zero-initialised, not resized behind the user's back.
+/// Memory for vectors and matrices: 64-byte aligned (one cache line, one
+/// AVX-512 register), zero-initialised, not resized behind the user's back.
 template <class T>
 class AlignedBuffer {
   static_assert(std::is_trivially_copyable_v<T>);
@@ -41,7 +41,7 @@ class AlignedBuffer {
   }
   ~AlignedBuffer() = default;
 
-  // Discards the contents; the new elements are zero.
+  /// Discards the contents; the new elements are zero.
   void resize(std::size_t n) {
     if (n == 0) {
       ptr_.reset();

@@ -9,7 +9,7 @@
 
 namespace typenet {
 
-// rows x cols, element (i, j) at data[i * stride + j].
+/// rows x cols, element (i, j) at data[i * stride + j].
 template <class T>
 struct MatrixView {
   T* data = nullptr;
@@ -20,14 +20,14 @@ struct MatrixView {
   MatrixView() = default;
   MatrixView(T* d, std::size_t r, std::size_t c) : data(d), rows(r), cols(c), stride(c) {}
   MatrixView(T* d, std::size_t r, std::size_t c, std::size_t s) : data(d), rows(r), cols(c), stride(s) {}
-  // A view of mutable data is also a view of constant data.
+  /// A view of mutable data is also a view of constant data.
   template <class U>
     requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
   MatrixView(MatrixView<U> o) : data(o.data), rows(o.rows), cols(o.cols), stride(o.stride) {}
 
   T& operator()(std::size_t i, std::size_t j) const { return data[i * stride + j]; }
   T* row(std::size_t i) const { return data + i * stride; }
-  // Rows [begin, begin + count): a batch is a view, not a copy.
+  /// Rows [begin, begin + count): a batch is a view, not a copy.
   MatrixView rows_view(std::size_t begin, std::size_t count) const {
     return MatrixView(data + begin * stride, count, cols, stride);
   }

@@ -5,9 +5,9 @@
 
 namespace typenet {
 
-// train: BatchNorm normalises with the batch's statistics and updates its
-//        running estimates; dropout is active; backward may follow.
-// eval:  BatchNorm uses the running estimates; dropout is the identity.
+/// train: BatchNorm normalises with the batch's statistics and updates its
+///        running estimates; dropout is active; backward may follow.
+/// eval:  BatchNorm uses the running estimates; dropout is the identity.
 enum class Mode { train, eval };
 
 }  // namespace typenet

@@ -23,11 +23,11 @@ struct Backend {
   template <class U>
   using Buffer = AlignedBuffer<U>;
 
-  // The pool the kernels may use above their work threshold; nullptr runs
-  // everything on the calling thread. Results do not depend on it.
+  /// The pool the kernels may use above their work threshold; nullptr runs
+  /// everything on the calling thread. Results do not depend on it.
   ThreadPool* pool = nullptr;
 
-  // Backward's room for one block's W transposed (rows rounded up to vectors).
+  /// Backward's room for one block's W transposed (rows rounded up to vectors).
   template <class Net>
   static constexpr std::size_t scratch_count() {
     std::size_t n = 0;
@@ -56,7 +56,7 @@ struct Backend {
     for (std::size_t i = 0; i < rows; ++i) softmax::backward(p + i * cols, g + i * cols, cols);
   }
 
-  // Host memory throughout.
+  /// Host memory throughout.
   void upload(T* dst, const T* src, std::size_t n) const { std::copy_n(src, n, dst); }
   void download(T* dst, const T* src, std::size_t n) const { std::copy_n(src, n, dst); }
   void check_device_memory(const void*, const char*) const {}

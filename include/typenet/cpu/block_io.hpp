@@ -18,8 +18,8 @@ namespace typenet::cpu {
 
 struct StepInfo : BlockStep {
   ThreadPool* pool = nullptr;
-  // BatchNorm statistics summed across processes (synchronised BatchNorm);
-  // null: this batch alone.
+  /// BatchNorm statistics summed across processes (synchronised BatchNorm);
+  /// null: this batch alone.
   BatchStatisticsReducer<float>* reducer_float = nullptr;
   BatchStatisticsReducer<double>* reducer_double = nullptr;
 
@@ -30,15 +30,15 @@ struct StepInfo : BlockStep {
   }
 };
 
-// The passes of a BatchNorm block in train mode. One process: `all` at once,
-// each panel finishing while it is in cache. Synchronised across processes,
-// the statistics are summed between passes: `column_sums` (the product, and
-// sum z into stats.mean), `squared_deviations` (the global mean into
-// stats.mean, sum (z - mean)^2 into stats.inv_std), `normalise` (the rest).
+/// The passes of a BatchNorm block in train mode. One process: `all` at once,
+/// each panel finishing while it is in cache. Synchronised across processes,
+/// the statistics are summed between passes: `column_sums` (the product, and
+/// sum z into stats.mean), `squared_deviations` (the global mean into
+/// stats.mean, sum (z - mean)^2 into stats.inv_std), `normalise` (the rest).
 enum class BatchNormPass { all, column_sums, squared_deviations, normalise };
 
-// Below this many multiply-adds a kernel stays on the calling thread: waking
-// another costs more than the work.
+/// Below this many multiply-adds a kernel stays on the calling thread: waking
+/// another costs more than the work.
 inline constexpr std::size_t parallel_threshold_macs = std::size_t{1} << 17;
 
 template <class F>

@@ -22,9 +22,9 @@
 
 namespace typenet::cpu {
 
-// Register blocking per instruction set and scalar type: MR rows by NV
-// vectors of accumulators, chosen to fill the register file (32 registers with
-// AVX-512, 16 otherwise) leaving room for the B vectors and one broadcast.
+/// Register blocking per instruction set and scalar type: MR rows by NV
+/// vectors of accumulators, chosen to fill the register file (32 registers with
+/// AVX-512, 16 otherwise) leaving room for the B vectors and one broadcast.
 template <class T>
 struct Blocking {
   static constexpr int W = simd::lanes<T>;
@@ -35,16 +35,16 @@ struct Blocking {
 #else
   static constexpr int MR = 4, NV = 2;
 #endif
-  static constexpr int panel = NV * W;  // columns per panel of the outer kernel
+  static constexpr int panel = NV * W;  ///< columns per panel of the outer kernel
 };
 
 template <class T, int MR, int NV>
 using Tile = simd::vec<T>[MR][NV];
 
-// acc = sum over r < depth of A(m, r) * B[r, 0 .. NV*W), for m < MR.
-// Rows at or past `rows` repeat the last valid row (the epilogue ignores
-// them), so a batch that is not a multiple of MR needs no second kernel.
-// The last vector loads only `tail` lanes: the panel ends where B ends.
+/// acc = sum over r < depth of A(m, r) * B[r, 0 .. NV*W), for m < MR.
+/// Rows at or past `rows` repeat the last valid row (the epilogue ignores
+/// them), so a batch that is not a multiple of MR needs no second kernel.
+/// The last vector loads only `tail` lanes: the panel ends where B ends.
 template <class T, int MR, int NV>
 TYPENET_INLINE void outer_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t a_row, std::ptrdiff_t a_depth, int rows,
                                const T* TYPENET_RESTRICT b, std::ptrdiff_t ldb, int depth, simd::Tail<T> tail,
@@ -74,8 +74,8 @@ TYPENET_INLINE void outer_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t a_row
   }
 }
 
-// Column panels of an `n`-wide matrix: `full` panels of NV vectors, then one
-// last panel of `last_vectors` vectors whose final vector has `last_tail` lanes.
+/// Column panels of an `n`-wide matrix: `full` panels of NV vectors, then one
+/// last panel of `last_vectors` vectors whose final vector has `last_tail` lanes.
 template <class T, std::size_t N>
 struct Panels {
   static constexpr int W = simd::lanes<T>;
@@ -86,7 +86,7 @@ struct Panels {
   static constexpr int last_vectors = rest == 0 ? Blocking<T>::NV : (rest + W - 1) / W;
   static constexpr int last_tail = rest == 0 ? W : (rest % W == 0 ? W : rest % W);
 
-  // Calls f(std::integral_constant<int, vectors>, column0, Tail) for panel p.
+  /// Calls f(std::integral_constant<int, vectors>, column0, Tail) for panel p.
   template <class F>
   TYPENET_INLINE static void visit(int p, F&& f) {
     if (p < full) {

@@ -60,7 +60,7 @@ struct LoaderOptions {
   bool shuffle = true;
   bool drop_last = false;
   std::uint64_t seed = 0;
-  // This loader's part of each batch, and how many parts (see the top).
+  /// This loader's part of each batch, and how many parts (see the top).
   std::size_t shard = 0;
   std::size_t shards = 1;
 };
@@ -68,15 +68,15 @@ struct LoaderOptions {
 template <class T>
 struct Batch {
   MatrixView<const T> x;
-  std::span<const std::int32_t> labels;  // empty when the loader has no labels
-  MatrixView<const T> targets;           // rows == 0 when the loader has no targets
-  // Which data set rows the batch holds, in order. Shuffled: `samples` (a
-  // view of the loader's permutation). Unshuffled: `samples` is empty and the
-  // batch is rows [first_sample, first_sample + size()).
+  std::span<const std::int32_t> labels;  ///< empty when the loader has no labels
+  MatrixView<const T> targets;           ///< rows == 0 when the loader has no targets
+  /// Which data set rows the batch holds, in order. Shuffled: `samples` (a
+  /// view of the loader's permutation). Unshuffled: `samples` is empty and the
+  /// batch is rows [first_sample, first_sample + size()).
   std::span<const std::size_t> samples;
   std::size_t first_sample = 0;
-  std::size_t index = 0;  // position of the batch in its epoch
-  // Rows in the whole batch, every shard's together (== size() unsharded).
+  std::size_t index = 0;  ///< position of the batch in its epoch
+  /// Rows in the whole batch, every shard's together (== size() unsharded).
   std::size_t global_size = 0;
 
   std::size_t size() const { return x.rows; }
@@ -93,10 +93,10 @@ class BatchLoader {
       : BatchLoader(x, std::span<const std::int32_t>(), targets, options) {}
   BatchLoader(const LabelledData<T>& d, LoaderOptions options)
       : BatchLoader(d.x.view(), std::span<const std::int32_t>(d.labels), options) {}
-  BatchLoader(const LabelledData<T>&&, LoaderOptions) = delete;  // would view a temporary
+  BatchLoader(const LabelledData<T>&&, LoaderOptions) = delete;  ///< would view a temporary
 
-  // Labels, targets, or both (pass an empty span or view for the one you do
-  // not have).
+  /// Labels, targets, or both (pass an empty span or view for the one you do
+  /// not have).
   BatchLoader(MatrixView<const T> x, std::span<const std::int32_t> labels, MatrixView<const T> targets,
               LoaderOptions options)
       : x_(x), labels_(labels), targets_(targets), options_(options) {
@@ -118,7 +118,7 @@ class BatchLoader {
   }
 
   class Epoch;
-  // Starts epoch k: in shuffled mode, draws its order (no allocation).
+  /// Starts epoch k: in shuffled mode, draws its order (no allocation).
   Epoch epoch(std::size_t k) {
     ++generation_;
     if (options_.shuffle) {
@@ -210,14 +210,14 @@ class BatchLoader {
                                   " over.");
   }
 
-  // Rows [begin, end) of a batch of n rows belong to this loader's shard.
+  /// Rows [begin, end) of a batch of n rows belong to this loader's shard.
   std::size_t shard_begin(std::size_t n) const { return options_.shard * n / options_.shards; }
   std::size_t shard_end(std::size_t n) const { return (options_.shard + 1) * n / options_.shards; }
   std::size_t largest_shard(std::size_t n) const { return (n + options_.shards - 1) / options_.shards; }
 
-  // Independent streams per epoch: the (seed, k) pair is hashed into one
-  // seed (SplitMix64 twice), because Rng(seed + k) would start the streams
-  // of neighbouring epochs from overlapping SplitMix64 sequences.
+  /// Independent streams per epoch: the (seed, k) pair is hashed into one
+  /// seed (SplitMix64 twice), because Rng(seed + k) would start the streams
+  /// of neighbouring epochs from overlapping SplitMix64 sequences.
   static std::uint64_t epoch_seed(std::uint64_t seed, std::size_t k) {
     std::uint64_t state = seed;
     std::uint64_t mixed = splitmix64(state) ^ static_cast<std::uint64_t>(k);
@@ -268,8 +268,8 @@ class BatchLoader {
   std::size_t generation_ = 0;
 };
 
-// BatchLoader loader(matrix.view(), labels, options) deduces T from a view
-// of mutable or constant data.
+/// BatchLoader loader(matrix.view(), labels, options) deduces T from a view
+/// of mutable or constant data.
 template <class U>
 BatchLoader(MatrixView<U>, std::span<const std::int32_t>, LoaderOptions) -> BatchLoader<std::remove_const_t<U>>;
 template <class U, class V>

@@ -25,10 +25,10 @@
 
 namespace typenet::data {
 
-// One part of MNIST: the images as rows of x with their labels, and where
-// they came from.
+/// One part of MNIST: the images as rows of x with their labels, and where
+/// they came from.
 struct MnistSet {
-  LabelledData<float> data;  // x: count x 784 (rows x cols), labels 0..9
+  LabelledData<float> data;  ///< x: count x 784 (rows x cols), labels 0..9
   std::size_t image_rows = 0;
   std::size_t image_cols = 0;
   PixelStatistics statistics;
@@ -41,10 +41,10 @@ void check_width(const MnistSet& set) {
   check_width(set.data.x.cols(), N, set.images_file);
 }
 
-// MNIST's "train" or "t10k" set from `dir`, which holds SET-images-idx3-ubyte
-// and SET-labels-idx1-ubyte, plain or with .gz (examples/fetch_mnist.py
-// puts them there). Plain files are preferred when both exist. Checks that
-// there are as many labels as images and that every label is a digit.
+/// MNIST's "train" or "t10k" set from `dir`, which holds SET-images-idx3-ubyte
+/// and SET-labels-idx1-ubyte, plain or with .gz (examples/fetch_mnist.py
+/// puts them there). Plain files are preferred when both exist. Checks that
+/// there are as many labels as images and that every label is a digit.
 inline MnistSet load_mnist(const std::filesystem::path& dir, std::string_view set, PixelScaling scaling = {}) {
   if (set != "train" && set != "t10k")
     throw std::invalid_argument("typenet: load_mnist: the set is \"" + std::string(set) +

@@ -73,11 +73,11 @@ enum class Saved {
 
 namespace detail {
 
-// f = (x > 0 ? a(x) : b(x)) with a > 0 on x > 0 and b <= 0 on x <= 0 means
-// f(x) > 0 exactly when x > 0: the condition may then test y instead of x.
-// (The condition is compared with is_same, not matched by a partial
-// specialisation on Lit<0.0>: GCC 12 crashes matching that pattern against
-// another constant, as in Softplus's x > 20.)
+/// f = (x > 0 ? a(x) : b(x)) with a > 0 on x > 0 and b <= 0 on x <= 0 means
+/// f(x) > 0 exactly when x > 0: the condition may then test y instead of x.
+/// (The condition is compared with is_same, not matched by a partial
+/// specialisation on Lit<0.0>: GCC 12 crashes matching that pattern against
+/// another constant, as in Softplus's x > 20.)
 template <class F>
 struct sign_preserving_selection : std::false_type {};
 template <class C, class A, class B>
@@ -97,10 +97,10 @@ constexpr auto rewrite_in_output(const F&, const D& d) {
 
 }  // namespace detail
 
-// Everything backward needs to know about an elementwise f(x), x = Var<0>:
-//   derivative            f'(x) in terms of x (Var<0>)
-//   derivative_of_output  f'(x) in terms of y = f(x) (Var<1>), when possible
-//   saved                 which of the two forward must keep
+/// Everything backward needs to know about an elementwise f(x), x = Var<0>:
+///   derivative            f'(x) in terms of x (Var<0>)
+///   derivative_of_output  f'(x) in terms of y = f(x) (Var<1>), when possible
+///   saved                 which of the two forward must keep
 template <Expr F>
 struct ElementwiseBackward {
   static constexpr F function{};

@@ -27,7 +27,7 @@ using expr::tanh;
 template <int I>
 inline constexpr expr::Var<I> variable{};
 
-// auto [a, b, c] = variables<3>();
+/// auto [a, b, c] = variables<3>();
 template <int N>
 constexpr auto variables() {
   return []<int... I>(std::integer_sequence<int, I...>) { return std::tuple{expr::Var<I>{}...}; }(
@@ -42,10 +42,10 @@ constexpr auto relu(E e) {
 template <std::size_t N>
 struct ValueAndGradient {
   double value;
-  std::array<double, N> partial;  // partial[i] = d value / d variable<i>
+  std::array<double, N> partial;  ///< partial[i] = d value / d `variable<i>`
 };
 
-// Value and every partial derivative of e at the point (x0, x1, ...).
+/// Value and every partial derivative of e at the point (x0, x1, ...).
 template <expr::Expr E, class... X>
 ValueAndGradient<sizeof...(X)> gradient(const E& e, X... point) {
   const std::array<double, sizeof...(X)> env{static_cast<double>(point)...};

@@ -13,7 +13,7 @@
 namespace typenet::expr {
 
 namespace cpp_detail {
-// A double that reads back exactly, as a T.
+/// A double that reads back exactly, as a T.
 inline std::string literal(double v) {
   char text[40];
   std::snprintf(text, sizeof text, "T(%.17g)", v);
@@ -21,7 +21,7 @@ inline std::string literal(double v) {
 }
 }  // namespace cpp_detail
 
-// cpp_code(e, variables): e in C++, variables[i] naming Var<i>.
+/// cpp_code(e, variables): e in C++, variables[i] naming `Var<i>`.
 template <double V>
 std::string cpp_code(const Lit<V>&, const std::string*) {
   return cpp_detail::literal(V);

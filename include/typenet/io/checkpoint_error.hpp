@@ -9,13 +9,13 @@
 
 namespace typenet {
 
-// Every problem with saving or loading a checkpoint; what() is
-// "typenet: <path>: <problem>".
+/// Every problem with saving or loading a checkpoint; what() is
+/// "typenet: <path>: <problem>".
 class CheckpointError : public std::runtime_error {
  public:
   CheckpointError(const std::filesystem::path& path, const std::string& problem)
       : std::runtime_error(prefix(path) + problem) {}
-  // What every message about `path` starts with.
+  /// What every message about `path` starts with.
   static std::string prefix(const std::filesystem::path& path) { return "typenet: " + path.string() + ": "; }
 };
 

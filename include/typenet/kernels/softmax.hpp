@@ -36,7 +36,7 @@ TYPENET_HD TYPENET_INLINE T log_sum_exp(const T* l, std::size_t n) {
   return m + std::log(sum);
 }
 
-// g holds dLoss/dp on entry and dLoss/dl on return.
+/// g holds dLoss/dp on entry and dLoss/dl on return.
 template <class T>
 TYPENET_HD TYPENET_INLINE void backward(const T* p, T* g, std::size_t n) {
   T dot = 0;

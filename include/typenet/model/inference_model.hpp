@@ -50,13 +50,13 @@ class InferenceModel {
   using Trained = checked_network_t<Net>;
 
  public:
-  // The network it runs: Net with BatchNorm folded and Dropout removed.
+  /// The network it runs: Net with BatchNorm folded and Dropout removed.
   using network = inference_network_t<Trained>;
   using scalar = T;
   static constexpr std::size_t input_size = network::input_size;
   static constexpr std::size_t output_size = network::output_size;
 
-  // Room for one call of up to `rows` samples: two blocks' outputs.
+  /// Room for one call of up to `rows` samples: two blocks' outputs.
   class Workspace {
    public:
     Workspace() = default;
@@ -79,24 +79,24 @@ class InferenceModel {
     fold_parameters<Trained, T>(trained.parameters(), trained.state(), parameters_.span());
     pack();
   }
-  // From a checkpoint of Net (io/checkpoint.hpp's load_checkpoint, with
-  // every check it makes): loader(path, model) fills a model of Net.
+  /// From a checkpoint of Net (io/checkpoint.hpp's load_checkpoint, with
+  /// every check it makes): loader(path, model) fills a model of Net.
   template <class Loader>
   InferenceModel(const std::filesystem::path& path, Loader&& loader)
       : InferenceModel(load_with(path, std::forward<Loader>(loader))) {}
 
-  // The folded parameters, in network's layout (the model's is Net's).
+  /// The folded parameters, in network's layout (the model's is Net's).
   std::span<const T> parameters() const { return parameters_.span(); }
 
-  // y = the network's output for every row of x (probabilities with a
-  // Softmax head). Any number of threads may call it at once.
+  /// y = the network's output for every row of x (probabilities with a
+  /// Softmax head). Any number of threads may call it at once.
   void predict(MatrixView<const T> x, MatrixView<T> y) const {
     thread_local Workspace workspace;
     workspace.reserve(x.rows);
     predict(x, y, workspace);
   }
-  // The same with the caller's workspace, which must hold x.rows rows: no
-  // allocation at all.
+  /// The same with the caller's workspace, which must hold x.rows rows: no
+  /// allocation at all.
   void predict(MatrixView<const T> x, MatrixView<T> y, Workspace& workspace) const {
     check(x, y, workspace);
     T* buffers[2] = {workspace.values_.data(), workspace.values_.data() + x.rows * Workspace::row_width};

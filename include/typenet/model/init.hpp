@@ -23,9 +23,9 @@ enum class Init {
   kaiming_normal,   // W ~ N(0, 2 / fan_in), b = 0
 };
 
-// Fills one value of a layer whose Linear has fan_in inputs and fan_out
-// outputs. Values are drawn in buffer order, so a seed gives the same
-// numbers whatever else changes.
+/// Fills one value of a layer whose Linear has fan_in inputs and fan_out
+/// outputs. Values are drawn in buffer order, so a seed gives the same
+/// numbers whatever else changes.
 template <class T>
 void initialize_value(Initial initial, std::span<T> values, std::size_t fan_in, std::size_t fan_out, Init init,
                       Rng& rng) {
@@ -55,7 +55,7 @@ void initialize_value(Initial initial, std::span<T> values, std::size_t fan_in, 
   }
 }
 
-// Every parameter and state value of Net, as its layers declare them.
+/// Every parameter and state value of Net, as its layers declare them.
 template <class Net, class T>
 void initialize_values(std::span<T> parameters, std::span<T> state, Init init, std::uint64_t seed) {
   Rng rng(seed);

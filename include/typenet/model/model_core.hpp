@@ -61,24 +61,24 @@ class ModelCore {
   template <std::size_t B>
   using block = typename Net::template block<B>;
 
-  // Synchronised BatchNorm: with a reducer, train-mode BatchNorm uses the
-  // statistics of all processes' batches together (cpu/batch_reducer.hpp;
-  // the reducer sums values in the backend's memory). nullptr (the
-  // default): this process's batch alone.
+  /// Synchronised BatchNorm: with a reducer, train-mode BatchNorm uses the
+  /// statistics of all processes' batches together (cpu/batch_reducer.hpp;
+  /// the reducer sums values in the backend's memory). nullptr (the
+  /// default): this process's batch alone.
   void set_batch_statistics_reducer(cpu::BatchStatisticsReducer<T>* reducer) { reducer_ = reducer; }
 
-  // Called after backward has finished each block, last block first, with
-  // the block's range in the gradient buffer: a data-parallel trainer can
-  // start reducing those gradients while backward goes on.
+  /// Called after backward has finished each block, last block first, with
+  /// the block's range in the gradient buffer: a data-parallel trainer can
+  /// start reducing those gradients while backward goes on.
   using GradientsReady = std::function<void(std::size_t offset, std::size_t count)>;
   void set_gradients_ready(GradientsReady callback) { gradients_ready_ = std::move(callback); }
 
-  // Whether a training step may update parameters inside backward (not when
-  // the gradients must first be combined across processes).
+  /// Whether a training step may update parameters inside backward (not when
+  /// the gradients must first be combined across processes).
   bool fusable_step() const { return !reducer_ && !gradients_ready_; }
 
-  // Each train-mode forward draws a fresh dropout mask from (seed, step,
-  // block); backward regenerates the same one. Setting the step repeats a mask.
+  /// Each train-mode forward draws a fresh dropout mask from (seed, step,
+  /// block); backward regenerates the same one. Setting the step repeats a mask.
   void set_dropout_seed(std::uint64_t seed) { dropout_seed_ = seed; }
   std::uint64_t dropout_seed() const { return dropout_seed_; }
   std::uint64_t dropout_step() const { return dropout_step_; }
@@ -86,8 +86,8 @@ class ModelCore {
 
   std::size_t batch_size() const { return batch_; }
 
-  // Reserves workspaces for training batches of up to `rows` samples. An
-  // evaluation-mode forward reserves only what forward needs.
+  /// Reserves workspaces for training batches of up to `rows` samples. An
+  /// evaluation-mode forward reserves only what forward needs.
   void reserve(std::size_t rows) {
     reserve_forward(rows);
     if (rows <= gradient_capacity_) return;
@@ -101,8 +101,8 @@ class ModelCore {
   explicit ModelCore(Backend backend)
       : backend_(std::move(backend)), params_(parameter_count), grads_(parameter_count), state_(state_count) {}
 
-  // Every value as its layer declares it (model/init.hpp), drawn on the host
-  // so that both backends start from the same numbers.
+  /// Every value as its layer declares it (model/init.hpp), drawn on the host
+  /// so that both backends start from the same numbers.
   void initialize(Init init, std::uint64_t seed) {
     std::vector<T> parameters(parameter_count), state(state_count);
     initialize_values<Net, T>(std::span<T>(parameters), std::span<T>(state), init, seed);
@@ -111,9 +111,9 @@ class ModelCore {
     dropout_seed_ = seed ^ 0x6a09e667f3bcc908ull;
   }
 
-  // Runs the network on `rows` samples of `cols` features at x (the
-  // backend's memory, row stride `stride`). Returns the output (probabilities with a Softmax
-  // head), valid until the next forward.
+  /// Runs the network on `rows` samples of `cols` features at x (the
+  /// backend's memory, row stride `stride`). Returns the output (probabilities with a Softmax
+  /// head), valid until the next forward.
   const T* run_forward(const T* x, std::size_t rows, std::size_t cols, std::size_t stride, Mode mode) {
     check_forward_input<Net>(x, rows, cols, stride, mode);
     backend_.check_device_memory(x, "the input");
@@ -139,9 +139,9 @@ class ModelCore {
     }
   }
 
-  // After a train-mode forward, from dLoss/dOutput (from_logits: dLoss/dLogits)
-  // in output_gradient(): each parameter gradient to the sink, last block
-  // first; with `input_gradient`, dLoss/dInput is kept too.
+  /// After a train-mode forward, from dLoss/dOutput (from_logits: dLoss/dLogits)
+  /// in output_gradient(): each parameter gradient to the sink, last block
+  /// first; with `input_gradient`, dLoss/dInput is kept too.
   template <class Sink>
   void run_backward(bool input_gradient, bool from_logits, const Sink& sink) {
     check_backward_ready(mode_, batch_);
@@ -160,7 +160,7 @@ class ModelCore {
     input_gradient_ = input_gradient ? dy : nullptr;
   }
 
-  // Where a loss writes dLoss/dOutput or dLoss/dLogits: batch x output_size.
+  /// Where a loss writes dLoss/dOutput or dLoss/dLogits: batch x output_size.
   T* output_gradient() {
     reserve(batch_);  // after an evaluation-mode forward of a larger batch than any trained on
     return grad_a_.data();
@@ -174,7 +174,7 @@ class ModelCore {
   const T* output_data() const {
     return outputs_.data() + layout::template output_offset<B>() * capacity_;
   }
-  // dLoss/dInput of the last backward, if it was asked for (else null).
+  /// dLoss/dInput of the last backward, if it was asked for (else null).
   const T* input_gradient_data() const { return input_gradient_; }
   Mode last_mode() const { return mode_; }
 
@@ -194,7 +194,7 @@ class ModelCore {
     capacity_ = rows;
   }
 
-  // Block B's memory in this step: the one place that knows the layout.
+  /// Block B's memory in this step: the one place that knows the layout.
   template <class B>
   BlockBuffers<T> buffers() {
     BlockBuffers<T> a;

@@ -33,7 +33,7 @@ struct WorkspaceLayout {
     }
     return 0;
   }
-  // The sum of `part` over the blocks before Upto.
+  /// The sum of `part` over the blocks before Upto.
   template <std::size_t Upto>
   static constexpr std::size_t sum(Part part) {
     std::size_t n = 0;
@@ -66,8 +66,8 @@ struct WorkspaceLayout {
   static constexpr std::size_t feature_statistics_offset() {
     return sum<B>(Part::feature_statistics);
   }
-  // The widest block input or output: the room each of the two gradient
-  // buffers needs per sample.
+  /// The widest block input or output: the room each of the two gradient
+  /// buffers needs per sample.
   static constexpr std::size_t gradient_width = std::max(Net::max_width, Net::input_size);
 };
 

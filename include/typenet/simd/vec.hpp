@@ -74,7 +74,7 @@ struct native<std::uint64_t> {
   typedef TYPENET_VECTOR(std::uint64_t) type;
 };
 
-// vec<float>: one register of floats; lanes<float>: how many.
+/// vec<float>: one register of floats; lanes<float>: how many.
 template <class T>
 using vec = typename native<T>::type;
 template <class T>
@@ -83,15 +83,15 @@ inline constexpr int lanes = 1;
 #else
 inline constexpr int lanes = static_cast<int>(register_bytes / sizeof(T));
 #endif
-// The integer vector a comparison of vec<T> yields (all ones where true).
+/// The integer vector a comparison of vec<T> yields (all ones where true).
 template <class T>
 using mask = vec<typename native<T>::mask_lane>;
-// Unsigned lanes of the same width, for bit manipulation (hashes, exponents).
+/// Unsigned lanes of the same width, for bit manipulation (hashes, exponents).
 template <class T>
 using bits = vec<typename native<T>::bits_lane>;
 
-// The scalar type behind a vector, and the identity for scalars, so that the
-// expression evaluator can be written once for both.
+/// The scalar type behind a vector, and the identity for scalars, so that the
+/// expression evaluator can be written once for both.
 template <class V>
 struct scalar_of {
   using type = V;
@@ -109,8 +109,8 @@ using scalar_of_t = typename scalar_of<V>::type;
 template <class V>
 inline constexpr bool is_vector = !std::is_same_v<scalar_of_t<V>, V>;
 
-// x in every lane. (Not V{} + x: adding to zero is not an identity for -0.0,
-// so the compiler would emit an addition before the broadcast.)
+/// x in every lane. (Not V{} + x: adding to zero is not an identity for -0.0,
+/// so the compiler would emit an addition before the broadcast.)
 template <class V>
 TYPENET_HD TYPENET_INLINE V splat(scalar_of_t<V> x) {
   if constexpr (is_vector<V>) {
@@ -142,9 +142,9 @@ TYPENET_HD TYPENET_INLINE void store(T* p, vec<T> v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// Loads the first n lanes (0 < n <= lanes<T>) and zeroes the rest, never
-// touching memory past p[n-1]: column tails of widths that are not a multiple
-// of the vector width end exactly where the matrix ends.
+/// Loads the first n lanes (0 < n <= lanes<T>) and zeroes the rest, never
+/// touching memory past p[n-1]: column tails of widths that are not a multiple
+/// of the vector width end exactly where the matrix ends.
 template <class T>
 TYPENET_HD TYPENET_INLINE vec<T> load_n(const T* p, int n) {
   if (n >= lanes<T>) return load(p);
@@ -175,8 +175,8 @@ TYPENET_HD TYPENET_INLINE void store_n(T* p, vec<T> v, int n) {
 #endif
 }
 
-// The valid lanes of a vector at a column tail, computed once outside a loop
-// so that the loads and stores inside it stay single instructions.
+/// The valid lanes of a vector at a column tail, computed once outside a loop
+/// so that the loads and stores inside it stay single instructions.
 template <class T>
 struct Tail {
   int count = lanes<T>;
@@ -212,10 +212,10 @@ TYPENET_HD TYPENET_INLINE void store(T* p, vec<T> v, Tail<T> t) {
 #endif
 }
 
-// Lanes 0, 1, ..., as unsigned integers of the width of T (element indices).
-// (Built in an array and copied, not by subscripting the vector: nvcc's
-// front end, which also parses the host code of .cu files, has no vector
-// subscripts; GCC turns the copy into one constant load.)
+/// Lanes 0, 1, ..., as unsigned integers of the width of T (element indices).
+/// (Built in an array and copied, not by subscripting the vector: nvcc's
+/// front end, which also parses the host code of .cu files, has no vector
+/// subscripts; GCC turns the copy into one constant load.)
 template <class T>
 TYPENET_INLINE bits<T> lane_indices() {
   typename native<T>::bits_lane index[lanes<T>];
@@ -225,7 +225,7 @@ TYPENET_INLINE bits<T> lane_indices() {
   return v;
 }
 
-// a*b + c in one rounding where the hardware has it.
+/// a*b + c in one rounding where the hardware has it.
 template <class V>
 TYPENET_HD TYPENET_INLINE V fma(V a, V b, V c) {
   if constexpr (!is_vector<V>) {
@@ -249,7 +249,7 @@ TYPENET_HD TYPENET_INLINE V fma(V a, V b, V c) {
   }
 }
 
-// Lane-wise choice; `m` comes from a comparison of vectors (all ones = true).
+/// Lane-wise choice; `m` comes from a comparison of vectors (all ones = true).
 template <class V, class M>
 TYPENET_HD TYPENET_INLINE V select(M m, V a, V b) {
   if constexpr (!is_vector<V>) {

@@ -15,20 +15,20 @@
 
 namespace typenet {
 
-// The stand-in for a block without Dropout.
+/// The stand-in for a block without Dropout.
 struct NoDropout {
   static constexpr float probability = 0.0f;
 };
 
-// What a block's forward keeps for its backward, besides its output (which
-// the next block reads anyway):
-//   nothing        the activation's derivative is a function of its output
-//                  (ReLU, tanh, sigmoid) or a constant
-//   preactivation  u, the activation's input, which its derivative needs (GELU, ELU)
-//   normalized     a normalisation's x-hat, from which u is one multiply-add
+/// What a block's forward keeps for its backward, besides its output (which
+/// the next block reads anyway):
+///   nothing        the activation's derivative is a function of its output
+///                  (ReLU, tanh, sigmoid) or a constant
+///   preactivation  u, the activation's input, which its derivative needs (GELU, ELU)
+///   normalized     a normalisation's x-hat, from which u is one multiply-add
 enum class Keeps { nothing, preactivation, normalized };
 
-// A laid-out value: its declaration and where it starts in its buffer.
+/// A laid-out value: its declaration and where it starts in its buffer.
 struct BlockValue {
   ValueSpec spec;
   std::size_t offset = 0;
@@ -37,7 +37,7 @@ struct BlockValue {
 
 namespace block_detail {
 
-// The values of a block's layers in buffer order, each after the one before.
+/// The values of a block's layers in buffer order, each after the one before.
 template <std::size_t N, std::size_t M>
 constexpr auto lay_out(std::size_t first, const std::array<ValueSpec, N>& a, const std::array<ValueSpec, M>& b,
                        bool keep_bias, std::size_t in, std::size_t out) {
@@ -55,8 +55,8 @@ constexpr auto lay_out(std::size_t first, const std::array<ValueSpec, N>& a, con
 
 }  // namespace block_detail
 
-// Layer: where the block's Linear stands in the Sequential (Input is 0), so
-// that the block's values can be named as a PyTorch nn.Sequential names them.
+/// Layer: where the block's Linear stands in the Sequential (Input is 0), so
+/// that the block's values can be named as a PyTorch nn.Sequential names them.
 template <std::size_t Index, std::size_t In, std::size_t Out, bool Bias, class Norm, class Act, class Drop,
           std::size_t ParamOffset, std::size_t StateOffset, std::size_t Layer>
 struct Block {
@@ -69,8 +69,8 @@ struct Block {
   using dropout = Drop;
 
   static constexpr bool has_normalization = !std::is_same_v<Norm, NoNormalization>;
-  // Statistics per feature over the batch (BatchNorm), or per sample over
-  // its features (LayerNorm, RMSNorm): the two shapes of normalisation kernel.
+  /// Statistics per feature over the batch (BatchNorm), or per sample over
+  /// its features (LayerNorm, RMSNorm): the two shapes of normalisation kernel.
   static constexpr bool batch_statistics = [] {
     if constexpr (has_normalization) return Norm::axis == NormalizationAxis::batch;
     else return false;
@@ -98,7 +98,7 @@ struct Block {
   }
 
  public:
-  // Every learned value of the block, in buffer order, and every state value.
+  /// Every learned value of the block, in buffer order, and every state value.
   static constexpr std::size_t value_count = parameter_layout.second;
   static constexpr std::array<BlockValue, value_count> parameters = [] {
     std::array<BlockValue, value_count> v{};
@@ -125,7 +125,7 @@ struct Block {
     return n;
   }();
 
-  // Where the kernels find each value (W in x out row-major; the rest vectors).
+  /// Where the kernels find each value (W in x out row-major; the rest vectors).
   static constexpr std::size_t weight_offset = offset_in(parameter_layout, ParameterRole::weight);
   static constexpr std::size_t bias_offset = offset_in(parameter_layout, ParameterRole::bias);
   static constexpr bool has_scale = offset_in(parameter_layout, ParameterRole::scale) != ~std::size_t{0};
@@ -135,14 +135,14 @@ struct Block {
   static constexpr std::size_t running_mean_offset = offset_in(state_layout, ParameterRole::running_mean);
   static constexpr std::size_t running_var_offset = offset_in(state_layout, ParameterRole::running_var);
 
-  // What backward reads of the activation (its output, its input, or
-  // nothing: derived from its formula), and so what forward keeps.
+  /// What backward reads of the activation (its output, its input, or
+  /// nothing: derived from its formula), and so what forward keeps.
   using activation_backward = ActivationBackward<Act>;
   static constexpr Keeps keeps = has_normalization                                           ? Keeps::normalized
                                  : activation_backward::saved == expr::Saved::preactivation ? Keeps::preactivation
                                                                                             : Keeps::nothing;
 
-  // "Linear<256>, BatchNorm, ReLU": the layers this block fuses, for messages.
+  /// "Linear<256>, BatchNorm, ReLU": the layers this block fuses, for messages.
   static std::string name() {
     std::string s = "Linear<" + std::to_string(Out) + (Bias ? "" : ",false") + ">";
     if constexpr (has_normalization) s += ", " + Norm::name();

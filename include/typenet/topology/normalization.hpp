@@ -35,7 +35,7 @@ enum class NormalizationAxis {
   features,  // per sample, over its features; the same in training and evaluation (LayerNorm, RMSNorm)
 };
 
-// The stand-in for a block without a normalisation layer.
+/// The stand-in for a block without a normalisation layer.
 struct NoNormalization {
   static constexpr std::array<ValueSpec, 0> parameters{};
   static constexpr std::array<ValueSpec, 0> state{};
@@ -72,8 +72,8 @@ constexpr bool declarations_fit() {
 
 }  // namespace normalization_detail
 
-// Whether L meets the contract above; the planner reports a layer that
-// claims the slot without meeting it in one sentence.
+/// Whether L meets the contract above; the planner reports a layer that
+/// claims the slot without meeting it in one sentence.
 template <class L>
 concept NormalizationLayer = requires {
   requires L::kind == LayerKind::normalization;

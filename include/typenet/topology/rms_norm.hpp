@@ -15,8 +15,8 @@
 
 namespace typenet {
 
-// RMSNorm's default: the scalar type's machine epsilon (a value no valid
-// epsilon has, so that the default can be a float template argument).
+/// RMSNorm's default: the scalar type's machine epsilon (a value no valid
+/// epsilon has, so that the default can be a float template argument).
 inline constexpr float machine_epsilon = -1.0f;
 
 template <float Eps = machine_epsilon>

@@ -26,7 +26,7 @@ namespace typenet {
 template <class... Layers>
 struct Sequential {
   static constexpr TopologyError topology_error = topology_error_of<Sequential>;
-  // Reports the first broken rule, if any (instantiating the sentences).
+  /// Reports the first broken rule, if any (instantiating the sentences).
   static_assert(sizeof(TopologyRules<topology_error>) > 0);
 
   static constexpr bool valid = topology_error == TopologyError::none;
@@ -45,8 +45,8 @@ struct Sequential {
     else return std::size_t{0};
   }();
   static constexpr std::size_t max_width = traits::max_width;
-  // Whether any block normalises over the batch (BatchNorm): training then
-  // needs batches of two samples or more.
+  /// Whether any block normalises over the batch (BatchNorm): training then
+  /// needs batches of two samples or more.
   static constexpr bool batch_statistics = traits::batch_statistics;
   static constexpr bool softmax_head = [] {
     if constexpr (valid) return plan_detail::Planner<Layers...>::layers[sizeof...(Layers) - 1].kind == LayerKind::softmax;
@@ -56,7 +56,7 @@ struct Sequential {
   template <std::size_t B>
   using block = typename traits::template block<B>;
 
-  // Readable name, also the topology signature stored in checkpoints.
+  /// Readable name, also the topology signature stored in checkpoints.
   static std::string name() {
     std::string s = "Sequential<";
     bool first = true;
@@ -65,14 +65,14 @@ struct Sequential {
   }
 };
 
-// Net itself if it is a valid network, else a small valid one: a model of an
-// invalid network reports the first broken rule (topology_rules.inc) and
-// builds everything else from this stand-in, so that no second error follows.
+/// Net itself if it is a valid network, else a small valid one: a model of an
+/// invalid network reports the first broken rule (topology_rules.inc) and
+/// builds everything else from this stand-in, so that no second error follows.
 template <class Net>
 using checked_network_t =
     std::conditional_t<topology_error_of<Net> == TopologyError::none, Net, Sequential<Input<1>, Linear<1>>>;
 
-// Calls f(boost::hana::type_c<Block>) for each block of Net, first to last.
+/// Calls f(boost::hana::type_c<Block>) for each block of Net, first to last.
 template <class Net, class F>
 constexpr void for_each_block(F&& f) {
   [&]<std::size_t... B>(std::index_sequence<B...>) {
@@ -80,7 +80,7 @@ constexpr void for_each_block(F&& f) {
   }(std::make_index_sequence<Net::block_count>{});
 }
 
-// The same, last block first (backward).
+/// The same, last block first (backward).
 template <class Net, class F>
 constexpr void for_each_block_reversed(F&& f) {
   [&]<std::size_t... B>(std::index_sequence<B...>) {

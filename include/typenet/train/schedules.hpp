@@ -15,7 +15,7 @@ struct ConstantLR {
   double operator()(std::size_t) const { return lr; }
 };
 
-// lr * gamma^floor(k / step_size)                      (torch StepLR)
+/// lr * gamma^floor(k / step_size)                      (torch StepLR)
 struct StepLR {
   double lr;
   std::size_t step_size;
@@ -25,17 +25,17 @@ struct StepLR {
   }
 };
 
-// lr * gamma^k                                          (torch ExponentialLR)
-// torch multiplies the previous rate by gamma at each step; this takes the
-// power at once (torch's closed form), which agrees to an ulp or so per step.
+/// lr * gamma^k                                          (torch ExponentialLR)
+/// torch multiplies the previous rate by gamma at each step; this takes the
+/// power at once (torch's closed form), which agrees to an ulp or so per step.
 struct ExponentialLR {
   double lr;
   double gamma;
   double operator()(std::size_t k) const { return lr * std::pow(gamma, static_cast<double>(k)); }
 };
 
-// From `start` to `end` in `steps` steps, then `end`.
-// micrograd's 1.0 - 0.9 k / 100 is LinearLR{1.0, 0.1, 100}.
+/// From `start` to `end` in `steps` steps, then `end`.
+/// micrograd's 1.0 - 0.9 k / 100 is LinearLR{1.0, 0.1, 100}.
 struct LinearLR {
   double start, end;
   std::size_t steps;
@@ -45,7 +45,7 @@ struct LinearLR {
   }
 };
 
-// min + (lr - min) (1 + cos(pi k / steps)) / 2          (torch CosineAnnealingLR)
+/// min + (lr - min) (1 + cos(pi k / steps)) / 2          (torch CosineAnnealingLR)
 struct CosineLR {
   double lr;
   std::size_t steps;

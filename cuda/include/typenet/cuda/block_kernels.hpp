@@ -59,7 +59,7 @@ namespace typenet::cuda {
 
 namespace block_kernel_detail {
 
-// Rows per thread in the two row-tiled products.
+/// Rows per thread in the two row-tiled products.
 inline constexpr std::size_t rows_per_thread = 4;
 
 TYPENET_HD inline std::size_t row_tiles(std::size_t batch) { return (batch + rows_per_thread - 1) / rows_per_thread; }
@@ -70,7 +70,7 @@ TYPENET_HD TYPENET_INLINE bool kept(std::uint32_t key, std::size_t row, std::siz
   return dropout_bits<std::uint32_t>(key, index) >= dropout_threshold(Block::dropout::probability);
 }
 
-// y = drop(act(u)) at (row, col).
+/// y = drop(act(u)) at (row, col).
 template <class Block, class T>
 TYPENET_HD TYPENET_INLINE T finish(const BlockStep& s, T u, std::size_t row, std::size_t col) {
   T y = evaluate_scalar<T, expression_type<decltype(Block::activation::expression)>>(u);
@@ -84,8 +84,8 @@ TYPENET_HD TYPENET_INLINE T finish(const BlockStep& s, T u, std::size_t row, std
   return y;
 }
 
-// dL/dU at (row, col) from dL/dY, the output y and the pre-activation u
-// (read only when the activation's derivative needs it).
+/// dL/dU at (row, col) from dL/dY, the output y and the pre-activation u
+/// (read only when the activation's derivative needs it).
 template <class Block, class T>
 TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockStep& s, T g, T y, T u, std::size_t row, std::size_t col) {
   using Backward = ActivationBackward<typename Block::activation>;
@@ -106,8 +106,8 @@ TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockStep& s, T g, T y
 
 }  // namespace block_kernel_detail
 
-// z = x W with the block's epilogue. Thread t: column t % out, rows
-// [r0, r0 + 4) of row tile t / out.
+/// z = x W with the block's epilogue. Thread t: column t % out, rows
+/// [r0, r0 + 4) of row tile t / out.
 template <class Block, class T>
 struct ForwardProduct {
   BlockBuffers<T> a;
@@ -163,8 +163,8 @@ struct ForwardProduct {
   }
 };
 
-// Per column: the sum of z over this batch, into mean (a sum until
-// BatchNormFinishStatistics divides it).
+/// Per column: the sum of z over this batch, into mean (a sum until
+/// BatchNormFinishStatistics divides it).
 template <class Block, class T>
 struct BatchNormColumnSums {
   BlockBuffers<T> a;
@@ -178,9 +178,9 @@ struct BatchNormColumnSums {
   }
 };
 
-// Per column: sum (z - mean)^2 with the mean of the whole statistics batch
-// (the second pass of the variance: exact where E[z^2] - E[z]^2 would
-// cancel), into inv_std.
+/// Per column: sum (z - mean)^2 with the mean of the whole statistics batch
+/// (the second pass of the variance: exact where E[z^2] - E[z]^2 would
+/// cancel), into inv_std.
 template <class Block, class T>
 struct BatchNormSquaredDeviations {
   BlockBuffers<T> a;
@@ -198,8 +198,8 @@ struct BatchNormSquaredDeviations {
   }
 };
 
-// Per column: mean, biased variance and 1/std from the sums, and the running
-// statistics (PyTorch's momentum; the unbiased variance).
+/// Per column: mean, biased variance and 1/std from the sums, and the running
+/// statistics (PyTorch's momentum; the unbiased variance).
 template <class Block, class T>
 struct BatchNormFinishStatistics {
   BlockBuffers<T> a;
@@ -217,7 +217,7 @@ struct BatchNormFinishStatistics {
   }
 };
 
-// Per element: x-hat over z (in place), the affine, activation and dropout.
+/// Per element: x-hat over z (in place), the affine, activation and dropout.
 template <class Block, class T>
 struct BatchNormNormalise {
   BlockBuffers<T> a;
@@ -235,10 +235,10 @@ struct BatchNormNormalise {
   }
 };
 
-// Per sample (LayerNorm, RMSNorm), over the z + b ForwardProduct kept (in
-// saved when training, in y otherwise): the row's mean and variance in two
-// passes (RMSNorm: its mean square), 1/std, then x-hat (kept when training),
-// u = gamma x-hat + beta and y = drop(act(u)).
+/// Per sample (LayerNorm, RMSNorm), over the z + b ForwardProduct kept (in
+/// saved when training, in y otherwise): the row's mean and variance in two
+/// passes (RMSNorm: its mean square), 1/std, then x-hat (kept when training),
+/// u = gamma x-hat + beta and y = drop(act(u)).
 template <class Block, class T>
 struct RowNormalise {
   BlockBuffers<T> a;
@@ -275,7 +275,7 @@ struct RowNormalise {
   }
 };
 
-// dZ = dY drop' act' in place, per element (blocks without normalisation).
+/// dZ = dY drop' act' in place, per element (blocks without normalisation).
 template <class Block, class T>
 struct OutputGradient {
   BlockBuffers<T> a;
@@ -290,9 +290,9 @@ struct OutputGradient {
   }
 };
 
-// BatchNorm's backward, first pass, per column over this batch: dU (in
-// place of dY), its sums, and from them the parameter gradients
-// dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1).
+/// BatchNorm's backward, first pass, per column over this batch: dU (in
+/// place of dY), its sums, and from them the parameter gradients
+/// dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1).
 template <class Block, class T>
 struct BatchNormBackwardSums {
   BlockBuffers<T> a;
@@ -321,8 +321,8 @@ struct BatchNormBackwardSums {
   }
 };
 
-// BatchNorm's backward, second pass, per element, with the sums over the
-// whole statistics batch: dZ = gamma/std (dU - (sum dU + x-hat sum dU x-hat) / batch).
+/// BatchNorm's backward, second pass, per element, with the sums over the
+/// whole statistics batch: dZ = gamma/std (dU - (sum dU + x-hat sum dU x-hat) / batch).
 template <class Block, class T>
 struct BatchNormBackwardNormalise {
   BlockBuffers<T> a;
@@ -338,9 +338,9 @@ struct BatchNormBackwardNormalise {
   }
 };
 
-// Per-sample statistics' backward, first pass, per sample: dU (in place of
-// dY) with u = gamma x-hat + beta, and the row's sums of g = dU gamma
-// (dL/dx-hat) and of g x-hat.
+/// Per-sample statistics' backward, first pass, per sample: dU (in place of
+/// dY) with u = gamma x-hat + beta, and the row's sums of g = dU gamma
+/// (dL/dx-hat) and of g x-hat.
 template <class Block, class T>
 struct RowNormBackwardSums {
   BlockBuffers<T> a;
@@ -371,8 +371,8 @@ struct RowNormBackwardSums {
   }
 };
 
-// Per column, over the batch: dgamma = sum dU x-hat, dbeta = sum dU (before
-// RowNormBackwardNormalise overwrites dU).
+/// Per column, over the batch: dgamma = sum dU x-hat, dbeta = sum dU (before
+/// RowNormBackwardNormalise overwrites dU).
 template <class Block, class T>
 struct RowNormParameterGradients {
   BlockBuffers<T> a;
@@ -392,8 +392,8 @@ struct RowNormParameterGradients {
   }
 };
 
-// Per element: dZ = 1/std (dU gamma - (sum g + x-hat sum g x-hat) / width)
-// (RMSNorm: without sum g).
+/// Per element: dZ = 1/std (dU gamma - (sum g + x-hat sum g x-hat) / width)
+/// (RMSNorm: without sum g).
 template <class Block, class T>
 struct RowNormBackwardNormalise {
   BlockBuffers<T> a;
@@ -411,8 +411,8 @@ struct RowNormBackwardNormalise {
   }
 };
 
-// dW = X^T dZ (thread t: column t % out, rows [k0, k0 + 4) of W), and one
-// more row of threads for db = sum_rows dZ when the block has a bias.
+/// dW = X^T dZ (thread t: column t % out, rows [k0, k0 + 4) of W), and one
+/// more row of threads for db = sum_rows dZ when the block has a bias.
 template <class Block, class T>
 struct WeightGradient {
   BlockBuffers<T> a;
@@ -445,7 +445,7 @@ struct WeightGradient {
   }
 };
 
-// wt (out x in) = W^T; thread t writes wt[t].
+/// wt (out x in) = W^T; thread t writes wt[t].
 template <class Block, class T>
 struct TransposeWeights {
   const T* params;
@@ -458,8 +458,8 @@ struct TransposeWeights {
   }
 };
 
-// dX = dZ W^T, reading W^T from TransposeWeights. Thread t: input column
-// t % in, rows [r0, r0 + 4) of row tile t / in.
+/// dX = dZ W^T, reading W^T from TransposeWeights. Thread t: input column
+/// t % in, rows [r0, r0 + 4) of row tile t / in.
 template <class Block, class T>
 struct InputGradient {
   const T* dz;
@@ -484,7 +484,7 @@ struct InputGradient {
   }
 };
 
-// p = softmax(l) per row (thread = row), stable: exp(l - max l) / sum.
+/// p = softmax(l) per row (thread = row), stable: exp(l - max l) / sum.
 template <class T>
 struct SoftmaxRows {
   const T* logits;
@@ -495,7 +495,7 @@ struct SoftmaxRows {
   TYPENET_HD void operator()(std::size_t i) const { softmax::probabilities(logits + i * cols, p + i * cols, cols); }
 };
 
-// dl = p (dp - sum_j dp_j p_j) per row, in place.
+/// dl = p (dp - sum_j dp_j p_j) per row, in place.
 template <class T>
 struct SoftmaxBackwardRows {
   const T* p;
@@ -506,10 +506,10 @@ struct SoftmaxBackwardRows {
   TYPENET_HD void operator()(std::size_t i) const { softmax::backward(p + i * cols, g + i * cols, cols); }
 };
 
-// The kernels of one block's forward, in order; `run(kernel)` runs one to
-// completion (a launch on a stream, or the host executor), and
-// `reduce(values, n)` sums BatchNorm's per-column sums over the processes
-// (synchronised BatchNorm; nothing for one process).
+/// The kernels of one block's forward, in order; `run(kernel)` runs one to
+/// completion (a launch on a stream, or the host executor), and
+/// `reduce(values, n)` sums BatchNorm's per-column sums over the processes
+/// (synchronised BatchNorm; nothing for one process).
 template <class Block, class T, class Run, class Reduce>
 void block_forward(const BlockBuffers<T>& a, const BlockStep& s, Run&& run, Reduce&& reduce) {
   run(ForwardProduct<Block, T>{a, s});
@@ -526,9 +526,9 @@ void block_forward(const BlockBuffers<T>& a, const BlockStep& s, Run&& run, Redu
   if constexpr (Block::sample_statistics) run(RowNormalise<Block, T>{a, s});
 }
 
-// The kernels of one block's backward: dy holds dL/dY and becomes dL/dZ;
-// parameter gradients go to a.grads; dx (with wt, in x out values of
-// scratch), when not null, receives dL/dX. `reduce` as for block_forward.
+/// The kernels of one block's backward: dy holds dL/dY and becomes dL/dZ;
+/// parameter gradients go to a.grads; dx (with wt, in x out values of
+/// scratch), when not null, receives dL/dX. `reduce` as for block_forward.
 template <class Block, class T, class Run, class Reduce>
 void block_backward(const BlockBuffers<T>& a, const BlockStep& s, T* dy, T* dx, T* wt, Run&& run, Reduce&& reduce) {
   if constexpr (Block::batch_statistics) {

@@ -24,8 +24,8 @@ inline void check(cudaError_t code, const std::string& call) {
   }
 }
 
-// Why this process has no usable GPU ("" when it has one): for callers that
-// must not fail without a device (tests skip, examples say so).
+/// Why this process has no usable GPU ("" when it has one): for callers that
+/// must not fail without a device (tests skip, examples say so).
 inline std::string no_device_reason() {
   int count = 0;
   const cudaError_t code = cudaGetDeviceCount(&count);

@@ -42,9 +42,9 @@ class Model;  // the CPU model, which copy_from and copy_to read and write
 
 namespace typenet::cuda {
 
-// The model core's backend over an executor: every block's kernels in
-// order (block_forward, block_backward), BatchNorm's sums reduced between
-// them with synchronised BatchNorm.
+/// The model core's backend over an executor: every block's kernels in
+/// order (block_forward, block_backward), BatchNorm's sums reduced between
+/// them with synchronised BatchNorm.
 template <class T, class Executor>
 struct KernelBackend {
   template <class U>
@@ -52,7 +52,7 @@ struct KernelBackend {
 
   Executor executor;
 
-  // TransposeWeights writes W^T whole.
+  /// TransposeWeights writes W^T whole.
   template <class Net>
   static constexpr std::size_t scratch_count() {
     std::size_t n = 0;
@@ -67,7 +67,7 @@ struct KernelBackend {
   void forward(const BlockBuffers<T>& a, const BlockStep& step, cpu::BatchStatisticsReducer<T>* reducer) {
     block_forward<B, T>(a, step, runner(), reduction(reducer));
   }
-  // The kernels store each gradient in a.grads: no sink.
+  /// The kernels store each gradient in a.grads: no sink.
   template <class B, class Sink>
   void backward(const BlockBuffers<T>& a, T* dy, T* dx, const BlockStep& step,
                 cpu::BatchStatisticsReducer<T>* reducer, const Sink&) {
@@ -94,7 +94,7 @@ struct KernelBackend {
   }
 };
 
-// Kernels store gradients themselves; the core's sink argument is unused.
+/// Kernels store gradients themselves; the core's sink argument is unused.
 struct KernelStoresGradients {};
 
 template <class Net, class T, class Executor>
@@ -110,8 +110,8 @@ class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T,
   using Core::parameter_count;
   using Core::state_count;
 
-  // The values a CPU model initialised with (init, seed) would have: both
-  // backends start from the same numbers.
+  /// The values a CPU model initialised with (init, seed) would have: both
+  /// backends start from the same numbers.
   explicit KernelModel(Init init = Init::torch_default, std::uint64_t seed = 0, Executor executor = Executor())
       : Core(KernelBackend<T, Executor>{std::move(executor)}) {
     this->initialize(init, seed);
@@ -121,8 +121,8 @@ class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T,
     copy_from(cpu);
   }
 
-  // Parameters, BatchNorm statistics and the dropout stream, from and to a
-  // CPU model (which reads and writes checkpoints).
+  /// Parameters, BatchNorm statistics and the dropout stream, from and to a
+  /// CPU model (which reads and writes checkpoints).
   void copy_from(const typenet::Model<Net, T>& cpu) {
     this->backend_.upload(this->params_.data(), cpu.parameters().data(), parameter_count);
     if constexpr (state_count > 0) this->backend_.upload(this->state_.data(), cpu.state().data(), state_count);
@@ -136,7 +136,7 @@ class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T,
     cpu.set_dropout_step(this->dropout_step());
   }
 
-  // The buffers, in the executor's memory (device pointers for cuda::Model).
+  /// The buffers, in the executor's memory (device pointers for cuda::Model).
   T* parameters() { return this->params_.data(); }
   const T* parameters() const { return this->params_.data(); }
   T* gradients() { return this->grads_.data(); }
@@ -144,37 +144,37 @@ class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T,
   T* state() { return this->state_.data(); }
   Executor& executor() { return this->backend_.executor; }
 
-  // Runs the network on `rows` samples at x (executor memory, row stride
-  // `stride`, input_size features each). Returns the output (probabilities
-  // with a Softmax head), valid until the next forward.
+  /// Runs the network on `rows` samples at x (executor memory, row stride
+  /// `stride`, input_size features each). Returns the output (probabilities
+  /// with a Softmax head), valid until the next forward.
   const T* forward(const T* x, std::size_t rows, Mode mode = Mode::eval, std::size_t stride = input_size) {
     return this->run_forward(x, rows, input_size, stride, mode);
   }
 
-  // The last block's output before any Softmax head (batch x output_size).
+  /// The last block's output before any Softmax head (batch x output_size).
   const T* logits() const { return this->logits_data(); }
   const T* output() const { return this->output_values(); }
 
-  // Where a loss writes dLoss/dOutput (or dLoss/dLogits for
-  // backward_from_logits): batch x output_size.
+  /// Where a loss writes dLoss/dOutput (or dLoss/dLogits for
+  /// backward_from_logits): batch x output_size.
   T* output_gradient_buffer() { return this->output_gradient(); }
 
-  // After a train-mode forward: dLoss/dParameters into gradients()
-  // (overwritten), from dLoss/dOutput in output_gradient_buffer().
+  /// After a train-mode forward: dLoss/dParameters into gradients()
+  /// (overwritten), from dLoss/dOutput in output_gradient_buffer().
   void backward(bool input_gradient = false) { this->run_backward(input_gradient, false, KernelStoresGradients{}); }
-  // The same from dLoss/dLogits (the fused softmax cross-entropy).
+  /// The same from dLoss/dLogits (the fused softmax cross-entropy).
   void backward_from_logits(bool input_gradient = false) {
     this->run_backward(input_gradient, true, KernelStoresGradients{});
   }
-  // dLoss/dInput (batch x input_size) of the last backward that asked for it.
+  /// dLoss/dInput (batch x input_size) of the last backward that asked for it.
   const T* input_gradient() const {
     if (!this->input_gradient_data()) throw std::logic_error("typenet: call backward(true) to get the input gradient.");
     return this->input_gradient_data();
   }
 };
 
-// The reference executor: host memory, each kernel run one thread after
-// another. For tests (it is as slow as that sounds).
+/// The reference executor: host memory, each kernel run one thread after
+/// another. For tests (it is as slow as that sounds).
 struct HostExecutor {
   template <class U>
   struct Buffer {
@@ -190,7 +190,7 @@ struct HostExecutor {
     const std::size_t n = kernel.threads();
     for (std::size_t t = 0; t < n; ++t) kernel(t);
   }
-  // All memory is the host's here.
+  /// All memory is the host's here.
   void check_device_memory(const void*, const char*) const {}
   template <class U>
   void upload(U* dst, const U* src, std::size_t n) const {

@@ -20,8 +20,8 @@ __global__ void run_threads(Kernel kernel, std::size_t n) {
   for (std::size_t t = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < n; t += stride) kernel(t);
 }
 
-// Threads per block: a multiple of the warp; 128 leaves the scheduler
-// several blocks per SM for the small grids of small batches.
+/// Threads per block: a multiple of the warp; 128 leaves the scheduler
+/// several blocks per SM for the small grids of small batches.
 inline constexpr unsigned threads_per_block = 128;
 
 template <class Kernel>

@@ -29,7 +29,7 @@
 
 namespace typenet::cuda {
 
-// A stream that destroys itself.
+/// A stream that destroys itself.
 class Stream {
  public:
   Stream() {
@@ -47,7 +47,7 @@ class Stream {
   std::unique_ptr<CUstream_st, Destroy> stream_;
 };
 
-// KernelModel's executor on a GPU: device memory, launches on one stream.
+/// KernelModel's executor on a GPU: device memory, launches on one stream.
 class CudaExecutor {
  public:
   template <class U>
@@ -57,7 +57,7 @@ class CudaExecutor {
   void run(const Kernel& kernel) const {
     launch(kernel, stream_.get());
   }
-  // Both copies complete before they return (the host memory may go).
+  /// Both copies complete before they return (the host memory may go).
   template <class U>
   void upload(U* device, const U* host, std::size_t n) const {
     check(cudaMemcpyAsync(device, host, n * sizeof(U), cudaMemcpyHostToDevice, stream_.get()),
@@ -73,8 +73,8 @@ class CudaExecutor {
   cudaStream_t stream() const { return stream_.get(); }
   void synchronize() const { stream_.synchronize(); }
 
-  // Throws with `what` named when p is not memory the GPU can read (a host
-  // pointer handed to a kernel would end the CUDA context instead).
+  /// Throws with `what` named when p is not memory the GPU can read (a host
+  /// pointer handed to a kernel would end the CUDA context instead).
   void check_device_memory(const void* p, const char* what) const {
     cudaPointerAttributes attributes{};
     check(cudaPointerGetAttributes(&attributes, p), std::string("cudaPointerGetAttributes (") + what + ")");

@@ -11,7 +11,7 @@
 
 namespace typenet::cuda {
 
-// The values of one element, as an expression reads them (env[i]).
+/// The values of one element, as an expression reads them (env[i]).
 template <class T, int N>
 struct Values {
   T value[N];
@@ -24,7 +24,7 @@ TYPENET_HD TYPENET_INLINE T evaluate_scalar(A... args) {
   return e.template eval<T>(Values<T, sizeof...(A)>{{static_cast<T>(args)...}});
 }
 
-// The type of an expression object, to name it in evaluate_scalar.
+/// The type of an expression object, to name it in evaluate_scalar.
 template <class X>
 using expression_type = std::remove_cvref_t<X>;
 

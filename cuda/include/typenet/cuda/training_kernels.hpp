@@ -26,8 +26,8 @@
 
 namespace typenet::cuda {
 
-// What a loss computation leaves for the host: the sum of the rows' values,
-// and the first row whose label was outside the output (none: ~0).
+/// What a loss computation leaves for the host: the sum of the rows' values,
+/// and the first row whose label was outside the output (none: ~0).
 struct LossResult {
   double total = 0;
   std::uint64_t bad_row = ~std::uint64_t{0};
@@ -41,7 +41,7 @@ struct ElementwiseLossRows {
   const T* target;
   T* grad;
   double* row_value;
-  T scale;  // 1/(rows cols) for the mean, 1 for the sum
+  T scale;  ///< 1/(rows cols) for the mean, 1 for the sum
   std::size_t rows, cols;
 
   TYPENET_HD std::size_t threads() const { return rows; }
@@ -59,7 +59,7 @@ struct ElementwiseLossRows {
   }
 };
 
-// A label outside [0, cols) marks its row (row_bad) and leaves it alone.
+/// A label outside [0, cols) marks its row (row_bad) and leaves it alone.
 template <class T>
 struct SoftmaxCrossEntropyRows {
   const T* logits;
@@ -86,7 +86,7 @@ struct SoftmaxCrossEntropyRows {
   }
 };
 
-// Thread c adds rows [256 c, 256 c + 256) in order; row_bad may be null.
+/// Thread c adds rows [256 c, 256 c + 256) in order; row_bad may be null.
 struct SumInChunks {
   const double* row_value;
   const std::int32_t* row_bad;
@@ -109,7 +109,7 @@ struct SumInChunks {
   }
 };
 
-// One thread: the chunks in order.
+/// One thread: the chunks in order.
 struct FinishSum {
   const double* chunk_value;
   const std::uint64_t* chunk_bad;
@@ -127,8 +127,8 @@ struct FinishSum {
   }
 };
 
-// values[i] *= scale (a data-parallel rank's share of the global batch,
-// applied to dLoss/dOutput before backward).
+/// values[i] *= scale (a data-parallel rank's share of the global batch,
+/// applied to dLoss/dOutput before backward).
 template <class T>
 struct ScaleValues {
   T* values;
@@ -139,10 +139,10 @@ struct ScaleValues {
   TYPENET_HD void operator()(std::size_t i) const { values[i] *= scale; }
 };
 
-// params[i] updated from grads[i] by the optimizer's Update functor, built
-// on each thread from the step's Scalars (optim/optimizer_base.hpp). One value
-// per thread: on the device a "vector" is one lane; on the host the functor
-// runs on vectors with one active lane, the same arithmetic as the CPU's.
+/// params[i] updated from grads[i] by the optimizer's Update functor, built
+/// on each thread from the step's Scalars (optim/optimizer_base.hpp). One value
+/// per thread: on the device a "vector" is one lane; on the host the functor
+/// runs on vectors with one active lane, the same arithmetic as the CPU's.
 template <class Update, class Scalars, class T, std::size_t S>
 struct OptimizerUpdate {
   T* params;
