@@ -11,6 +11,7 @@
 
 namespace typenet::cpu {
 
+/// Sums BatchNorm's statistics across processes (synchronised BatchNorm); the model calls it between the passes of a train-mode forward.
 template <class T>
 struct BatchStatisticsReducer {
   virtual ~BatchStatisticsReducer() = default;

@@ -16,13 +16,15 @@
 
 namespace typenet::cpu {
 
+/// A block's step with what the CPU kernels add: the thread pool and the reducer of synchronised BatchNorm.
 struct StepInfo : BlockStep {
-  ThreadPool* pool = nullptr;
+  ThreadPool* pool = nullptr;  ///< the pool the kernel may use (nullptr: this thread)
   /// BatchNorm statistics summed across processes (synchronised BatchNorm);
   /// null: this batch alone.
   BatchStatisticsReducer<float>* reducer_float = nullptr;
-  BatchStatisticsReducer<double>* reducer_double = nullptr;
+  BatchStatisticsReducer<double>* reducer_double = nullptr;  ///< see reducer_float
 
+  /// The reducer for scalar type T.
   template <class T>
   BatchStatisticsReducer<T>* reducer() const {
     if constexpr (std::is_same_v<T, float>) return reducer_float;
@@ -41,6 +43,7 @@ enum class BatchNormPass { all, column_sums, squared_deviations, normalise };
 /// another costs more than the work.
 inline constexpr std::size_t parallel_threshold_macs = std::size_t{1} << 17;
 
+/// Runs f(0) ... f(tasks - 1) on the pool when the work is large enough to pay for waking it, else on this thread.
 template <class F>
 void run_tasks(ThreadPool* pool, std::size_t tasks, std::size_t macs, F&& f) {
   if (pool && pool->size() > 1 && tasks > 1 && macs >= parallel_threshold_macs) pool->parallel_for(tasks, f);

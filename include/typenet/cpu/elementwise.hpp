@@ -27,6 +27,7 @@ inline constexpr auto affine = x * y + z;
 inline constexpr auto dropout = x * y * z;
 }  // namespace pieces
 
+/// The expression e of the arguments (scalars or vectors), as the fused kernels evaluate it.
 template <class V, class E, class... A>
 TYPENET_INLINE V apply(const E& e, A... args) {
   return e.template eval<V>(std::array<V, sizeof...(A)>{args...});

@@ -27,10 +27,11 @@ namespace typenet::cpu {
 /// every row, P = Blocking<T>::panel, the last panel padded with zeros.
 template <class Block, class T>
 struct PackedWeights {
+  /// The panels of the block's output width.
   using Panels_ = Panels<T, Block::out>;
-  static constexpr std::size_t width = static_cast<std::size_t>(Blocking<T>::panel);
-  static constexpr std::size_t panel_size = Block::in * width;
-  static constexpr std::size_t size = static_cast<std::size_t>(Panels_::count) * panel_size;
+  static constexpr std::size_t width = static_cast<std::size_t>(Blocking<T>::panel);  ///< columns per panel
+  static constexpr std::size_t panel_size = Block::in * width;  ///< values per panel (in x width)
+  static constexpr std::size_t size = static_cast<std::size_t>(Panels_::count) * panel_size;  ///< values of the packed weights, padding included
 
   /// From W in x out, row-major.
   static void pack(const T* w, T* packed) {

@@ -30,6 +30,7 @@
 
 namespace typenet::cpu {
 
+/// Whether the block is a single output without normalisation, which its own kernels run (a matrix-vector product, no register tile).
 template <class Block>
 inline constexpr bool single_output_block = Block::out == 1 && !Block::has_normalization;
 
@@ -134,6 +135,7 @@ TYPENET_INLINE void input_chunk(const BlockBuffers<T>& io, const T* dz, T* dx, s
 
 }  // namespace single_output_detail
 
+/// The single-output block's forward: one dot product per sample.
 template <class Block, class T>
 void single_output_forward(const BlockBuffers<T>& io, const StepInfo& s) {
   constexpr std::size_t R = single_output_detail::rows_per_task;

@@ -32,6 +32,7 @@
 
 namespace typenet::cpu {
 
+/// A fixed set of worker threads that run parallel_for's tasks with the calling thread; the split of work does not change any result.
 class ThreadPool {
  public:
   /// `threads` counts the calling thread: ThreadPool(1) runs everything inline.
@@ -48,6 +49,7 @@ class ThreadPool {
     for (auto& w : workers_) w.join();
   }
 
+  /// The number of threads, the caller's included.
   unsigned size() const { return static_cast<unsigned>(workers_.size()) + 1; }
 
   /// Calls f(begin, end) on consecutive ranges covering [0, n), each range one

@@ -104,13 +104,20 @@ struct CsvError : std::runtime_error {
 class CsvColumn {
  public:
   CsvColumn() = default;
+  /// The column of this name.
   CsvColumn(const char* name) : name_(name), kind_(Kind::name) {}
+  /// The column of this name.
   CsvColumn(std::string name) : name_(std::move(name)), kind_(Kind::name) {}
+  /// The column at this position (negative: from the last).
   CsvColumn(int index) : index_(index), kind_(Kind::index) {}
 
+  /// Whether a column was given.
   bool is_set() const { return kind_ != Kind::unset; }
+  /// Whether it was given by name.
   bool by_name() const { return kind_ == Kind::name; }
+  /// The name given.
   const std::string& name() const { return name_; }
+  /// The position given.
   long index() const { return index_; }
 
  private:
@@ -120,30 +127,34 @@ class CsvColumn {
   Kind kind_ = Kind::unset;
 };
 
+/// Whether the first row names the columns.
 enum class CsvHeader {
-  detect,   // a header if the first row has a name where the second has a number
-  names,    // the first row holds column names
-  none,     // every row is data
-  sklearn,  // scikit-learn's counts line (see the top), then maybe a row of names
+  detect,  ///< a header if the first row has a name where the second has a number
+  names,  ///< the first row holds column names
+  none,  ///< every row is data
+  sklearn,  ///< scikit-learn's counts line (see the top), then maybe a row of names
 };
 
+/// Whether labels are class ids or class names.
 enum class CsvLabelKind {
-  detect,    // integers if every label is one, names otherwise
-  integers,  // every label must be an integer class id
-  names,     // every label is a class name, even "0" or "1.5"
+  detect,  ///< integers if every label is one, names otherwise
+  integers,  ///< every label must be an integer class id
+  names,  ///< every label is a class name, even "0" or "1.5"
 };
 
+/// How read_csv reads a file.
 struct CsvOptions {
   CsvColumn label{};   ///< read_csv: the class labels (unset: the last column)
   CsvColumn target{};  ///< read_csv_regression: the targets (unset: the last column)
-  CsvLabelKind label_kind = CsvLabelKind::detect;
-  CsvHeader header = CsvHeader::detect;
+  CsvLabelKind label_kind = CsvLabelKind::detect;  ///< whether labels are ids or names
+  CsvHeader header = CsvHeader::detect;  ///< whether the first row names the columns
   char separator = '\0';      ///< NUL (the default): found from the first line (a comma, semicolon or tab)
   std::size_t skip_rows = 0;  ///< lines skipped before the header or the data
-  bool drop_bad_rows = false;
+  bool drop_bad_rows = false;  ///< skip rows that do not read, listing their lines, instead of throwing
   bool allow_non_finite = false;  ///< read nan, inf, infinity as IEEE values
 };
 
+/// A classification table: features, class labels, and the names the file gave them.
 template <class T>
 struct LabelledTable {
   LabelledData<T> data;                    ///< x: rows x features; labels: class ids
@@ -153,20 +164,22 @@ struct LabelledTable {
   std::vector<std::size_t> dropped_lines;  ///< with .drop_bad_rows: the lines skipped
 };
 
+/// A regression table: features and targets.
 template <class T>
 struct RegressionTable {
   Matrix<T> x;        ///< rows x features
   Matrix<T> targets;  ///< rows x 1
-  std::vector<std::string> feature_names;
-  std::string target_name;
-  std::vector<std::size_t> dropped_lines;
+  std::vector<std::string> feature_names;  ///< the header's names of x's columns; empty without a header
+  std::string target_name;  ///< the header's name of the target column
+  std::vector<std::size_t> dropped_lines;  ///< with .drop_bad_rows: the lines skipped
 };
 
+/// Every column of a numeric table, with its names.
 template <class T>
 struct CsvTable {
   Matrix<T> values;  ///< rows x columns
   std::vector<std::string> column_names;  ///< empty without a header
-  std::vector<std::size_t> dropped_lines;
+  std::vector<std::size_t> dropped_lines;  ///< with .drop_bad_rows: the lines skipped
 };
 
 namespace csv_detail {

@@ -29,9 +29,10 @@
 
 namespace typenet::data {
 
+/// How write_csv writes a table.
 struct CsvWriteOptions {
   std::vector<std::string> column_names{};  ///< the header; empty: no header row
-  char separator = ',';
+  char separator = ',';  ///< between cells
 };
 
 namespace csv_writer_detail {
@@ -110,6 +111,7 @@ void write_csv(const std::filesystem::path& file, MatrixView<T> x, const CsvWrit
   csv_writer_detail::check(file, options.column_names.size(), x.cols, options.separator);
   csv_writer_detail::write_table(file, x, options.column_names, options.separator, "", nullptr);
 }
+/// Writes x as a CSV table, atomically (the old file stays until the new one is complete).
 template <class T>
 void write_csv(const std::filesystem::path& file, const Matrix<T>& x, const CsvWriteOptions& options = {}) {
   write_csv(file, x.view(), options);

@@ -18,9 +18,10 @@ namespace typenet::data {
 /// Samples as rows of x, with an integer class label per sample.
 template <class T>
 struct LabelledData {
-  Matrix<T> x;
-  std::vector<std::int32_t> labels;
+  Matrix<T> x;  ///< one sample per row
+  std::vector<std::int32_t> labels;  ///< one class id per sample
 
+  /// The number of samples.
   std::size_t size() const { return labels.size(); }
   /// Labels as a column of values: class c maps to negative (c == 0) or
   /// positive: {-1, +1} for the hinge loss, {0, 1} for cross-entropy.

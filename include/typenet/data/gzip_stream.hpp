@@ -54,6 +54,7 @@ inline constexpr std::uint64_t max_deflate_ratio = 1032;
 template <class Error>
 class ByteStream {
  public:
+  /// Opens file, plain or gzip (found from its first bytes); errors name the file and `kind`.
   ByteStream(const std::filesystem::path& file, std::string_view kind) : file_(file) {
     std::error_code ec;
     const auto status = std::filesystem::status(file, ec);
@@ -79,7 +80,9 @@ class ByteStream {
 #endif
   }
 
+  /// Whether the file is gzip.
   bool gzip() const { return gzip_; }
+  /// The size of the file on disk.
   std::uint64_t file_size() const { return size_; }
   /// The most bytes this file can possibly deliver.
   std::uint64_t most_bytes_possible() const {

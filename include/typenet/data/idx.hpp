@@ -55,15 +55,16 @@ struct IdxError : std::runtime_error {
 
 /// x = (byte / 255 - mean) / stddev.
 struct PixelStatistics {
-  float mean = 0.0f;
-  float stddev = 1.0f;
+  float mean = 0.0f;  ///< subtracted after byte / 255
+  float stddev = 1.0f;  ///< divided by after the mean is subtracted
 };
 
 /// How pixels are scaled after byte / 255.
 struct PixelScaling {
+  /// Which scaling.
   enum class Kind { unit_range, standardise, standardise_from_data };
-  Kind kind = Kind::unit_range;
-  PixelStatistics statistics{};
+  Kind kind = Kind::unit_range;  ///< which scaling
+  PixelStatistics statistics{};  ///< the statistics used by standardise
 
   /// byte / 255, in [0, 1].
   static PixelScaling unit_range() { return {}; }
@@ -74,12 +75,13 @@ struct PixelScaling {
   static PixelScaling standardise_from_data() { return {Kind::standardise_from_data, {}}; }
 };
 
+/// An IDX image file read into floats: the pixels and their shape.
 struct IdxImages {
   Matrix<float> pixels;  ///< one image per row: count x (image_rows * image_cols)
-  std::size_t image_rows = 0;
-  std::size_t image_cols = 0;
+  std::size_t image_rows = 0;  ///< the height of an image
+  std::size_t image_cols = 0;  ///< the width of an image
   PixelStatistics statistics;  ///< what was applied: {0, 1} for unit_range
-  std::filesystem::path file;
+  std::filesystem::path file;  ///< the file read
 };
 
 namespace idx_detail {
@@ -350,10 +352,12 @@ inline void check_width(std::size_t pixels_per_image, std::size_t expected, cons
                    " pixels each but the network's Input<" + std::to_string(expected) + "> expects " +
                    std::to_string(expected) + ".");
 }
+/// Throws, naming the file, unless the images are N pixels wide (the network's `Input<N>`).
 template <std::size_t N>
 void check_width(MatrixView<const float> images, const std::filesystem::path& file) {
   check_width(images.cols, N, file);
 }
+/// Throws, naming the file, unless the images are N pixels wide (the network's `Input<N>`).
 template <std::size_t N>
 void check_width(const IdxImages& images) {
   check_width(images.pixels.cols(), N, images.file);

@@ -29,13 +29,14 @@ namespace typenet::data {
 /// they came from.
 struct MnistSet {
   LabelledData<float> data;  ///< x: count x 784 (rows x cols), labels 0..9
-  std::size_t image_rows = 0;
-  std::size_t image_cols = 0;
-  PixelStatistics statistics;
-  std::filesystem::path images_file;
-  std::filesystem::path labels_file;
+  std::size_t image_rows = 0;  ///< the height of an image
+  std::size_t image_cols = 0;  ///< the width of an image
+  PixelStatistics statistics;  ///< the scaling applied to the pixels
+  std::filesystem::path images_file;  ///< the images file read
+  std::filesystem::path labels_file;  ///< the labels file read
 };
 
+/// Throws, naming the file, unless the images are N pixels wide (the network's `Input<N>`).
 template <std::size_t N>
 void check_width(const MnistSet& set) {
   check_width(set.data.x.cols(), N, set.images_file);

@@ -66,10 +66,11 @@ struct NpyError : std::runtime_error {
 
 /// The element type of an .npy array, from its 'descr'.
 struct NpyType {
+  /// The kind of number.
   enum class Kind { floating, signed_integer, unsigned_integer, boolean };
-  Kind kind = Kind::floating;
-  std::size_t bytes = 4;
-  bool big_endian = false;
+  Kind kind = Kind::floating;  ///< the kind of number
+  std::size_t bytes = 4;  ///< bytes per value
+  bool big_endian = false;  ///< byte order
 
   /// numpy's name: "float32", "int16", "uint8", "bool".
   std::string name() const {
@@ -85,15 +86,17 @@ struct NpyType {
 
 /// What an .npy file's header says, checked against the file's size.
 struct NpyInfo {
-  int major_version = 1;
-  int minor_version = 0;
+  int major_version = 1;  ///< the format's major version (1, 2 or 3)
+  int minor_version = 0;  ///< the format's minor version
   std::string descr;               ///< as written, e.g. "<f4"
-  NpyType type;
+  NpyType type;  ///< the element type, from descr
   std::vector<std::size_t> shape;  ///< one or two dimensions
   std::size_t data_offset = 0;     ///< where the values start
-  std::uint64_t file_size = 0;
+  std::uint64_t file_size = 0;  ///< the file's size
 
+  /// The number of rows (the first dimension).
   std::size_t rows() const { return shape[0]; }
+  /// The number of columns (1 for a vector).
   std::size_t cols() const { return shape.size() == 2 ? shape[1] : 1; }
 };
 
@@ -625,6 +628,7 @@ void write_npy(const std::filesystem::path& file, MatrixView<T> x) {
   }
   out.commit();
 }
+/// Writes x as a two-dimensional .npy file with numpy.save's bytes, atomically.
 template <class T>
 void write_npy(const std::filesystem::path& file, const Matrix<T>& x) {
   write_npy(file, x.view());

@@ -46,10 +46,11 @@
 
 namespace typenet::data {
 
+/// A labelled data set split in two: copies.
 template <class T>
 struct TrainTestSplit {
-  LabelledData<T> train;
-  LabelledData<T> test;
+  LabelledData<T> train;  ///< the training part
+  LabelledData<T> test;  ///< the test part
 };
 
 namespace split_detail {
@@ -152,15 +153,17 @@ TrainTestSplit<T> train_test_split(const LabelledData<T>& d, double test_size, s
 /// A part of a data set that another object owns.
 template <class T>
 struct LabelledView {
-  MatrixView<const T> x;
-  std::span<const std::int32_t> labels;
+  MatrixView<const T> x;  ///< one sample per row
+  std::span<const std::int32_t> labels;  ///< one class id per sample
+  /// The number of samples.
   std::size_t size() const { return labels.size(); }
 };
 
+/// A labelled data set split in two: views of one shuffled copy.
 template <class T>
 struct TrainTestViews {
-  LabelledView<T> train;
-  LabelledView<T> test;
+  LabelledView<T> train;  ///< the training part
+  LabelledView<T> test;  ///< the test part
 };
 
 /// train_test_split's parts, the same samples in the same order, without a

@@ -51,6 +51,7 @@
 
 namespace typenet::distributed {
 
+/// The options of DataParallel.
 struct DataParallelOptions {
   /// Gradient buckets start their allreduce once they hold this many bytes
   /// (see gradient_allreduce.hpp; docs/distributed.md has the measurements).
@@ -61,12 +62,13 @@ struct DataParallelOptions {
 #ifdef NDEBUG
   std::size_t verify_every = 0;
 #else
-  std::size_t verify_every = 100;
+  std::size_t verify_every = 100;  ///< every this many steps, compare the replicas' parameters (0: never)
 #endif
-  bool synchronise_batchnorm = false;
-  std::uint64_t dropout_seed = 0;
+  bool synchronise_batchnorm = false;  ///< BatchNorm with the statistics of the global batch
+  std::uint64_t dropout_seed = 0;  ///< the seed of every rank's dropout stream (the same on all ranks)
 };
 
+/// Data-parallel training over MPI: each rank a share of the global batch, the gradients summed bucket by bucket while backward runs, then the same step on every rank.
 template <class Net, class T>
 class DataParallel {
  public:
@@ -145,6 +147,7 @@ class DataParallel {
     return crc;
   }
 
+  /// The number of steps taken.
   std::uint64_t steps() const { return step_; }
   /// Time the steps spent waiting for gradient communication that backward
   /// did not hide, in total.

@@ -28,9 +28,11 @@
 
 namespace typenet::distributed {
 
+/// Sums a gradient buffer over every rank in buckets of about bucket_bytes, each started as soon as backward has finished it.
 template <class T>
 class GradientAllreduce {
  public:
+  /// A reducer of these gradients over comm (which must outlive it).
   GradientAllreduce(MpiCommunicator& comm, std::span<T> gradients, std::size_t bucket_bytes)
       : comm_(comm), gradients_(gradients), bucket_bytes_(bucket_bytes) {
     requests_.reserve(64);  // more than the blocks of any network here: no allocation in a step
@@ -78,6 +80,7 @@ class GradientAllreduce {
   /// Time spent in finish(), waiting for communication that backward did not
   /// hide, summed over steps.
   double waited_seconds() const { return waited_.count(); }
+  /// The number of steps reduced.
   std::size_t steps() const { return steps_; }
 
  private:

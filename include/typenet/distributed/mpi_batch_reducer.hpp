@@ -20,9 +20,11 @@
 
 namespace typenet::distributed {
 
+/// Synchronised BatchNorm's sums over MPI.
 template <class T>
 class MpiBatchStatisticsReducer final : public cpu::BatchStatisticsReducer<T> {
  public:
+  /// A reducer over comm, which must outlive it.
   explicit MpiBatchStatisticsReducer(MpiCommunicator& comm) : comm_(comm) {}
 
   void sum(T* values, std::size_t n) override { comm_.sum(values, n, "synchronised BatchNorm's statistics allreduce"); }

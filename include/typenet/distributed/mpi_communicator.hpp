@@ -55,6 +55,7 @@ struct DistributedError : std::runtime_error {
 /// MPI_THREAD_FUNNELED is all that is asked for.
 class MpiSession {
  public:
+  /// Initialises MPI with threads for the program's lifetime (MPI_Init_thread).
   MpiSession(int& argc, char**& argv) {
     int initialised = 0;
     MPI_Initialized(&initialised);
@@ -82,6 +83,7 @@ class MpiSession {
   bool owner_ = false;
 };
 
+/// The MPI datatype of T.
 template <class T>
 MPI_Datatype mpi_datatype() {
   if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
@@ -91,8 +93,10 @@ MPI_Datatype mpi_datatype() {
   else static_assert(sizeof(T) == 0, "typenet: no MPI datatype for this type.");
 }
 
+/// MPI_COMM_WORLD with deadlines: a collective that does not complete in time, or a failed rank, throws on every rank instead of hanging.
 class MpiCommunicator {
  public:
+  /// Durations in seconds.
   using seconds = std::chrono::duration<double>;
 
   /// Works on a duplicate of `comm`, so that the trainer's messages never
@@ -114,17 +118,22 @@ class MpiCommunicator {
     if (!finalised) MPI_Comm_free(&comm_);
   }
 
+  /// This rank's number.
   int rank() const { return rank_; }
+  /// The number of ranks.
   int size() const { return size_; }
+  /// The MPI communicator.
   MPI_Comm get() const { return comm_; }
 
   /// How long a rank waits in a collective for the others before it decides
   /// that one of them has failed and stops the job.
   seconds timeout() const { return timeout_; }
+  /// Sets the deadline of each collective.
   void set_timeout(seconds t) { timeout_ = t; }
 
   /// The training step the ranks are in, named when a collective times out.
   void set_step(std::uint64_t step) { step_ = step; }
+  /// The step number messages report.
   std::uint64_t step() const { return step_; }
 
   /// Starts an in-place sum of values[0, n) over all ranks; appends its

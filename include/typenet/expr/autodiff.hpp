@@ -25,7 +25,7 @@ using expr::sigmoid;
 using expr::tanh;
 
 template <int I>
-inline constexpr expr::Var<I> variable{};
+inline constexpr expr::Var<I> variable{};  ///< The I-th variable of a function to differentiate.
 
 /// auto [a, b, c] = variables<3>();
 template <int N>
@@ -34,14 +34,16 @@ constexpr auto variables() {
       std::make_integer_sequence<int, N>{});
 }
 
+/// max(e, 0) as an expression.
 template <expr::Expr E>
 constexpr auto relu(E e) {
   return expr::max(e, expr::lit<0.0>);
 }
 
+/// A function's value and its partial derivatives at a point.
 template <std::size_t N>
 struct ValueAndGradient {
-  double value;
+  double value;  ///< the function's value
   std::array<double, N> partial;  ///< partial[i] = d value / d `variable<i>`
 };
 

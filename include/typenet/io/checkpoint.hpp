@@ -57,6 +57,7 @@ enum class CheckpointScalar : std::uint32_t { float32 = 4, float64 = 8 };
 /// (optim/declaration.hpp), 0 for none. The enumerators name the first
 /// optimizers; checkpoint_kind<O> is any optimizer's.
 enum class CheckpointOptimizer : std::uint32_t { none = 0, sgd = 1, adam = 2, adamw = 3 };
+/// The kind a checkpoint records for Optimizer (none for no optimizer).
 template <class Optimizer>
 inline constexpr CheckpointOptimizer checkpoint_kind =
     static_cast<CheckpointOptimizer>(Optimizer::declaration::tag.id);
@@ -64,7 +65,9 @@ static_assert(checkpoint_kind<SGD<>> == CheckpointOptimizer::sgd &&
               checkpoint_kind<Adam<>> == CheckpointOptimizer::adam &&
               checkpoint_kind<AdamW<>> == CheckpointOptimizer::adamw);
 
+/// The scalar type's name in messages.
 inline std::string_view to_string(CheckpointScalar s) { return s == CheckpointScalar::float32 ? "float" : "double"; }
+/// The optimizer kind's name in messages.
 inline std::string_view to_string(CheckpointOptimizer o) {
   if (o == CheckpointOptimizer::none) return "none";
   return checkpoint_detail::kind_name(all_optimizers{}, static_cast<std::uint32_t>(o));
@@ -72,18 +75,18 @@ inline std::string_view to_string(CheckpointOptimizer o) {
 
 /// What a checkpoint holds, read without knowing the network type.
 struct CheckpointInfo {
-  std::uint32_t format_version = 0;
+  std::uint32_t format_version = 0;  ///< the file format's version
   std::string signature;  ///< Net::name() of the network that saved it
-  CheckpointScalar scalar = CheckpointScalar::float32;
-  std::uint64_t parameter_count = 0;
+  CheckpointScalar scalar = CheckpointScalar::float32;  ///< the scalar type of the values
+  std::uint64_t parameter_count = 0;  ///< the number of parameters
   std::uint64_t state_count = 0;  ///< BatchNorm running statistics
   /// Model::dropout_step(): train-mode forward passes so far, i.e. training
   /// steps when each step runs one forward.
   std::uint64_t model_step = 0;
-  CheckpointOptimizer optimizer = CheckpointOptimizer::none;
+  CheckpointOptimizer optimizer = CheckpointOptimizer::none;  ///< the optimizer whose state it holds (none: parameters only)
   /// For optimizers that count their steps (Adam, AdamW, Adagrad; not SGD or RMSprop).
   std::optional<std::uint64_t> optimizer_steps;
-  std::uint64_t file_size = 0;
+  std::uint64_t file_size = 0;  ///< the file's size
 };
 
 namespace checkpoint_detail {
@@ -325,10 +328,12 @@ void load(const path& file, const Parsed& p, Model<Net, T>& model, Optimizer* op
 // and, in the second form, the optimizer's state and hyper-parameters.
 // Throws CheckpointError naming the path and the OS error; the file at
 // `path` is then as it was.
+/// Saves the model's parameters and state, atomically (the old file stays until the new one is complete).
 template <class Net, class T>
 void save_checkpoint(const std::filesystem::path& path, const Model<Net, T>& model) {
   checkpoint_detail::save<Net, T, void>(path, model, nullptr);
 }
+/// Saves the model and the optimizer's state, atomically.
 template <class Net, class T, class Optimizer>
 void save_checkpoint(const std::filesystem::path& path, const Model<Net, T>& model, const Optimizer& optimizer) {
   checkpoint_detail::check_optimizer_type<Optimizer, T>();
@@ -343,6 +348,7 @@ template <class Net, class T>
 void load_checkpoint(const std::filesystem::path& path, Model<Net, T>& model) {
   checkpoint_detail::load<Net, T, void>(path, checkpoint_detail::parse(path), model, nullptr);
 }
+/// Loads the model and the optimizer's state; on any error it throws CheckpointError and changes neither.
 template <class Net, class T, class Optimizer>
 void load_checkpoint(const std::filesystem::path& path, Model<Net, T>& model, Optimizer& optimizer) {
   checkpoint_detail::check_optimizer_type<Optimizer, T>();
@@ -363,6 +369,7 @@ void load_checkpoint_bytes(const std::filesystem::path& label, std::span<const u
   using namespace checkpoint_detail;
   load<Net, T, void>(label, parse(label, verified_bytes(label, bytes)), model, nullptr);
 }
+/// Loads the model and the optimizer's state from a file's bytes (label names it in errors); on any error it throws and changes neither.
 template <class Net, class T, class Optimizer>
 void load_checkpoint_bytes(const std::filesystem::path& label, std::span<const unsigned char> bytes,
                            Model<Net, T>& model, Optimizer& optimizer) {

@@ -13,6 +13,7 @@ namespace typenet {
 /// "typenet: <path>: <problem>".
 class CheckpointError : public std::runtime_error {
  public:
+  /// The error `problem` with the file it concerns.
   CheckpointError(const std::filesystem::path& path, const std::string& problem)
       : std::runtime_error(prefix(path) + problem) {}
   /// What every message about `path` starts with.

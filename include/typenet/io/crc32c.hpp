@@ -94,8 +94,10 @@ inline std::uint32_t crc32c_extend_portable(std::uint32_t crc, std::span<const u
   return ~crc32c_detail::update_portable(~crc, data.data(), data.size());
 }
 
+/// The CRC-32C of data.
 inline std::uint32_t crc32c(std::span<const unsigned char> data) { return crc32c_extend(0, data); }
 
+/// The CRC-32C of the bytes of text.
 inline std::uint32_t crc32c(std::string_view text) {
   return crc32c(std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
 }

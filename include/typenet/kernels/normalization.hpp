@@ -14,6 +14,7 @@
 
 namespace typenet::norm {
 
+/// BatchNorm in evaluation mode as one scale and shift per feature: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean scale.
 template <class Norm, class T, class V>
 TYPENET_HD TYPENET_INLINE void fold_running_statistics(V gamma, V beta, V running_mean, V running_var, V& scale,
                                                        V& shift) {

@@ -79,6 +79,7 @@ struct inference_of<Sequential<Layers...>> {
 
 }  // namespace inference_detail
 
+/// The network InferenceModel runs for Net: each BatchNorm folded into its Linear, each Dropout removed.
 template <class Net>
 using inference_network_t = typename inference_detail::inference_of<Net>::type;
 

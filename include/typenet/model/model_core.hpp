@@ -43,6 +43,7 @@
 
 namespace typenet {
 
+/// What the CPU Model and the GPU's cuda::Model share: the buffers, the workspace layout, the mode, the dropout stream and the order of the blocks' kernels; Backend runs each kernel where its memory lives.
 template <class Net, class T, class Backend>
 class ModelCore {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "typenet: a model computes in float or double.");
@@ -51,13 +52,16 @@ class ModelCore {
   using layout = WorkspaceLayout<Net>;
 
  public:
+  /// The checked network (topology/sequential.hpp).
   using network = Net;
+  /// The scalar type it computes in (float or double).
   using scalar = T;
-  static constexpr std::size_t input_size = Net::input_size;
-  static constexpr std::size_t output_size = Net::output_size;
-  static constexpr std::size_t parameter_count = Net::parameter_count;
-  static constexpr std::size_t state_count = Net::state_count;
-  static constexpr std::size_t block_count = Net::block_count;
+  static constexpr std::size_t input_size = Net::input_size;  ///< the width of one input sample
+  static constexpr std::size_t output_size = Net::output_size;  ///< the width of one output sample
+  static constexpr std::size_t parameter_count = Net::parameter_count;  ///< the number of trained parameters
+  static constexpr std::size_t state_count = Net::state_count;  ///< the number of state values (BatchNorm's running statistics)
+  static constexpr std::size_t block_count = Net::block_count;  ///< the number of fused blocks
+  /// The B-th fused block (topology/block.hpp).
   template <std::size_t B>
   using block = typename Net::template block<B>;
 
@@ -71,6 +75,7 @@ class ModelCore {
   /// the block's range in the gradient buffer: a data-parallel trainer can
   /// start reducing those gradients while backward goes on.
   using GradientsReady = std::function<void(std::size_t offset, std::size_t count)>;
+  /// See GradientsReady.
   void set_gradients_ready(GradientsReady callback) { gradients_ready_ = std::move(callback); }
 
   /// Whether a training step may update parameters inside backward (not when
@@ -80,10 +85,14 @@ class ModelCore {
   /// Each train-mode forward draws a fresh dropout mask from (seed, step,
   /// block); backward regenerates the same one. Setting the step repeats a mask.
   void set_dropout_seed(std::uint64_t seed) { dropout_seed_ = seed; }
+  /// The seed of the dropout stream.
   std::uint64_t dropout_seed() const { return dropout_seed_; }
+  /// The step the next train-mode forward draws its dropout mask for.
   std::uint64_t dropout_step() const { return dropout_step_; }
+  /// Sets the step of the next mask (a resumed run repeats the masks it would have drawn).
   void set_dropout_step(std::uint64_t step) { dropout_step_ = step; }
 
+  /// The number of samples in the last forward.
   std::size_t batch_size() const { return batch_; }
 
   /// Reserves workspaces for training batches of up to `rows` samples. An
@@ -98,6 +107,7 @@ class ModelCore {
   }
 
  protected:
+  /// A model whose buffers live where the backend puts them (the derived class initialises them).
   explicit ModelCore(Backend backend)
       : backend_(std::move(backend)), params_(parameter_count), grads_(parameter_count), state_(state_count) {}
 
@@ -165,21 +175,30 @@ class ModelCore {
     reserve(batch_);  // after an evaluation-mode forward of a larger batch than any trained on
     return grad_a_.data();
   }
+  /// The last block's output of the last forward (before any Softmax head).
   const T* logits_data() const { return output_data<block_count - 1>(); }
+  /// The network output of the last forward (probabilities with a Softmax head).
   const T* output_values() const {
     if constexpr (Net::softmax_head) return probabilities_.data();
     else return logits_data();
   }
+  /// Block B's output in the last forward.
   template <std::size_t B>
   const T* output_data() const {
     return outputs_.data() + layout::template output_offset<B>() * capacity_;
   }
   /// dLoss/dInput of the last backward, if it was asked for (else null).
   const T* input_gradient_data() const { return input_gradient_; }
+  /// The mode of the last forward.
   Mode last_mode() const { return mode_; }
 
-  Backend backend_;
+  Backend backend_;  ///< runs the kernels and holds the memory
+  /// The parameters, one buffer in the backend's memory.
   Buffer<T> params_, grads_, state_;
+  /// @var grads_
+  /// The gradients, laid out as the parameters.
+  /// @var state_
+  /// The state (BatchNorm's running statistics).
 
  private:
   void reserve_forward(std::size_t rows) {

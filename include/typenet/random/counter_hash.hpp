@@ -39,6 +39,7 @@ TYPENET_HD TYPENET_INLINE U dropout_bits(U key, U index) {
   return mix32<U>((mix32<U>(index ^ key) + key) & 0xffffffffu);
 }
 
+/// The 32-bit threshold below which a hash drops a value with probability p.
 TYPENET_HD constexpr std::uint32_t dropout_threshold(float p) {
   return static_cast<std::uint32_t>(static_cast<double>(p) * 4294967296.0);
 }

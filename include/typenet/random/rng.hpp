@@ -25,14 +25,17 @@ constexpr std::uint64_t splitmix64(std::uint64_t& state) {
 /// xoshiro256** (Blackman and Vigna): fast, 256 bits of state, passes BigCrush.
 class Rng {
  public:
+  /// A generator seeded with seed.
   explicit Rng(std::uint64_t seed = 0) { reseed(seed); }
 
+  /// Restarts the sequence from seed.
   void reseed(std::uint64_t seed) {
     std::uint64_t sm = seed;
     for (auto& w : s_) w = splitmix64(sm);
     has_spare_normal_ = false;
   }
 
+  /// The next 64 random bits.
   std::uint64_t next() {
     const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
     const std::uint64_t t = s_[1] << 17;
@@ -47,6 +50,7 @@ class Rng {
 
   /// Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  /// Uniform in [lo, hi).
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
 
   /// Uniform integer in [0, n), unbiased: draws below 2^64 mod n are rejected.
@@ -77,6 +81,7 @@ class Rng {
     has_spare_normal_ = true;
     return u * f;
   }
+  /// Normal with this mean and standard deviation.
   double normal(double mean, double stddev) { return mean + stddev * normal(); }
 
   /// Fisher-Yates shuffle.

@@ -100,6 +100,7 @@ TYPENET_INLINE V log1p_unit_f32(V t) {
 
 }  // namespace detail
 
+/// e^x for a scalar or a vector (float vectors: a polynomial accurate to a few ulps).
 template <class V>
 TYPENET_HD TYPENET_INLINE V exp(V x) {
   if constexpr (!is_vector<V>) return std::exp(x);
@@ -107,18 +108,21 @@ TYPENET_HD TYPENET_INLINE V exp(V x) {
   else return detail::per_lane(x, [](double v) { return std::exp(v); });
 }
 
+/// The natural logarithm, lane by lane through the C library.
 template <class V>
 TYPENET_HD TYPENET_INLINE V log(V x) {
   if constexpr (!is_vector<V>) return std::log(x);
   else return detail::per_lane(x, [](scalar_of_t<V> v) { return std::log(v); });
 }
 
+/// log(1 + x), lane by lane through the C library.
 template <class V>
 TYPENET_HD TYPENET_INLINE V log1p(V x) {
   if constexpr (!is_vector<V>) return std::log1p(x);
   else return detail::per_lane(x, [](scalar_of_t<V> v) { return std::log1p(v); });
 }
 
+/// The square root, exact (the instruction where there is one).
 template <class V>
 TYPENET_HD TYPENET_INLINE V sqrt(V x) {
   if constexpr (!is_vector<V>) {

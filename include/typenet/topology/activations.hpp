@@ -14,59 +14,70 @@ namespace activation_detail {
 inline constexpr expr::Var<0> x{};
 }
 
+/// f(x) = x: a block without an activation.
 struct Identity {
-  static constexpr LayerKind kind = LayerKind::activation;
-  static constexpr auto expression = activation_detail::x;
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  static constexpr auto expression = activation_detail::x;  ///< the formula, in x = `Var<0>`
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Identity"; }
 };
 
 /// relu(x) = max(x, 0)
 struct ReLU {
-  static constexpr LayerKind kind = LayerKind::activation;
-  static constexpr auto expression = expr::max(activation_detail::x, expr::lit<0.0>);
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  static constexpr auto expression = expr::max(activation_detail::x, expr::lit<0.0>);  ///< max(x, 0)
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "ReLU"; }
 };
 
 /// leaky(x) = x > 0 ? x : slope x
 template <float Slope = 0.01f>
 struct LeakyReLU {
-  static constexpr LayerKind kind = LayerKind::activation;
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  /// The formula: x if x > 0, else Slope x.
   static constexpr auto expression =
       expr::select(activation_detail::x > expr::lit<0.0>, activation_detail::x,
                    expr::lit<static_cast<double>(Slope)> * activation_detail::x);
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "LeakyReLU<" + format_constant(Slope) + ">"; }
 };
 
 /// tanh(x)
 struct Tanh {
-  static constexpr LayerKind kind = LayerKind::activation;
-  static constexpr auto expression = expr::tanh(activation_detail::x);
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  static constexpr auto expression = expr::tanh(activation_detail::x);  ///< tanh(x)
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Tanh"; }
 };
 
 /// sigmoid(x) = 1 / (1 + e^-x)
 struct Sigmoid {
-  static constexpr LayerKind kind = LayerKind::activation;
-  static constexpr auto expression = expr::sigmoid(activation_detail::x);
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  static constexpr auto expression = expr::sigmoid(activation_detail::x);  ///< 1 / (1 + e^-x)
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Sigmoid"; }
 };
 
 /// elu(x) = x > 0 ? x : alpha (e^x - 1)
 template <float Alpha = 1.0f>
 struct ELU {
-  static constexpr LayerKind kind = LayerKind::activation;
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  /// The formula: x if x > 0, else Alpha (e^x - 1).
   static constexpr auto expression =
       expr::select(activation_detail::x > expr::lit<0.0>, activation_detail::x,
                    expr::lit<static_cast<double>(Alpha)> * (expr::exp(activation_detail::x) - expr::lit<1.0>));
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "ELU<" + format_constant(Alpha) + ">"; }
 };
 
 /// gelu(x) = x/2 (1 + erf(x / sqrt 2))   (the exact form, PyTorch's default)
 struct GELU {
-  static constexpr LayerKind kind = LayerKind::activation;
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  /// The formula: x (1 + erf(x / sqrt 2)) / 2 (PyTorch's exact GELU).
   static constexpr auto expression =
       expr::lit<0.5> * activation_detail::x *
       (expr::lit<1.0> + expr::erf(expr::lit<0.70710678118654752> * activation_detail::x));
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "GELU"; }
 };
 
@@ -75,8 +86,9 @@ struct GELU {
 /// Backward keeps the pre-activation: silu is not monotonic (its minimum is
 /// at x = -1.28), so y does not tell which x it came from.
 struct SiLU {
-  static constexpr LayerKind kind = LayerKind::activation;
-  static constexpr auto expression = activation_detail::x * expr::sigmoid(activation_detail::x);
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  static constexpr auto expression = activation_detail::x * expr::sigmoid(activation_detail::x);  ///< x sigmoid(x)
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "SiLU"; }
 };
 
@@ -98,14 +110,16 @@ struct SiLU {
 /// use of the network a second error.
 template <float Beta, float Threshold>
 struct SoftplusArguments {
-  static constexpr bool valid = Beta != 0.0f && Beta - Beta == 0.0f;
+  static constexpr bool valid = Beta != 0.0f && Beta - Beta == 0.0f;  ///< whether Beta is finite and not 0
   static_assert(valid, "typenet: Softplus<Beta, Threshold>: Beta must be finite and not 0 (the formula divides by it).");
 };
 
+/// Softplus: log(1 + e^(Beta x)) / Beta, and x itself where Beta x > Threshold (as torch.nn.Softplus).
 template <float Beta = 1.0f, float Threshold = 20.0f>
 struct Softplus {
   static_assert(sizeof(SoftplusArguments<Beta, Threshold>) > 0);  ///< reports a bad Beta
   static constexpr LayerKind kind = LayerKind::activation;
+  /// The formula, in x = `Var<0>`.
   static constexpr auto expression = [] {
     // (With a bad Beta, 1: the sentence above is then the only error.)
     constexpr auto beta = expr::lit<SoftplusArguments<Beta, Threshold>::valid ? static_cast<double>(Beta) : 1.0>;
@@ -113,6 +127,7 @@ struct Softplus {
     return expr::select(z > expr::lit<static_cast<double>(Threshold)>, activation_detail::x,
                         expr::softplus(z) / beta);
   }();
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Softplus<" + format_constant(Beta) + "," + format_constant(Threshold) + ">"; }
 };
 
@@ -124,8 +139,9 @@ struct Softplus {
 /// Backward keeps the pre-activation: mish is not monotonic (minimum at
 /// x = -1.19).
 struct Mish {
-  static constexpr LayerKind kind = LayerKind::activation;
-  static constexpr auto expression = activation_detail::x * expr::tanh(Softplus<>::expression);
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  static constexpr auto expression = activation_detail::x * expr::tanh(Softplus<>::expression);  ///< x tanh(softplus(x))
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Mish"; }
 };
 
@@ -146,13 +162,15 @@ struct Mish {
 /// Backward keeps the pre-activation: hardswish is not monotonic (minimum at
 /// x = -3/2).
 struct Hardswish {
-  static constexpr LayerKind kind = LayerKind::activation;
+  static constexpr LayerKind kind = LayerKind::activation;  ///< what the planner reads: an activation layer
+  /// The formula: x min(max(x + 3, 0), 6) / 6.
   static constexpr auto expression = [] {
     constexpr auto x = activation_detail::x;
     constexpr auto relu6 = expr::select(x > expr::lit<3.0>, expr::lit<6.0>,
                                         expr::select(expr::lit<-3.0> > x, expr::lit<0.0>, x + expr::lit<3.0>));
     return x * relu6 / expr::lit<6.0>;
   }();
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Hardswish"; }
 };
 

@@ -37,8 +37,9 @@ inline std::string format_constant(float v) {
 /// The network's input: N features per sample.
 template <std::size_t N>
 struct Input {
-  static constexpr LayerKind kind = LayerKind::input;
-  static constexpr std::size_t width = N;
+  static constexpr LayerKind kind = LayerKind::input;  ///< what the planner reads: the input
+  static constexpr std::size_t width = N;  ///< the width of a sample
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Input<" + std::to_string(N) + ">"; }
 };
 
@@ -46,15 +47,16 @@ struct Input {
 /// follows, which cancels any bias) there is no b.
 template <std::size_t Out, bool Bias = true>
 struct Linear {
-  static constexpr LayerKind kind = LayerKind::linear;
-  static constexpr std::size_t width = Out;
-  static constexpr bool bias = Bias;
+  static constexpr LayerKind kind = LayerKind::linear;  ///< what the planner reads: a Linear layer
+  static constexpr std::size_t width = Out;  ///< its output width
+  static constexpr bool bias = Bias;  ///< whether it adds a bias
   /// W first, then b (dropped by the plan where it is cancelled or absent).
   static constexpr std::array<ValueSpec, 2> parameters{{
       {ParameterRole::weight, "weight", "weight", Extent::in, Extent::out, TorchLayout::transposed,
        Initial::linear_weight},
       {ParameterRole::bias, "bias", "bias", Extent::one, Extent::out, TorchLayout::same, Initial::linear_bias},
   }};
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Linear<" + std::to_string(Out) + (Bias ? "" : ",false") + ">"; }
 };
 
@@ -62,8 +64,9 @@ struct Linear {
 /// the survivors scaled by 1/(1-P); in evaluation it is the identity.
 template <float P>
 struct Dropout {
-  static constexpr LayerKind kind = LayerKind::dropout;
-  static constexpr float probability = P;
+  static constexpr LayerKind kind = LayerKind::dropout;  ///< what the planner reads: a dropout layer
+  static constexpr float probability = P;  ///< the probability that a value is dropped
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Dropout<" + format_constant(P) + ">"; }
 };
 
@@ -71,7 +74,8 @@ struct Dropout {
 /// returns probabilities; training with softmax_cross_entropy reads the
 /// logits before it (fused and numerically stable).
 struct Softmax {
-  static constexpr LayerKind kind = LayerKind::softmax;
+  static constexpr LayerKind kind = LayerKind::softmax;  ///< what the planner reads: the softmax head
+  /// The layer's name in messages and checkpoints.
   static std::string name() { return "Softmax"; }
 };
 

@@ -30,15 +30,16 @@
 
 namespace typenet {
 
+/// Over what a normalisation computes its statistics.
 enum class NormalizationAxis {
-  batch,     // per feature, over the batch's samples; running estimates for evaluation (BatchNorm)
-  features,  // per sample, over its features; the same in training and evaluation (LayerNorm, RMSNorm)
+  batch,  ///< per feature, over the batch's samples; running estimates for evaluation (BatchNorm)
+  features,  ///< per sample, over its features; the same in training and evaluation (LayerNorm, RMSNorm)
 };
 
 /// The stand-in for a block without a normalisation layer.
 struct NoNormalization {
-  static constexpr std::array<ValueSpec, 0> parameters{};
-  static constexpr std::array<ValueSpec, 0> state{};
+  static constexpr std::array<ValueSpec, 0> parameters{};  ///< no parameters
+  static constexpr std::array<ValueSpec, 0> state{};  ///< no state
 };
 
 namespace normalization_detail {

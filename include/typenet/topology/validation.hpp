@@ -16,6 +16,7 @@
 
 namespace typenet {
 
+/// Each rule of a network's topology, by the error that breaks it (topology_rules.inc has each one's sentence).
 enum class TopologyError {
   none,
   not_a_network,
@@ -156,11 +157,12 @@ constexpr TopologyError validate(const std::array<LayerInfo, N>& layers) {
 
 }  // namespace plan_detail
 
+/// A network as a type (declared here for the rules; topology/sequential.hpp defines it).
 template <class... Layers>
 struct Sequential;
 
 template <TopologyError Error, TopologyError Rule>
-inline constexpr bool rule_kept = Error != Rule;
+inline constexpr bool rule_kept = Error != Rule;  ///< Whether `Error` is not the broken rule `Rule` (the static_assert of that rule's sentence).
 
 /// The sentences for Sequential<...> itself (see topology_rules.inc).
 template <TopologyError topology_error>
@@ -173,6 +175,7 @@ struct TopologyRules {
 /// so that an invalid network is reported once (topology_rules.inc).
 template <class Net>
 inline constexpr TopologyError topology_error_of = TopologyError::not_a_network;
+/// A Sequential's first broken rule, from the layers' descriptions.
 template <class... Layers>
 inline constexpr TopologyError topology_error_of<Sequential<Layers...>> =
     plan_detail::validate(std::array<plan_detail::LayerInfo, sizeof...(Layers)>{plan_detail::describe<Layers>()...});

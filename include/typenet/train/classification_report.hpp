@@ -31,13 +31,16 @@ namespace typenet {
 /// labels[p] (rows = true class, columns = predicted), as scikit-learn's
 /// confusion_matrix.
 struct ConfusionMatrix {
-  std::vector<std::int32_t> labels;
+  std::vector<std::int32_t> labels;  ///< the classes, in ascending order
   std::vector<std::size_t> counts;  ///< labels.size() x labels.size(), row-major
 
+  /// The number of classes.
   std::size_t classes() const { return labels.size(); }
+  /// How many samples of true class true_class were predicted as predicted_class (indices into labels).
   std::size_t operator()(std::size_t true_class, std::size_t predicted_class) const {
     return counts[true_class * labels.size() + predicted_class];
   }
+  /// The number of samples.
   std::size_t samples() const {
     std::size_t n = 0;
     for (const std::size_t c : counts) n += c;
@@ -243,6 +246,7 @@ inline std::string classification_report(const ConfusionMatrix& cm, int digits =
   return report;
 }
 
+/// scikit-learn's classification_report for predicted against true class ids.
 inline std::string classification_report(std::span<const std::int32_t> y_true, std::span<const std::int32_t> y_pred,
                                          int digits = 2, const std::vector<std::string>& target_names = {}) {
   report_detail::check_lengths(y_true, y_pred, "classification_report");

@@ -20,6 +20,7 @@
 
 namespace typenet {
 
+/// How a loss reduces over elements: their mean or their sum.
 enum class Reduction { mean, sum };
 
 namespace loss_detail {
@@ -38,10 +39,11 @@ void check_same_shape(MatrixView<U> out, MatrixView<V> target, const char* loss)
 /// loss = reduce over elements of E(s, t).
 template <class E, Reduction R>
 struct ElementwiseLoss {
-  static constexpr E expression{};
-  static constexpr auto gradient_expression = expr::derivative<0>(expression);
-  static constexpr bool takes_logits = false;
+  static constexpr E expression{};  ///< E(s, t), s the output and t the target
+  static constexpr auto gradient_expression = expr::derivative<0>(expression);  ///< dE/ds, derived at compile time
+  static constexpr bool takes_logits = false;  ///< it takes the network's output, not logits
 
+  /// The loss of out against target.
   template <class U, class T = std::remove_const_t<U>>
   T operator()(MatrixView<U> out, std::type_identity_t<MatrixView<const T>> target) const {
     loss_detail::check_same_shape(out, target, "loss");
@@ -96,12 +98,14 @@ using BinaryCrossEntropyWithLogits = ElementwiseLoss<loss_detail::BinaryCrossEnt
 /// Fused: computed from the logits with log-sum-exp, and its gradient with
 /// respect to the logits is (softmax(l) - onehot(label)) / batch.
 struct SoftmaxCrossEntropy {
-  static constexpr bool takes_logits = true;
+  static constexpr bool takes_logits = true;  ///< it takes logits (the network's last block before any Softmax)
 
+  /// The loss of the logits against class labels.
   template <class U, class T = std::remove_const_t<U>>
   T operator()(MatrixView<U> logits, std::span<const std::int32_t> labels) const {
     return compute<T>(MatrixView<const T>(logits), labels, nullptr);
   }
+  /// The loss, and dLoss/dLogits written into grad.
   template <class U, class T = std::remove_const_t<U>>
   T operator()(MatrixView<U> logits, std::span<const std::int32_t> labels,
                std::type_identity_t<MatrixView<T>> grad) const {

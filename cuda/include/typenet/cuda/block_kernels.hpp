@@ -110,10 +110,12 @@ TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockStep& s, T g, T y
 /// [r0, r0 + 4) of row tile t / out.
 template <class Block, class T>
 struct ForwardProduct {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs.
   TYPENET_HD std::size_t threads() const { return block_kernel_detail::row_tiles(s.batch) * Block::out; }
+  /// One thread's work, thread t.
   TYPENET_HD void operator()(std::size_t t) const {
     using namespace block_kernel_detail;
     constexpr std::size_t In = Block::in, Out = Block::out, R = rows_per_thread;
@@ -167,10 +169,12 @@ struct ForwardProduct {
 /// BatchNormFinishStatistics divides it).
 template <class Block, class T>
 struct BatchNormColumnSums {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     T sum = 0;
     for (std::size_t i = 0; i < s.batch; ++i) sum += a.saved[i * Block::out + col];
@@ -183,10 +187,12 @@ struct BatchNormColumnSums {
 /// cancel), into inv_std.
 template <class Block, class T>
 struct BatchNormSquaredDeviations {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     const T mean = a.stats.mean[col] / static_cast<T>(s.statistics_batch);
     T squares = 0;
@@ -202,10 +208,12 @@ struct BatchNormSquaredDeviations {
 /// statistics (PyTorch's momentum; the unbiased variance).
 template <class Block, class T>
 struct BatchNormFinishStatistics {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     const T n = static_cast<T>(s.statistics_batch);
     const T mean = a.stats.mean[col] / n, var = a.stats.inv_std[col] / n;
@@ -220,10 +228,12 @@ struct BatchNormFinishStatistics {
 /// Per element: x-hat over z (in place), the affine, activation and dropout.
 template <class Block, class T>
 struct BatchNormNormalise {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per output value.
   TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
+  /// One thread's work, thread at.
   TYPENET_HD void operator()(std::size_t at) const {
     const std::size_t row = at / Block::out, col = at % Block::out;
     const T xhat = evaluate_scalar<T, expression_type<decltype(cpu::pieces::normalize)>>(a.saved[at], a.stats.mean[col],
@@ -241,10 +251,12 @@ struct BatchNormNormalise {
 /// u = gamma x-hat + beta and y = drop(act(u)).
 template <class Block, class T>
 struct RowNormalise {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per sample.
   TYPENET_HD std::size_t threads() const { return s.batch; }
+  /// One thread's work, thread row.
   TYPENET_HD void operator()(std::size_t row) const {
     using Norm = typename Block::normalization;
     constexpr std::size_t Out = Block::out;
@@ -278,11 +290,13 @@ struct RowNormalise {
 /// dZ = dY drop' act' in place, per element (blocks without normalisation).
 template <class Block, class T>
 struct OutputGradient {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per output value.
   TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
+  /// One thread's work, thread at.
   TYPENET_HD void operator()(std::size_t at) const {
     const T u = Block::keeps == Keeps::preactivation ? a.saved[at] : T(0);
     dy[at] = block_kernel_detail::output_to_preactivation<Block, T>(s, dy[at], a.y[at], u, at / Block::out,
@@ -295,11 +309,13 @@ struct OutputGradient {
 /// dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1).
 template <class Block, class T>
 struct BatchNormBackwardSums {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     constexpr std::size_t Out = Block::out;
     using Affine = expression_type<decltype(cpu::pieces::affine)>;
@@ -325,11 +341,13 @@ struct BatchNormBackwardSums {
 /// whole statistics batch: dZ = gamma/std (dU - (sum dU + x-hat sum dU x-hat) / batch).
 template <class Block, class T>
 struct BatchNormBackwardNormalise {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per output value.
   TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
+  /// One thread's work, thread at.
   TYPENET_HD void operator()(std::size_t at) const {
     const std::size_t col = at % Block::out;
     const T inv_n = T(1) / static_cast<T>(s.statistics_batch);
@@ -343,11 +361,13 @@ struct BatchNormBackwardNormalise {
 /// (dL/dx-hat) and of g x-hat.
 template <class Block, class T>
 struct RowNormBackwardSums {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per sample.
   TYPENET_HD std::size_t threads() const { return s.batch; }
+  /// One thread's work, thread row.
   TYPENET_HD void operator()(std::size_t row) const {
     constexpr std::size_t Out = Block::out;
     T sum_g = 0, sum_g_xhat = 0;
@@ -375,11 +395,13 @@ struct RowNormBackwardSums {
 /// RowNormBackwardNormalise overwrites dU).
 template <class Block, class T>
 struct RowNormParameterGradients {
-  BlockBuffers<T> a;
-  BlockStep s;
-  const T* du;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  const T* du;  ///< dLoss/du, the gradient of the normalised values
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     T sum_du = 0, sum_du_xhat = 0;
     for (std::size_t i = 0; i < s.batch; ++i) {
@@ -396,11 +418,13 @@ struct RowNormParameterGradients {
 /// (RMSNorm: without sum g).
 template <class Block, class T>
 struct RowNormBackwardNormalise {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per output value.
   TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
+  /// One thread's work, thread at.
   TYPENET_HD void operator()(std::size_t at) const {
     const std::size_t row = at / Block::out, col = at % Block::out;
     const T inv_n = T(1) / static_cast<T>(Block::out);
@@ -415,13 +439,16 @@ struct RowNormBackwardNormalise {
 /// more row of threads for db = sum_rows dZ when the block has a bias.
 template <class Block, class T>
 struct WeightGradient {
-  BlockBuffers<T> a;
-  BlockStep s;
-  const T* dz;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  const T* dz;  ///< dLoss/dz, the gradient of the Linear's output
 
+  /// The number of tiles of rows_per_thread inputs each column's weights are split into.
   static constexpr std::size_t k_tiles = (Block::in + block_kernel_detail::rows_per_thread - 1) /
                                          block_kernel_detail::rows_per_thread;
+  /// How many threads the kernel runs.
   TYPENET_HD std::size_t threads() const { return (k_tiles + (Block::has_bias ? 1 : 0)) * Block::out; }
+  /// One thread's work, thread t.
   TYPENET_HD void operator()(std::size_t t) const {
     constexpr std::size_t In = Block::in, Out = Block::out, R = block_kernel_detail::rows_per_thread;
     const std::size_t col = t % Out, tile = t / Out;
@@ -448,10 +475,12 @@ struct WeightGradient {
 /// wt (out x in) = W^T; thread t writes wt[t].
 template <class Block, class T>
 struct TransposeWeights {
-  const T* params;
-  T* wt;
+  const T* params;  ///< the model's parameters (the block's weights by offset)
+  T* wt;  ///< the transposed weights, out x in
 
+  /// How many threads the kernel runs: one per weight.
   TYPENET_HD std::size_t threads() const { return Block::in * Block::out; }
+  /// One thread's work, thread t.
   TYPENET_HD void operator()(std::size_t t) const {
     const std::size_t j = t / Block::in, k = t % Block::in;
     wt[t] = params[Block::weight_offset + k * Block::out + j];
@@ -462,12 +491,14 @@ struct TransposeWeights {
 /// t % in, rows [r0, r0 + 4) of row tile t / in.
 template <class Block, class T>
 struct InputGradient {
-  const T* dz;
-  const T* wt;
-  T* dx;
-  std::size_t batch;
+  const T* dz;  ///< dLoss/dz, batch x out
+  const T* wt;  ///< the transposed weights
+  T* dx;  ///< dLoss/dInput, batch x in
+  std::size_t batch;  ///< the samples in the step
 
+  /// How many threads the kernel runs.
   TYPENET_HD std::size_t threads() const { return block_kernel_detail::row_tiles(batch) * Block::in; }
+  /// One thread's work, thread t.
   TYPENET_HD void operator()(std::size_t t) const {
     constexpr std::size_t In = Block::in, Out = Block::out, R = block_kernel_detail::rows_per_thread;
     const std::size_t k = t % In, r0 = t / In * R;
@@ -487,22 +518,32 @@ struct InputGradient {
 /// p = softmax(l) per row (thread = row), stable: exp(l - max l) / sum.
 template <class T>
 struct SoftmaxRows {
-  const T* logits;
-  T* p;
+  const T* logits;  ///< the logits, rows x cols
+  T* p;  ///< the probabilities written
+  ///@{
+  /// The shape of the logits.
   std::size_t rows, cols;
+  ///@}
 
+  /// How many threads the kernel runs: one per row.
   TYPENET_HD std::size_t threads() const { return rows; }
+  /// One thread's work, thread i.
   TYPENET_HD void operator()(std::size_t i) const { softmax::probabilities(logits + i * cols, p + i * cols, cols); }
 };
 
 /// dl = p (dp - sum_j dp_j p_j) per row, in place.
 template <class T>
 struct SoftmaxBackwardRows {
-  const T* p;
-  T* g;
+  const T* p;  ///< the probabilities of forward
+  T* g;  ///< dLoss/dProbabilities in, dLoss/dLogits out
+  ///@{
+  /// The shape of the probabilities.
   std::size_t rows, cols;
+  ///@}
 
+  /// How many threads the kernel runs: one per row.
   TYPENET_HD std::size_t threads() const { return rows; }
+  /// One thread's work, thread i.
   TYPENET_HD void operator()(std::size_t i) const { softmax::backward(p + i * cols, g + i * cols, cols); }
 };
 

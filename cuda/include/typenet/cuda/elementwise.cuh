@@ -22,9 +22,10 @@
 
 namespace typenet::cuda {
 
+/// N device arrays read by an elementwise kernel.
 template <class T, int N>
 struct Inputs {
-  const T* data[N];
+  const T* data[N];  ///< the arrays
 };
 
 /// An expression is all type (variables by index, constants as template

@@ -46,6 +46,7 @@
 
 namespace typenet::cuda {
 
+/// The options of KernelDataParallel.
 struct KernelDataParallelOptions {
   /// Every this many steps, compare a checksum of the parameters across
   /// ranks and throw if any replica differs (0: never).
@@ -54,7 +55,7 @@ struct KernelDataParallelOptions {
   /// B/N rows then compute what one process with B rows computes), instead
   /// of each rank's own rows.
   bool synchronise_batchnorm = false;
-  std::uint64_t dropout_seed = 0;
+  std::uint64_t dropout_seed = 0;  ///< the seed of every rank's dropout stream (the same on all ranks)
 };
 
 /// Synchronised BatchNorm's sums over a communicator: the per-column sums in
@@ -62,6 +63,7 @@ struct KernelDataParallelOptions {
 template <class T, class Communicator>
 class CommunicatorBatchReducer final : public cpu::BatchStatisticsReducer<T> {
  public:
+  /// A reducer over comm, which must outlive it.
   explicit CommunicatorBatchReducer(Communicator& comm)
       : comm_(comm), sizes_(static_cast<std::size_t>(comm.size())) {}
   void sum(T* values, std::size_t n) override { comm_.sum(values, n, "synchronised BatchNorm's statistics sum"); }
@@ -77,6 +79,7 @@ class CommunicatorBatchReducer final : public cpu::BatchStatisticsReducer<T> {
   std::vector<std::uint64_t> sizes_;
 };
 
+/// Data-parallel training of a KernelModel: each rank a share of the batch, the gradients summed over the communicator (NCCL on GPUs, MPI in the host tests) before one step on every rank.
 template <class Net, class T, class Optimizer, class Executor, class Communicator>
 class KernelDataParallel {
  public:
@@ -150,6 +153,7 @@ class KernelDataParallel {
 
   /// The optimizer's state into the host optimizer (before a checkpoint).
   void copy_optimizer_state_to_host() const { trainer_.copy_optimizer_state_to_host(); }
+  /// The number of steps taken.
   std::uint64_t steps() const { return step_; }
 
  private:

@@ -47,10 +47,11 @@ namespace typenet::cuda {
 /// them with synchronised BatchNorm.
 template <class T, class Executor>
 struct KernelBackend {
+  /// The executor's buffer of U values.
   template <class U>
   using Buffer = typename Executor::template Buffer<U>;
 
-  Executor executor;
+  Executor executor;  ///< runs the kernels and owns the memory
 
   /// TransposeWeights writes W^T whole.
   template <class Net>
@@ -63,6 +64,7 @@ struct KernelBackend {
     return n;
   }
 
+  /// Runs block Block's forward kernels (the reducer: synchronised BatchNorm's sums).
   template <class B>
   void forward(const BlockBuffers<T>& a, const BlockStep& step, cpu::BatchStatisticsReducer<T>* reducer) {
     block_forward<B, T>(a, step, runner(), reduction(reducer));
@@ -73,14 +75,19 @@ struct KernelBackend {
                 cpu::BatchStatisticsReducer<T>* reducer, const Sink&) {
     block_backward<B, T>(a, step, dy, dx, a.scratch, runner(), reduction(reducer));
   }
+  /// The softmax of each row of logits into p.
   void softmax(const T* logits, T* p, std::size_t rows, std::size_t cols) {
     executor.run(SoftmaxRows<T>{logits, p, rows, cols});
   }
+  /// The gradient through the softmax, row by row, in place in g.
   void softmax_backward(const T* p, T* g, std::size_t rows, std::size_t cols) {
     executor.run(SoftmaxBackwardRows<T>{p, g, rows, cols});
   }
+  /// Copies n values from the host into the executor's memory.
   void upload(T* dst, const T* src, std::size_t n) const { executor.upload(dst, src, n); }
+  /// Copies n values from the executor's memory to the host.
   void download(T* dst, const T* src, std::size_t n) const { executor.download(dst, src, n); }
+  /// Throws, naming `what`, unless p is in the executor's memory.
   void check_device_memory(const void* p, const char* what) const { executor.check_device_memory(p, what); }
 
  private:
@@ -97,6 +104,7 @@ struct KernelBackend {
 /// Kernels store gradients themselves; the core's sink argument is unused.
 struct KernelStoresGradients {};
 
+/// The network's model with its kernels run by Executor: on a GPU (cuda::Model, CudaExecutor) or one thread after another on the host (HostExecutor, the tests).
 template <class Net, class T, class Executor>
 class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T, Executor>> {
   static constexpr TopologyError topology_error = topology_error_of<Net>;
@@ -116,6 +124,7 @@ class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T,
       : Core(KernelBackend<T, Executor>{std::move(executor)}) {
     this->initialize(init, seed);
   }
+  /// A copy of a CPU model: its parameters and state uploaded.
   explicit KernelModel(const typenet::Model<Net, T>& cpu, Executor executor = Executor())
       : Core(KernelBackend<T, Executor>{std::move(executor)}) {
     copy_from(cpu);
@@ -129,6 +138,7 @@ class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T,
     this->set_dropout_seed(cpu.dropout_seed());
     this->set_dropout_step(cpu.dropout_step());
   }
+  /// Copies the parameters and state back into a CPU model.
   void copy_to(typenet::Model<Net, T>& cpu) const {
     this->backend_.download(cpu.parameters().data(), this->params_.data(), parameter_count);
     if constexpr (state_count > 0) this->backend_.download(cpu.state().data(), this->state_.data(), state_count);
@@ -138,10 +148,15 @@ class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T,
 
   /// The buffers, in the executor's memory (device pointers for cuda::Model).
   T* parameters() { return this->params_.data(); }
+  /// The parameters, in the executor's memory.
   const T* parameters() const { return this->params_.data(); }
+  /// The gradients of the last backward, in the executor's memory.
   T* gradients() { return this->grads_.data(); }
+  /// The gradients of the last backward, in the executor's memory.
   const T* gradients() const { return this->grads_.data(); }
+  /// The state (BatchNorm's running statistics), in the executor's memory.
   T* state() { return this->state_.data(); }
+  /// The executor that runs the kernels.
   Executor& executor() { return this->backend_.executor; }
 
   /// Runs the network on `rows` samples at x (executor memory, row stride
@@ -153,6 +168,7 @@ class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T,
 
   /// The last block's output before any Softmax head (batch x output_size).
   const T* logits() const { return this->logits_data(); }
+  /// The network output of the last forward, in the executor's memory.
   const T* output() const { return this->output_values(); }
 
   /// Where a loss writes dLoss/dOutput (or dLoss/dLogits for
@@ -176,15 +192,21 @@ class KernelModel : public ModelCore<checked_network_t<Net>, T, KernelBackend<T,
 /// The reference executor: host memory, each kernel run one thread after
 /// another. For tests (it is as slow as that sounds).
 struct HostExecutor {
+  /// U values in host memory.
   template <class U>
   struct Buffer {
     Buffer() = default;
+    /// n values, zero.
     explicit Buffer(std::size_t n) : values(n) {}
+    /// The values (nullptr when empty).
     U* data() { return values.empty() ? nullptr : values.data(); }
+    /// The values (nullptr when empty).
     const U* data() const { return values.empty() ? nullptr : values.data(); }
+    /// The number of values.
     std::size_t size() const { return values.size(); }
-    std::vector<U> values;
+    std::vector<U> values;  ///< the values
   };
+  /// Runs the kernel's threads one after another.
   template <class Kernel>
   void run(const Kernel& kernel) const {
     const std::size_t n = kernel.threads();
@@ -192,10 +214,12 @@ struct HostExecutor {
   }
   /// All memory is the host's here.
   void check_device_memory(const void*, const char*) const {}
+  /// Copies n values (host to host).
   template <class U>
   void upload(U* dst, const U* src, std::size_t n) const {
     std::copy_n(src, n, dst);
   }
+  /// Copies n values (host to host).
   template <class U>
   void download(U* dst, const U* src, std::size_t n) const {
     std::copy_n(src, n, dst);

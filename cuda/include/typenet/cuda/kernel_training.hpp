@@ -38,6 +38,7 @@ class KernelLosses {
   using Buffer = typename Executor::template Buffer<U>;
 
  public:
+  /// Losses whose kernels the executor runs; it must outlive them.
   explicit KernelLosses(Executor& executor) : executor_(executor) {}
 
   /// An elementwise loss over rows x cols outputs and targets.
@@ -114,6 +115,7 @@ class KernelOptimizerState {
   using Buffer = typename Executor::template Buffer<T>;
 
  public:
+  /// An empty state for the executor (allocated when the optimizer's is taken or a step needs it).
   explicit KernelOptimizerState(Executor& executor) : executor_(executor) {}
 
   /// params -= the optimizer's step for grads (n values). The buffers in use
@@ -145,6 +147,7 @@ class KernelOptimizerState {
 
   /// State buffer k, in the declaration's order (null when not allocated).
   const T* buffer(std::size_t k) const { return state_.at(k).size() == 0 ? nullptr : state_[k].data(); }
+  /// The number of values of buffer k.
   std::size_t size(std::size_t k) const { return state_.at(k).size(); }
 
   /// The buffers into the host optimizer, which already keeps the options,
@@ -220,8 +223,10 @@ class KernelTrainer {
   /// Called with the gradient buffer after backward and before the update
   /// (a data-parallel trainer sums the gradients across ranks there).
   using BeforeUpdate = std::function<void(T* gradients, std::size_t count)>;
+  /// Sets what runs just before each update, on the summed gradients (a data-parallel trainer sums them there).
   void set_before_update(BeforeUpdate f) { before_update_ = std::move(f); }
 
+  /// The optimizer's state in the executor's memory.
   const KernelOptimizerState<Optimizer, Executor>& optimizer_state() const { return state_; }
   /// The optimizer's state into the host optimizer object (before saving a
   /// checkpoint with it, or continuing on the CPU).

@@ -14,6 +14,7 @@
 
 namespace typenet::cuda {
 
+/// The CUDA kernel that runs threads 0 to n - 1 of `kernel`, each grid thread striding over them.
 template <class Kernel>
 __global__ void run_threads(Kernel kernel, std::size_t n) {
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
@@ -24,6 +25,7 @@ __global__ void run_threads(Kernel kernel, std::size_t n) {
 /// several blocks per SM for the small grids of small batches.
 inline constexpr unsigned threads_per_block = 128;
 
+/// Launches the kernel's threads on the stream, threads_per_block to a block.
 template <class Kernel>
 void launch(const Kernel& kernel, cudaStream_t stream) {
   const std::size_t n = kernel.threads();

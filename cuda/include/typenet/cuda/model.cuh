@@ -37,7 +37,9 @@ class Stream {
     check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
     stream_.reset(s);
   }
+  /// The stream.
   cudaStream_t get() const { return stream_.get(); }
+  /// Waits for everything on the stream to finish (a CudaError if any of it failed).
   void synchronize() const { check(cudaStreamSynchronize(get()), "cudaStreamSynchronize"); }
 
  private:
@@ -50,9 +52,11 @@ class Stream {
 /// KernelModel's executor on a GPU: device memory, launches on one stream.
 class CudaExecutor {
  public:
+  /// Device memory of U values.
   template <class U>
   using Buffer = DeviceBuffer<U>;
 
+  /// Launches the kernel's threads on the stream.
   template <class Kernel>
   void run(const Kernel& kernel) const {
     launch(kernel, stream_.get());
@@ -64,13 +68,16 @@ class CudaExecutor {
           "cudaMemcpyAsync(" + std::to_string(n * sizeof(U)) + " bytes to the device)");
     stream_.synchronize();
   }
+  /// Copies n values from the device to host memory, waiting for the copy.
   template <class U>
   void download(U* host, const U* device, std::size_t n) const {
     check(cudaMemcpyAsync(host, device, n * sizeof(U), cudaMemcpyDeviceToHost, stream_.get()),
           "cudaMemcpyAsync(" + std::to_string(n * sizeof(U)) + " bytes to the host)");
     stream_.synchronize();
   }
+  /// The stream the kernels run on.
   cudaStream_t stream() const { return stream_.get(); }
+  /// Waits for the stream.
   void synchronize() const { stream_.synchronize(); }
 
   /// Throws with `what` named when p is not memory the GPU can read (a host
@@ -89,12 +96,16 @@ class CudaExecutor {
   Stream stream_;
 };
 
+/// The network's model on the GPU.
 template <class Net, class T = float>
 using Model = KernelModel<Net, T, CudaExecutor>;
+/// The GPU's trainer: the fused losses, the optimizer's step and its state on the device.
 template <class Net, class T, class Optimizer>
 using Trainer = KernelTrainer<Net, T, Optimizer, CudaExecutor>;
+/// The losses computed on the GPU.
 template <class T>
 using Losses = KernelLosses<T, CudaExecutor>;
+/// An optimizer's state on the GPU.
 template <class Optimizer>
 using OptimizerState = KernelOptimizerState<Optimizer, CudaExecutor>;
 

@@ -32,6 +32,7 @@
 
 namespace typenet::cuda {
 
+/// Sums over every rank's GPU with NCCL, MPI starting it (one rank per GPU).
 class NcclCommunicator {
  public:
   /// Collective over `mpi`'s ranks; the calling thread's current CUDA device
@@ -48,7 +49,9 @@ class NcclCommunicator {
     if (comm_) (void)ncclCommDestroy(comm_);
   }
 
+  /// This rank's number.
   int rank() const { return mpi_.rank(); }
+  /// The number of ranks.
   int size() const { return mpi_.size(); }
 
   /// values[0, n) (device memory) summed over the ranks, in place.
