@@ -1,5 +1,30 @@
-// Portability macros shared by the CPU headers and the CUDA kernels.
+// Portability macros shared by the CPU headers and the CUDA kernels, and the
+// check that the compiler is new enough. Every public header includes this
+// file before any of its own code.
 #pragma once
+
+// The oldest compilers that build typenet: GCC 11 (the first whose standard
+// library has std::bit_cast and std::from_chars for floating point) and
+// clang 18 (the first with floating-point template arguments, as in
+// Dropout<0.2f>). An older one stops here with one sentence that names both
+// versions, not deep inside a template; clang stops at the sentence itself,
+// GCC, which has no fatal pragma, at the missing header that follows it.
+// (test/compiler_version/ simulates older versions by redefining the macros.)
+#define TYPENET_STRINGIFY_(...) #__VA_ARGS__
+#define TYPENET_STRINGIFY(...) TYPENET_STRINGIFY_(__VA_ARGS__)
+#if defined(__clang__) && !defined(__apple_build_version__)
+#if __clang_major__ < 18
+#pragma clang diagnostic fatal "-W#pragma-messages"
+#pragma message TYPENET_STRINGIFY(typenet: this is clang __clang_major__.__clang_minor__, and typenet needs clang 18 or later.)
+#endif
+#elif defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_LLVM_COMPILER)
+#if __GNUC__ < 11
+#define TYPENET_PRAGMA_(text) _Pragma(#text)
+#define TYPENET_PRAGMA(text) TYPENET_PRAGMA_(text)
+TYPENET_PRAGMA(GCC error TYPENET_STRINGIFY(typenet: this is GCC __GNUC__.__GNUC_MINOR__, and typenet needs GCC 11 or later.))
+#include "typenet: stopped at the compiler check above"
+#endif
+#endif
 
 // Elementwise math is compiled for both host and device: the CPU tests thereby
 // exercise the very functors the GPU runs.

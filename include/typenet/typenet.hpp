@@ -3,6 +3,8 @@
 // models as safetensors files, named as PyTorch names them.
 #pragma once
 
+// First, so that a compiler too old for typenet stops at its sentence.
+#include "typenet/config.hpp"
 #include "typenet/data/generators.hpp"
 #include "typenet/io/safetensors.hpp"
 #include "typenet/model/model.hpp"
@@ -14,3 +16,4 @@
 #include "typenet/train/optimizers.hpp"
 #include "typenet/train/schedules.hpp"
 #include "typenet/train/train_step.hpp"
+#include "typenet/version.hpp"

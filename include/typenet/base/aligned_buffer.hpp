@@ -11,20 +11,25 @@
 #include <type_traits>
 #include <utility>
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
-// Memory for vectors and matrices: 64-byte aligned (one cache line, one
-// AVX-512 register), zero-initialised, not resized behind the user's back.
+/// Memory for vectors and matrices: 64-byte aligned (one cache line, one
+/// AVX-512 register), zero-initialised, not resized behind the user's back.
 template <class T>
 class AlignedBuffer {
   static_assert(std::is_trivially_copyable_v<T>);
 
  public:
   AlignedBuffer() = default;
+  /// n values, zero.
   explicit AlignedBuffer(std::size_t n) { resize(n); }
+  /// A copy of o's values.
   AlignedBuffer(const AlignedBuffer& o) : AlignedBuffer(o.size_) {
     if (size_) std::copy(o.data(), o.data() + size_, data());
   }
+  /// Replaces the values with a copy of o's.
   AlignedBuffer& operator=(const AlignedBuffer& o) {
     if (this != &o) {
       AlignedBuffer copy(o);
@@ -32,14 +37,16 @@ class AlignedBuffer {
     }
     return *this;
   }
+  /// Takes o's memory; o is left empty.
   AlignedBuffer(AlignedBuffer&& o) noexcept { swap(o); }
+  /// Takes o's memory; o is left empty.
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     swap(o);
     return *this;
   }
   ~AlignedBuffer() = default;
 
-  // Discards the contents; the new elements are zero.
+  /// Discards the contents; the new elements are zero.
   void resize(std::size_t n) {
     if (n == 0) {
       ptr_.reset();
@@ -52,17 +59,25 @@ class AlignedBuffer {
     ptr_.reset(static_cast<T*>(p));
     size_ = n;
   }
+  /// Exchanges the contents with o.
   void swap(AlignedBuffer& o) noexcept {
     std::swap(ptr_, o.ptr_);
     std::swap(size_, o.size_);
   }
 
+  /// The first value (nullptr when empty).
   T* data() { return ptr_.get(); }
+  /// The first value (nullptr when empty).
   const T* data() const { return ptr_.get(); }
+  /// The number of values.
   std::size_t size() const { return size_; }
+  /// Value i.
   T& operator[](std::size_t i) { return ptr_.get()[i]; }
+  /// Value i.
   const T& operator[](std::size_t i) const { return ptr_.get()[i]; }
+  /// The values as a span.
   std::span<T> span() { return {data(), size_}; }
+  /// The values as a span.
   std::span<const T> span() const { return {data(), size_}; }
 
  private:

@@ -18,16 +18,18 @@
 
 namespace typenet::cpu {
 
+/// The CPU's side of ModelCore: host memory, the fused block kernels, the thread pool.
 template <class T>
 struct Backend {
+  /// Host memory of U values, 64-byte aligned.
   template <class U>
   using Buffer = AlignedBuffer<U>;
 
-  // The pool the kernels may use above their work threshold; nullptr runs
-  // everything on the calling thread. Results do not depend on it.
+  /// The pool the kernels may use above their work threshold; nullptr runs
+  /// everything on the calling thread. Results do not depend on it.
   ThreadPool* pool = nullptr;
 
-  // Backward's room for one block's W transposed (rows rounded up to vectors).
+  /// Backward's room for one block's W transposed (rows rounded up to vectors).
   template <class Net>
   static constexpr std::size_t scratch_count() {
     std::size_t n = 0;
@@ -39,26 +41,32 @@ struct Backend {
     return n;
   }
 
+  /// Runs block Block's fused forward kernel.
   template <class B>
   void forward(const BlockBuffers<T>& io, const BlockStep& step, BatchStatisticsReducer<T>* reducer) const {
     block_forward<B, T>(io, step_info(step, reducer));
   }
+  /// Runs block Block's fused backward kernel; the sink takes each parameter gradient (stored, or applied as an optimizer step).
   template <class B, class Sink>
   void backward(const BlockBuffers<T>& io, T* dy, T* dx, const BlockStep& step, BatchStatisticsReducer<T>* reducer,
                 const Sink& sink) const {
     block_backward<B, T>(io, dy, dx, step_info(step, reducer), sink);
   }
 
+  /// The softmax of each row of logits into p.
   void softmax(const T* logits, T* p, std::size_t rows, std::size_t cols) const {
     for (std::size_t i = 0; i < rows; ++i) softmax::probabilities(logits + i * cols, p + i * cols, cols);
   }
+  /// The gradient through the softmax, row by row, in place in g.
   void softmax_backward(const T* p, T* g, std::size_t rows, std::size_t cols) const {
     for (std::size_t i = 0; i < rows; ++i) softmax::backward(p + i * cols, g + i * cols, cols);
   }
 
-  // Host memory throughout.
+  /// Host memory throughout.
   void upload(T* dst, const T* src, std::size_t n) const { std::copy_n(src, n, dst); }
+  /// Copies n values (host to host).
   void download(T* dst, const T* src, std::size_t n) const { std::copy_n(src, n, dst); }
+  /// Every pointer is in host memory here.
   void check_device_memory(const void*, const char*) const {}
 
  private:

@@ -7,15 +7,18 @@
 
 #include <cstddef>
 
+#include "typenet/config.hpp"
+
 namespace typenet::cpu {
 
+/// Sums BatchNorm's statistics across processes (synchronised BatchNorm); the model calls it between the passes of a train-mode forward.
 template <class T>
 struct BatchStatisticsReducer {
   virtual ~BatchStatisticsReducer() = default;
-  // Replaces values[0, n) by their sums over all processes (every process
-  // calls this with the same n, in the same order).
+  /// Replaces values[0, n) by their sums over all processes (every process
+  /// calls this with the same n, in the same order).
   virtual void sum(T* values, std::size_t n) = 0;
-  // The number of samples in all processes' batches together.
+  /// The number of samples in all processes' batches together.
   virtual std::size_t total_batch(std::size_t local_batch) = 0;
 };
 

@@ -29,10 +29,10 @@ namespace typenet::cpu {
 
 namespace backward_detail {
 
-// Rows of W handled by one phase-2 task: a whole number of vectors for dX,
-// three by default; four where that splits the rows into an even number of
-// equal tasks and three does not (256 rows: 4 x 64 rather than 5 x 48 + 16,
-// after which one of two threads waits two thirds of a task).
+/// Rows of W handled by one phase-2 task: a whole number of vectors for dX,
+/// three by default; four where that splits the rows into an even number of
+/// equal tasks and three does not (256 rows: 4 x 64 rather than 5 x 48 + 16,
+/// after which one of two threads waits two thirds of a task).
 template <class T, std::size_t In>
 inline constexpr int row_block = [] {
   constexpr std::size_t w = static_cast<std::size_t>(simd::lanes<T>);
@@ -40,9 +40,9 @@ inline constexpr int row_block = [] {
   return static_cast<int>(!even_split(3 * w) && even_split(4 * w) ? 4 * w : 3 * w);
 }();
 
-// The prologue's passes (see BatchNormPass): `all` for one process;
-// synchronised BatchNorm runs `column_sums` (dU, and its sums into io.stats.sum_grad
-// and io.stats.sum_grad_xhat), sums them across processes, then `normalise` (dZ).
+/// The prologue's passes (see BatchNormPass): `all` for one process;
+/// synchronised BatchNorm runs `column_sums` (dU, and its sums into io.stats.sum_grad
+/// and io.stats.sum_grad_xhat), sums them across processes, then `normalise` (dZ).
 template <class Block, class T, int NV, class Sink>
 void prologue_panel(const BlockBuffers<T>& io, T* dy, const BlockStep& s, int c0, simd::Tail<T> tail,
                     const Sink& sink, BatchNormPass pass) {
@@ -149,9 +149,9 @@ void prologue_panel(const BlockBuffers<T>& io, T* dy, const BlockStep& s, int c0
   }
 }
 
-// dX[:, k0 .. k0 + rows) = dZ W[k0 .., :]^T. The rows of W are transposed into
-// wt (Out x NV*W, row-major) so that the product is the forward kernel's:
-// broadcast dZ[i, j], multiply a vector of W^T[j, k0 ..].
+/// dX[:, k0 .. k0 + rows) = dZ W[k0 .., :]^T. The rows of W are transposed into
+/// wt (Out x NV*W, row-major) so that the product is the forward kernel's:
+/// broadcast dZ[i, j], multiply a vector of W^T[j, k0 ..].
 template <class Block, class T, int NV>
 void input_gradient_rows(const T* w, const T* dz, T* dx, T* wt, std::size_t batch, std::size_t k0,
                          simd::Tail<T> tail) {
@@ -177,7 +177,7 @@ void input_gradient_rows(const T* w, const T* dz, T* dx, T* wt, std::size_t batc
   }
 }
 
-// dW[k0 .. k0 + rows, :] = X[:, k0 ..]^T dZ, handed to the sink tile by tile.
+/// dW[k0 .. k0 + rows, :] = X[:, k0 ..]^T dZ, handed to the sink tile by tile.
 template <class Block, class T, class Sink>
 void weight_gradient_rows(const BlockBuffers<T>& io, const T* dz, std::size_t batch, std::size_t k0, std::size_t rows,
                           const Sink& sink) {
@@ -210,9 +210,9 @@ void weight_gradient_rows(const BlockBuffers<T>& io, const T* dz, std::size_t ba
     });
 }
 
-// Per-sample statistics (LayerNorm, RMSNorm), backward, rows [r0, r1): dU
-// = dY drop' act'(u) in place of dY, with u = gamma x-hat + beta from the
-// kept x-hat, and each row's sums of g = dU gamma (dL/dx-hat) and of g x-hat.
+/// Per-sample statistics (LayerNorm, RMSNorm), backward, rows [r0, r1): dU
+/// = dY drop' act'(u) in place of dY, with u = gamma x-hat + beta from the
+/// kept x-hat, and each row's sums of g = dU gamma (dL/dx-hat) and of g x-hat.
 template <class Block, class T>
 void sample_statistics_rows(const BlockBuffers<T>& io, T* dy, const BlockStep& s, std::size_t r0, std::size_t r1) {
   using V = simd::vec<T>;
@@ -244,9 +244,9 @@ void sample_statistics_rows(const BlockBuffers<T>& io, T* dy, const BlockStep& s
   }
 }
 
-// Per-sample statistics, backward, one column panel (all rows): dgamma =
-// sum dU x-hat and dbeta = sum dU to the sink, then dZ = 1/std (g - (s1 +
-// x-hat s2) / width) in place of dU (RMSNorm: no s1), and db = sum dZ.
+/// Per-sample statistics, backward, one column panel (all rows): dgamma =
+/// sum dU x-hat and dbeta = sum dU to the sink, then dZ = 1/std (g - (s1 +
+/// x-hat s2) / width) in place of dU (RMSNorm: no s1), and db = sum dZ.
 template <class Block, class T, int NV, class Sink>
 void sample_statistics_panel(const BlockBuffers<T>& io, T* dy, const BlockStep& s, int c0, simd::Tail<T> tail,
                              const Sink& sink) {
@@ -287,7 +287,7 @@ void sample_statistics_panel(const BlockBuffers<T>& io, T* dy, const BlockStep& 
   }
 }
 
-// The panel kernels: every block but a single-output one.
+/// The panel kernels: every block but a single-output one.
 template <class Block, class T, class Sink>
 void panel_block_backward(const BlockBuffers<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
   using P = Panels<T, Block::out>;
@@ -344,11 +344,11 @@ void panel_block_backward(const BlockBuffers<T>& io, T* dy, T* dx, const StepInf
 
 }  // namespace backward_detail
 
-// Backward of one block after a train-mode forward. dy holds dL/dY on entry
-// and dL/dZ on return; each parameter gradient goes to the sink (stored, or
-// applied by a fused optimizer); dx (batch x in), when not null, receives
-// dL/dX. io.scratch must hold W transposed when dx is wanted: out rows of in
-// values rounded up to whole vectors (cpu::Backend::scratch_count).
+/// Backward of one block after a train-mode forward. dy holds dL/dY on entry
+/// and dL/dZ on return; each parameter gradient goes to the sink (stored, or
+/// applied by a fused optimizer); dx (batch x in), when not null, receives
+/// dL/dX. io.scratch must hold W transposed when dx is wanted: out rows of in
+/// values rounded up to whole vectors (cpu::Backend::scratch_count).
 template <class Block, class T, class Sink>
 void block_backward(const BlockBuffers<T>& io, T* dy, T* dx, const StepInfo& s, const Sink& sink) {
   if constexpr (single_output_block<Block>) single_output_backward<Block, T>(io, dy, dx, s, sink);

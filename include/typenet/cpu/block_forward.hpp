@@ -36,7 +36,7 @@ namespace typenet::cpu {
 
 namespace forward_detail {
 
-// Loads and stores of a panel's NV vectors, the last one `tail` lanes wide.
+/// Loads and stores of a panel's NV vectors, the last one `tail` lanes wide.
 template <class T, int NV>
 struct PanelAccess {
   simd::Tail<T> tail;
@@ -51,7 +51,7 @@ struct PanelAccess {
   }
 };
 
-// y = drop(act(u)) for one row of a panel, handed to `store(v, y)`.
+/// y = drop(act(u)) for one row of a panel, handed to `store(v, y)`.
 template <class Block, class T, int NV, class Store>
 TYPENET_INLINE void finish_row(simd::vec<T> (&u)[NV], std::size_t row, int c0, const BlockStep& s, Store store) {
   using V = simd::vec<T>;
@@ -71,8 +71,8 @@ TYPENET_INLINE void finish_row(simd::vec<T> (&u)[NV], std::size_t row, int c0, c
   }
 }
 
-// The per-column constants of the epilogue: the bias (shift), or BatchNorm's
-// evaluation-mode folding u = z * scale + shift.
+/// The per-column constants of the epilogue: the bias (shift), or BatchNorm's
+/// evaluation-mode folding u = z * scale + shift.
 template <class Block, class T, int NV>
 TYPENET_INLINE void epilogue_constants(const BlockBuffers<T>& io, const BlockStep& s, int c0,
                                        const PanelAccess<T, NV>& panel, simd::vec<T> (&scale)[NV],
@@ -99,11 +99,11 @@ TYPENET_INLINE void epilogue_constants(const BlockBuffers<T>& io, const BlockSte
   }
 }
 
-// The product of every row of the panel, and in its epilogue all that needs
-// no statistics: with a bias or evaluation-mode BatchNorm the whole block
-// (u, then drop(act(u)) into y); for train-mode BatchNorm z into saved and
-// its column sums into colsum; for per-sample statistics z + b, into saved
-// (train) or y (eval), for the row pass.
+/// The product of every row of the panel, and in its epilogue all that needs
+/// no statistics: with a bias or evaluation-mode BatchNorm the whole block
+/// (u, then drop(act(u)) into y); for train-mode BatchNorm z into saved and
+/// its column sums into colsum; for per-sample statistics z + b, into saved
+/// (train) or y (eval), for the row pass.
 template <class Block, class T, int NV>
 void product_panel(const BlockBuffers<T>& io, const BlockStep& s, int c0, const PanelAccess<T, NV>& panel,
                    const simd::vec<T> (&scale)[NV], const simd::vec<T> (&shift)[NV], simd::vec<T> (&colsum)[NV]) {
@@ -160,11 +160,11 @@ void product_panel(const BlockBuffers<T>& io, const BlockStep& s, int c0, const 
   else if (rest > 1) row_tile(std::integral_constant<int, MR>{}, i0, rest);
 }
 
-// Train-mode BatchNorm of a panel whose product is done (z in saved, its
-// column sums in colsum): the mean, the variance in a second pass over the
-// panel (exact where E[z^2] - E[z]^2 would cancel), the running statistics,
-// then x-hat, u = gamma x-hat + beta and y = drop(act(u)). Synchronised
-// BatchNorm stops after the sums of each pass (see BatchNormPass).
+/// Train-mode BatchNorm of a panel whose product is done (z in saved, its
+/// column sums in colsum): the mean, the variance in a second pass over the
+/// panel (exact where E[z^2] - E[z]^2 would cancel), the running statistics,
+/// then x-hat, u = gamma x-hat + beta and y = drop(act(u)). Synchronised
+/// BatchNorm stops after the sums of each pass (see BatchNormPass).
 template <class Block, class T, int NV>
 void batch_statistics_panel(const BlockBuffers<T>& io, const BlockStep& s, int c0, const PanelAccess<T, NV>& panel,
                             BatchNormPass pass, const simd::vec<T> (&colsum)[NV]) {
@@ -229,7 +229,7 @@ void batch_statistics_panel(const BlockBuffers<T>& io, const BlockStep& s, int c
   }
 }
 
-// One column panel: columns [c0, c0 + NV*W), all rows.
+/// One column panel: columns [c0, c0 + NV*W), all rows.
 template <class Block, class T, int NV>
 void forward_panel(const BlockBuffers<T>& io, const BlockStep& s, int c0, simd::Tail<T> tail, BatchNormPass pass) {
   using V = simd::vec<T>;
@@ -244,18 +244,18 @@ void forward_panel(const BlockBuffers<T>& io, const BlockStep& s, int c0, simd::
     if (s.mode == Mode::train) batch_statistics_panel<Block, T, NV>(io, s, c0, panel, pass, colsum);
 }
 
-// Rows per task of the row passes (per-sample statistics).
+/// Rows per task of the row passes (per-sample statistics).
 inline constexpr std::size_t rows_per_task = 32;
 
-// Calls f(column, tail) for each vector of an n-wide row.
+/// Calls f(column, tail) for each vector of an n-wide row.
 template <class T, std::size_t N, class F>
 TYPENET_INLINE void each_vector(F&& f) {
   constexpr std::size_t W = simd::lanes<T>;
   for (std::size_t j = 0; j < N; j += W) f(j, simd::Tail<T>(static_cast<int>(std::min(W, N - j))));
 }
 
-// v with the lanes past the tail set to 0 (a masked load gives 0 there, but
-// what is computed from it, z - mean, need not be).
+/// v with the lanes past the tail set to 0 (a masked load gives 0 there, but
+/// what is computed from it, z - mean, need not be).
 template <class T>
 TYPENET_INLINE simd::vec<T> valid_lanes(simd::vec<T> v, simd::Tail<T> tail) {
   if (tail.full()) return v;
@@ -263,11 +263,11 @@ TYPENET_INLINE simd::vec<T> valid_lanes(simd::vec<T> v, simd::Tail<T> tail) {
   return simd::select(simd::lane_indices<T>() < static_cast<Lane>(tail.count), v, simd::vec<T>{});
 }
 
-// Per-sample statistics (LayerNorm, RMSNorm) of rows [r0, r1), whose z + b
-// the product left in saved (train) or y (eval): each row's mean and
-// variance in two passes (or its mean square), x-hat (kept in train mode,
-// with 1/std), then u = gamma x-hat + beta and y = drop(act(u)). A row stays
-// in L1 throughout.
+/// Per-sample statistics (LayerNorm, RMSNorm) of rows [r0, r1), whose z + b
+/// the product left in saved (train) or y (eval): each row's mean and
+/// variance in two passes (or its mean square), x-hat (kept in train mode,
+/// with 1/std), then u = gamma x-hat + beta and y = drop(act(u)). A row stays
+/// in L1 throughout.
 template <class Block, class T>
 void normalise_rows(const BlockBuffers<T>& io, const BlockStep& s, std::size_t r0, std::size_t r1) {
   using V = simd::vec<T>;
@@ -309,7 +309,7 @@ void normalise_rows(const BlockBuffers<T>& io, const BlockStep& s, std::size_t r
   }
 }
 
-// The panel kernels: every block but a single-output one.
+/// The panel kernels: every block but a single-output one.
 template <class Block, class T>
 void panel_block_forward(const BlockBuffers<T>& io, const StepInfo& s) {
   using P = Panels<T, Block::out>;
@@ -343,7 +343,7 @@ void panel_block_forward(const BlockBuffers<T>& io, const StepInfo& s) {
 
 }  // namespace forward_detail
 
-// Forward of one block over a batch.
+/// Forward of one block over a batch.
 template <class Block, class T>
 void block_forward(const BlockBuffers<T>& io, const StepInfo& s) {
   if constexpr (single_output_block<Block>) single_output_forward<Block, T>(io, s);

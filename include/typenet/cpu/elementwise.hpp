@@ -17,29 +17,30 @@ namespace pieces {
 inline constexpr expr::Var<0> x{};
 inline constexpr expr::Var<1> y{};
 inline constexpr expr::Var<2> z{};
-// Linear's bias:              u = x0 + x1 (accumulator, bias)
+/// Linear's bias:              u = x0 + x1 (accumulator, bias)
 inline constexpr auto bias = x + y;
-// BatchNorm normalise:        x-hat = (x0 - x1) * x2 (value, mean, 1/std)
+/// BatchNorm normalise:        x-hat = (x0 - x1) * x2 (value, mean, 1/std)
 inline constexpr auto normalize = (x - y) * z;
-// BatchNorm affine:           u = x0 * x1 + x2 (x-hat, gamma, beta)
+/// BatchNorm affine:           u = x0 * x1 + x2 (x-hat, gamma, beta)
 inline constexpr auto affine = x * y + z;
-// Inverted dropout:           y = x0 * x1 * x2 (value, keep 0/1, 1/(1-p))
+/// Inverted dropout:           y = x0 * x1 * x2 (value, keep 0/1, 1/(1-p))
 inline constexpr auto dropout = x * y * z;
 }  // namespace pieces
 
+/// The expression e of the arguments (scalars or vectors), as the fused kernels evaluate it.
 template <class V, class E, class... A>
 TYPENET_INLINE V apply(const E& e, A... args) {
   return e.template eval<V>(std::array<V, sizeof...(A)>{args...});
 }
 
-// y = act(u)
+/// y = act(u)
 template <class Act, class V>
 TYPENET_INLINE V activation(V u) {
   return apply<V>(Act::expression, u);
 }
 
-// act'(u), from whichever value the block kept: the pre-activation u when the
-// derivative needs it, else the output y.
+/// act'(u), from whichever value the block kept: the pre-activation u when the
+/// derivative needs it, else the output y.
 template <class Act, class V>
 TYPENET_INLINE V activation_derivative(V u, V y) {
   using B = ActivationBackward<Act>;
@@ -47,7 +48,7 @@ TYPENET_INLINE V activation_derivative(V u, V y) {
   else return apply<V>(B::derivative_of_output, u, y);
 }
 
-// 1 where element `first_index + lane` survives dropout, else 0, as T lanes.
+/// 1 where element `first_index + lane` survives dropout, else 0, as T lanes.
 template <class T>
 TYPENET_INLINE simd::vec<T> dropout_keep(std::uint32_t key, std::uint64_t first_index, std::uint32_t threshold) {
   using Bits = simd::bits<T>;
@@ -58,11 +59,11 @@ TYPENET_INLINE simd::vec<T> dropout_keep(std::uint32_t key, std::uint64_t first_
   return simd::select(r >= static_cast<Lane>(threshold), simd::splat<V>(1), simd::splat<V>(0));
 }
 
-// Backward through inverted dropout with probability P at the elements
-// `keep` marks: g becomes dLoss/d(activation output), g * keep / (1 - P)
-// from the dropout expression (0 where dropped, whatever act' is), and y, the
-// block's output, becomes the activation's output before dropout (y (1 - P)
-// where kept), which act' may need.
+/// Backward through inverted dropout with probability P at the elements
+/// `keep` marks: g becomes dLoss/d(activation output), g * keep / (1 - P)
+/// from the dropout expression (0 where dropped, whatever act' is), and y, the
+/// block's output, becomes the activation's output before dropout (y (1 - P)
+/// where kept), which act' may need.
 template <class T, float P, class V>
 TYPENET_INLINE void back_through_dropout(V& g, V& y, V keep) {
   constexpr T keep_scale = T(1) / (T(1) - T(P));
@@ -70,7 +71,7 @@ TYPENET_INLINE void back_through_dropout(V& g, V& y, V keep) {
   y = y * simd::splat<V>(T(1) - T(P));
 }
 
-// Scalar form of the same draw (tests, reference implementations).
+/// Scalar form of the same draw (tests, reference implementations).
 inline bool dropout_kept(std::uint32_t key, std::uint64_t index, std::uint32_t threshold) {
   return dropout_bits<std::uint32_t>(key, static_cast<std::uint32_t>(index)) >= threshold;
 }

@@ -22,29 +22,33 @@
 
 namespace typenet::cpu {
 
-// Register blocking per instruction set and scalar type: MR rows by NV
-// vectors of accumulators, chosen to fill the register file (32 registers with
-// AVX-512, 16 otherwise) leaving room for the B vectors and one broadcast.
+/// Register blocking per instruction set and scalar type: MR rows by NV
+/// vectors of accumulators, chosen to fill the register file (32 registers with
+/// AVX-512, 16 otherwise) leaving room for the B vectors and one broadcast.
 template <class T>
 struct Blocking {
-  static constexpr int W = simd::lanes<T>;
+  static constexpr int W = simd::lanes<T>;  ///< lanes per vector
 #if TYPENET_AVX512
   static constexpr int MR = 6, NV = 4;
 #elif defined(__AVX2__)
   static constexpr int MR = 4, NV = 3;
 #else
+  ///@{
+  /// Rows of the register tile, and vectors across it (MR x NV accumulators).
   static constexpr int MR = 4, NV = 2;
+  ///@}
 #endif
-  static constexpr int panel = NV * W;  // columns per panel of the outer kernel
+  static constexpr int panel = NV * W;  ///< columns per panel of the outer kernel
 };
 
+/// The register tile of accumulators: MR rows of NV vectors.
 template <class T, int MR, int NV>
 using Tile = simd::vec<T>[MR][NV];
 
-// acc = sum over r < depth of A(m, r) * B[r, 0 .. NV*W), for m < MR.
-// Rows at or past `rows` repeat the last valid row (the epilogue ignores
-// them), so a batch that is not a multiple of MR needs no second kernel.
-// The last vector loads only `tail` lanes: the panel ends where B ends.
+/// acc = sum over r < depth of A(m, r) * B[r, 0 .. NV*W), for m < MR.
+/// Rows at or past `rows` repeat the last valid row (the epilogue ignores
+/// them), so a batch that is not a multiple of MR needs no second kernel.
+/// The last vector loads only `tail` lanes: the panel ends where B ends.
 template <class T, int MR, int NV>
 TYPENET_INLINE void outer_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t a_row, std::ptrdiff_t a_depth, int rows,
                                const T* TYPENET_RESTRICT b, std::ptrdiff_t ldb, int depth, simd::Tail<T> tail,
@@ -74,19 +78,19 @@ TYPENET_INLINE void outer_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t a_row
   }
 }
 
-// Column panels of an `n`-wide matrix: `full` panels of NV vectors, then one
-// last panel of `last_vectors` vectors whose final vector has `last_tail` lanes.
+/// Column panels of an `n`-wide matrix: `full` panels of NV vectors, then one
+/// last panel of `last_vectors` vectors whose final vector has `last_tail` lanes.
 template <class T, std::size_t N>
 struct Panels {
-  static constexpr int W = simd::lanes<T>;
-  static constexpr int width = Blocking<T>::panel;
-  static constexpr int count = static_cast<int>((N + width - 1) / width);
-  static constexpr int full = static_cast<int>(N / width);
-  static constexpr int rest = static_cast<int>(N % width);
-  static constexpr int last_vectors = rest == 0 ? Blocking<T>::NV : (rest + W - 1) / W;
-  static constexpr int last_tail = rest == 0 ? W : (rest % W == 0 ? W : rest % W);
+  static constexpr int W = simd::lanes<T>;  ///< lanes per vector
+  static constexpr int width = Blocking<T>::panel;  ///< columns per panel
+  static constexpr int count = static_cast<int>((N + width - 1) / width);  ///< the number of panels
+  static constexpr int full = static_cast<int>(N / width);  ///< the number of full panels
+  static constexpr int rest = static_cast<int>(N % width);  ///< the columns of the last panel when it is not full
+  static constexpr int last_vectors = rest == 0 ? Blocking<T>::NV : (rest + W - 1) / W;  ///< vectors in the last panel
+  static constexpr int last_tail = rest == 0 ? W : (rest % W == 0 ? W : rest % W);  ///< valid lanes in the last panel's last vector
 
-  // Calls f(std::integral_constant<int, vectors>, column0, Tail) for panel p.
+  /// Calls f(std::integral_constant<int, vectors>, column0, Tail) for panel p.
   template <class F>
   TYPENET_INLINE static void visit(int p, F&& f) {
     if (p < full) {

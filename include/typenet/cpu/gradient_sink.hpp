@@ -12,12 +12,15 @@
 
 namespace typenet::cpu {
 
+/// The backward kernels' sink that stores each gradient vector in the model's gradient buffer (the separate step; a fused step applies the optimizer's Update instead).
 template <class T>
 struct StoreGradient {
-  T* gradients;
+  T* gradients;  ///< the gradient buffer
+  /// Stores the gradient vector g for parameters index, index + 1, ... (its valid lanes).
   TYPENET_INLINE void operator()(std::size_t index, simd::vec<T> g, simd::Tail<T> tail) const {
     simd::store(gradients + index, g, tail);
   }
+  /// Asks the cache for the gradients at index.
   TYPENET_INLINE void prefetch(std::size_t index) const { __builtin_prefetch(gradients + index, 1); }
 };
 

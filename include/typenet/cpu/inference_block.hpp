@@ -23,16 +23,17 @@
 
 namespace typenet::cpu {
 
-// W of one block, panel by panel: panel p holds columns [p P, p P + P) of
-// every row, P = Blocking<T>::panel, the last panel padded with zeros.
+/// W of one block, panel by panel: panel p holds columns [p P, p P + P) of
+/// every row, P = Blocking<T>::panel, the last panel padded with zeros.
 template <class Block, class T>
 struct PackedWeights {
+  /// The panels of the block's output width.
   using Panels_ = Panels<T, Block::out>;
-  static constexpr std::size_t width = static_cast<std::size_t>(Blocking<T>::panel);
-  static constexpr std::size_t panel_size = Block::in * width;
-  static constexpr std::size_t size = static_cast<std::size_t>(Panels_::count) * panel_size;
+  static constexpr std::size_t width = static_cast<std::size_t>(Blocking<T>::panel);  ///< columns per panel
+  static constexpr std::size_t panel_size = Block::in * width;  ///< values per panel (in x width)
+  static constexpr std::size_t size = static_cast<std::size_t>(Panels_::count) * panel_size;  ///< values of the packed weights, padding included
 
-  // From W in x out, row-major.
+  /// From W in x out, row-major.
   static void pack(const T* w, T* packed) {
     std::fill_n(packed, size, T(0));
     for (std::size_t k = 0; k < Block::in; ++k)
@@ -41,11 +42,11 @@ struct PackedWeights {
   }
 };
 
-// One row's product, for a single sample: acc = x[0, depth) B. With one row
-// a tile holds only NV accumulators, each a chain of `depth` dependent fmas,
-// and the product waits on the fma latency; so the depth is split into S
-// interleaved partial sums (S NV chains in flight, as many as the registers
-// hold beside the loaded vectors), added in a fixed order at the end.
+/// One row's product, for a single sample: acc = x[0, depth) B. With one row
+/// a tile holds only NV accumulators, each a chain of `depth` dependent fmas,
+/// and the product waits on the fma latency; so the depth is split into S
+/// interleaved partial sums (S NV chains in flight, as many as the registers
+/// hold beside the loaded vectors), added in a fixed order at the end.
 template <class T, int NV>
 TYPENET_INLINE void single_row_tile(const T* TYPENET_RESTRICT x, const T* TYPENET_RESTRICT b, std::ptrdiff_t ldb,
                                     int depth, simd::Tail<T> tail, Tile<T, 1, NV>& acc) {
@@ -85,9 +86,9 @@ TYPENET_INLINE void single_row_tile(const T* TYPENET_RESTRICT x, const T* TYPENE
   }
 }
 
-// y (rows x out, row stride ldy) = the block of x (rows x in, stride ldx):
-// params are the inference network's (bias, gamma, beta by the block's
-// offsets), packed its W.
+/// y (rows x out, row stride ldy) = the block of x (rows x in, stride ldx):
+/// params are the inference network's (bias, gamma, beta by the block's
+/// offsets), packed its W.
 template <class Block, class T>
 void inference_block(const T* params, const T* packed, const T* x, std::size_t ldx, T* y, std::size_t ldy,
                      std::size_t rows) {

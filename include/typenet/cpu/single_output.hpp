@@ -30,12 +30,13 @@
 
 namespace typenet::cpu {
 
+/// Whether the block is a single output without normalisation, which its own kernels run (a matrix-vector product, no register tile).
 template <class Block>
 inline constexpr bool single_output_block = Block::out == 1 && !Block::has_normalization;
 
 namespace single_output_detail {
 
-// Rows per forward task and inputs per backward task when the pool is used.
+/// Rows per forward task and inputs per backward task when the pool is used.
 inline constexpr std::size_t rows_per_task = 512;
 
 template <class T>
@@ -44,8 +45,8 @@ TYPENET_INLINE simd::vec<T> load_part(const T* p, std::size_t k, std::size_t n) 
   return k + W <= n ? simd::load(p + k) : simd::load(p + k, simd::Tail<T>(static_cast<int>(n - k)));
 }
 
-// Rows [r0, r1): z by dot products, then bias, activation and dropout on
-// vectors of rows.
+/// Rows [r0, r1): z by dot products, then bias, activation and dropout on
+/// vectors of rows.
 template <class Block, class T>
 void forward_rows(const BlockBuffers<T>& io, const BlockStep& s, std::size_t r0, std::size_t r1) {
   const T* params = io.params;
@@ -81,9 +82,9 @@ void forward_rows(const BlockBuffers<T>& io, const BlockStep& s, std::size_t r0,
   }
 }
 
-// Inputs in chunks of up to 8 vectors (the accumulators of dW stay in
-// registers): `full` chunks of 8, then one of `last_vectors`, the final
-// vector with `last_tail` lanes.
+/// Inputs in chunks of up to 8 vectors (the accumulators of dW stay in
+/// registers): `full` chunks of 8, then one of `last_vectors`, the final
+/// vector with `last_tail` lanes.
 template <class T, std::size_t In>
 struct InputChunks {
   static constexpr std::size_t W = simd::lanes<T>, width = 8 * W;
@@ -99,8 +100,8 @@ struct InputChunks {
   }
 };
 
-// Inputs [k0, k0 + NV W) (the last vector `tail` lanes): dX = dZ w^T there,
-// then dW = X^T dZ there, handed to the sink.
+/// Inputs [k0, k0 + NV W) (the last vector `tail` lanes): dX = dZ w^T there,
+/// then dW = X^T dZ there, handed to the sink.
 template <class Block, class T, int NV, class Sink>
 TYPENET_INLINE void input_chunk(const BlockBuffers<T>& io, const T* dz, T* dx, std::size_t batch,
                                 std::size_t k0, simd::Tail<T> tail, const Sink& sink) {
@@ -134,6 +135,7 @@ TYPENET_INLINE void input_chunk(const BlockBuffers<T>& io, const T* dz, T* dx, s
 
 }  // namespace single_output_detail
 
+/// The single-output block's forward: one dot product per sample.
 template <class Block, class T>
 void single_output_forward(const BlockBuffers<T>& io, const StepInfo& s) {
   constexpr std::size_t R = single_output_detail::rows_per_task;
@@ -143,9 +145,9 @@ void single_output_forward(const BlockBuffers<T>& io, const StepInfo& s) {
   });
 }
 
-// dy (batch x 1) holds dL/dY on entry and dL/dZ on return; dx (batch x in),
-// when not null, receives dL/dX; the gradients of w and the bias go to the
-// sink.
+/// dy (batch x 1) holds dL/dY on entry and dL/dZ on return; dx (batch x in),
+/// when not null, receives dL/dX; the gradients of w and the bias go to the
+/// sink.
 template <class Block, class T, class Sink>
 void single_output_backward(const BlockBuffers<T>& io, T* dy, T* dx, const StepInfo& s,
                             const Sink& sink) {

@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "typenet/config.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define TYPENET_PAUSE() _mm_pause()
@@ -30,9 +32,10 @@
 
 namespace typenet::cpu {
 
+/// A fixed set of worker threads that run parallel_for's tasks with the calling thread; the split of work does not change any result.
 class ThreadPool {
  public:
-  // `threads` counts the calling thread: ThreadPool(1) runs everything inline.
+  /// `threads` counts the calling thread: ThreadPool(1) runs everything inline.
   explicit ThreadPool(unsigned threads = std::max(1u, std::thread::hardware_concurrency())) {
     threads = std::max(1u, threads);
     for (unsigned t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
@@ -46,10 +49,11 @@ class ThreadPool {
     for (auto& w : workers_) w.join();
   }
 
+  /// The number of threads, the caller's included.
   unsigned size() const { return static_cast<unsigned>(workers_.size()) + 1; }
 
-  // Calls f(begin, end) on consecutive ranges covering [0, n), each range one
-  // task, and returns when all are done. f must not throw.
+  /// Calls f(begin, end) on consecutive ranges covering [0, n), each range one
+  /// task, and returns when all are done. f must not throw.
   template <class F>
   void parallel_for(std::size_t n, F&& f) {
     if (size() == 1 || n <= 1) {
@@ -84,9 +88,9 @@ class ThreadPool {
  private:
   static constexpr std::uint64_t max_tasks = 0xffff;
 
-  // Claims and runs tasks of job `generation` until none is left. A claim
-  // that succeeds names an unfinished task of a job whose caller is still
-  // waiting, so job_ and context_ are that job's.
+  /// Claims and runs tasks of job `generation` until none is left. A claim
+  /// that succeeds names an unfinished task of a job whose caller is still
+  /// waiting, so job_ and context_ are that job's.
   void run_tasks(std::uint64_t generation) {
     std::uint64_t v = next_.load(std::memory_order_acquire);
     for (;;) {
@@ -116,17 +120,17 @@ class ThreadPool {
   }
 
   std::vector<std::thread> workers_;
-  std::atomic<std::uint64_t> posted_{0};  // bumped per job: wakes the workers
-  std::atomic<std::uint64_t> next_{0};    // generation << 32 | tasks << 16 | next task
-  std::atomic<std::uint64_t> done_{0};    // tasks finished in the current job
+  std::atomic<std::uint64_t> posted_{0};  ///< bumped per job: wakes the workers
+  std::atomic<std::uint64_t> next_{0};    ///< generation << 32 | tasks << 16 | next task
+  std::atomic<std::uint64_t> done_{0};    ///< tasks finished in the current job
   std::atomic<bool> stop_{false};
-  std::uint64_t generation_ = 0;          // the caller's count of jobs (32 bits)
-  // Read by a worker only after a successful claim (see run_tasks).
+  std::uint64_t generation_ = 0;          ///< the caller's count of jobs (32 bits)
+  /// Read by a worker only after a successful claim (see run_tasks).
   void (*job_)(const void*, std::size_t) = nullptr;
   const void* context_ = nullptr;
 };
 
-// The process-wide pool, one thread per core, created on first use.
+/// The process-wide pool, one thread per core, created on first use.
 inline ThreadPool& default_thread_pool() {
   static ThreadPool pool;
   return pool;

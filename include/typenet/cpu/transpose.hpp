@@ -14,12 +14,12 @@ namespace typenet::cpu {
 namespace transpose_detail {
 
 #if TYPENET_AVX512
-// dst row c = src column c of a 16 x 16 float block: pairs of rows
-// interleaved by 1, 2, 4 and 8 lanes (what unpack ps, unpack pd and two
-// 128-bit shuffles do; written as vector shuffles, which GCC 12 compiles to
-// those without the intrinsics' uninitialised-operand warnings), which
-// leaves register c holding column c. Every loop unrolled: indexed at run
-// time, the 32 vectors would live on the stack.
+/// dst row c = src column c of a 16 x 16 float block: pairs of rows
+/// interleaved by 1, 2, 4 and 8 lanes (what unpack ps, unpack pd and two
+/// 128-bit shuffles do; written as vector shuffles, which GCC 12 compiles to
+/// those without the intrinsics' uninitialised-operand warnings), which
+/// leaves register c holding column c. Every loop unrolled: indexed at run
+/// time, the 32 vectors would live on the stack.
 inline void block16(const float* src, std::size_t lds, float* dst, std::size_t ldd) {
   using V = simd::vec<float>;
   V r[16], t[16];
@@ -71,7 +71,7 @@ void by_element(const T* src, std::size_t lds, std::size_t r0, std::size_t r1, s
 
 }  // namespace transpose_detail
 
-// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols.
+/// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols.
 template <class T>
 void transpose(const T* src, std::size_t lds, std::size_t rows, std::size_t cols, T* dst, std::size_t ldd) {
 #if TYPENET_AVX512

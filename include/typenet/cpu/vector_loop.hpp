@@ -9,8 +9,8 @@
 
 namespace typenet::cpu {
 
-// f(i, tail) for i = begin, begin + W, ... < end; `tail` marks the valid
-// lanes (all but possibly in the last vector).
+/// f(i, tail) for i = begin, begin + W, ... < end; `tail` marks the valid
+/// lanes (all but possibly in the last vector).
 template <class T, class F>
 TYPENET_INLINE void vector_loop(std::size_t begin, std::size_t end, F&& f) {
   constexpr std::size_t W = static_cast<std::size_t>(simd::lanes<T>);
@@ -19,9 +19,9 @@ TYPENET_INLINE void vector_loop(std::size_t begin, std::size_t end, F&& f) {
   if (i < end) f(i, simd::Tail<T>(static_cast<int>(end - i)));
 }
 
-// The same over [0, n), in contiguous chunks of whole cache lines shared by
-// the pool's threads when n is large. Elements are independent, so the
-// split does not change results.
+/// The same over [0, n), in contiguous chunks of whole cache lines shared by
+/// the pool's threads when n is large. Elements are independent, so the
+/// split does not change results.
 template <class T, class F>
 void parallel_vector_loop(ThreadPool* pool, std::size_t n, F&& f) {
   constexpr std::size_t chunk = 4096;  // elements per task: 16 KiB of floats

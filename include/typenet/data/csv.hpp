@@ -98,19 +98,26 @@ struct CsvError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A column by its name in the header row, or by its position: 0 the first,
-// 1 the second, ..., -1 the last, -2 the one before it. Unset (the
-// default): the reader's default column (the last).
+/// A column by its name in the header row, or by its position: 0 the first,
+/// 1 the second, ..., -1 the last, -2 the one before it. Unset (the
+/// default): the reader's default column (the last).
 class CsvColumn {
  public:
   CsvColumn() = default;
+  /// The column of this name.
   CsvColumn(const char* name) : name_(name), kind_(Kind::name) {}
+  /// The column of this name.
   CsvColumn(std::string name) : name_(std::move(name)), kind_(Kind::name) {}
+  /// The column at this position (negative: from the last).
   CsvColumn(int index) : index_(index), kind_(Kind::index) {}
 
+  /// Whether a column was given.
   bool is_set() const { return kind_ != Kind::unset; }
+  /// Whether it was given by name.
   bool by_name() const { return kind_ == Kind::name; }
+  /// The name given.
   const std::string& name() const { return name_; }
+  /// The position given.
   long index() const { return index_; }
 
  private:
@@ -120,53 +127,59 @@ class CsvColumn {
   Kind kind_ = Kind::unset;
 };
 
+/// Whether the first row names the columns.
 enum class CsvHeader {
-  detect,   // a header if the first row has a name where the second has a number
-  names,    // the first row holds column names
-  none,     // every row is data
-  sklearn,  // scikit-learn's counts line (see the top), then maybe a row of names
+  detect,  ///< a header if the first row has a name where the second has a number
+  names,  ///< the first row holds column names
+  none,  ///< every row is data
+  sklearn,  ///< scikit-learn's counts line (see the top), then maybe a row of names
 };
 
+/// Whether labels are class ids or class names.
 enum class CsvLabelKind {
-  detect,    // integers if every label is one, names otherwise
-  integers,  // every label must be an integer class id
-  names,     // every label is a class name, even "0" or "1.5"
+  detect,  ///< integers if every label is one, names otherwise
+  integers,  ///< every label must be an integer class id
+  names,  ///< every label is a class name, even "0" or "1.5"
 };
 
+/// How read_csv reads a file.
 struct CsvOptions {
-  CsvColumn label{};   // read_csv: the class labels (unset: the last column)
-  CsvColumn target{};  // read_csv_regression: the targets (unset: the last column)
-  CsvLabelKind label_kind = CsvLabelKind::detect;
-  CsvHeader header = CsvHeader::detect;
-  char separator = '\0';      // '\0': found from the first line (',', ';' or '\t')
-  std::size_t skip_rows = 0;  // lines skipped before the header or the data
-  bool drop_bad_rows = false;
-  bool allow_non_finite = false;  // read nan, inf, infinity as IEEE values
+  CsvColumn label{};   ///< read_csv: the class labels (unset: the last column)
+  CsvColumn target{};  ///< read_csv_regression: the targets (unset: the last column)
+  CsvLabelKind label_kind = CsvLabelKind::detect;  ///< whether labels are ids or names
+  CsvHeader header = CsvHeader::detect;  ///< whether the first row names the columns
+  char separator = '\0';      ///< NUL (the default): found from the first line (a comma, semicolon or tab)
+  std::size_t skip_rows = 0;  ///< lines skipped before the header or the data
+  bool drop_bad_rows = false;  ///< skip rows that do not read, listing their lines, instead of throwing
+  bool allow_non_finite = false;  ///< read nan, inf, infinity as IEEE values
 };
 
+/// A classification table: features, class labels, and the names the file gave them.
 template <class T>
 struct LabelledTable {
-  LabelledData<T> data;                    // x: rows x features; labels: class ids
-  std::vector<std::string> class_names;    // class_names[id]; empty when the file names no classes
-  std::vector<std::string> feature_names;  // the header's names of x's columns; empty without a header
-  std::string label_name;                  // the header's name of the label column
-  std::vector<std::size_t> dropped_lines;  // with .drop_bad_rows: the lines skipped
+  LabelledData<T> data;                    ///< x: rows x features; labels: class ids
+  std::vector<std::string> class_names;    ///< class_names[id]; empty when the file names no classes
+  std::vector<std::string> feature_names;  ///< the header's names of x's columns; empty without a header
+  std::string label_name;                  ///< the header's name of the label column
+  std::vector<std::size_t> dropped_lines;  ///< with .drop_bad_rows: the lines skipped
 };
 
+/// A regression table: features and targets.
 template <class T>
 struct RegressionTable {
-  Matrix<T> x;        // rows x features
-  Matrix<T> targets;  // rows x 1
-  std::vector<std::string> feature_names;
-  std::string target_name;
-  std::vector<std::size_t> dropped_lines;
+  Matrix<T> x;        ///< rows x features
+  Matrix<T> targets;  ///< rows x 1
+  std::vector<std::string> feature_names;  ///< the header's names of x's columns; empty without a header
+  std::string target_name;  ///< the header's name of the target column
+  std::vector<std::size_t> dropped_lines;  ///< with .drop_bad_rows: the lines skipped
 };
 
+/// Every column of a numeric table, with its names.
 template <class T>
 struct CsvTable {
-  Matrix<T> values;  // rows x columns
-  std::vector<std::string> column_names;  // empty without a header
-  std::vector<std::size_t> dropped_lines;
+  Matrix<T> values;  ///< rows x columns
+  std::vector<std::string> column_names;  ///< empty without a header
+  std::vector<std::size_t> dropped_lines;  ///< with .drop_bad_rows: the lines skipped
 };
 
 namespace csv_detail {
@@ -177,8 +190,8 @@ using std::filesystem::path;
   file_io_detail::fail<CsvError>(file, problem);
 }
 
-// A cell's text for a message: quoted, non-printable bytes escaped, long
-// text cut.
+/// A cell's text for a message: quoted, non-printable bytes escaped, long
+/// text cut.
 inline std::string show(std::string_view text, std::size_t limit = 40) {
   std::string out = "'";
   for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
@@ -200,9 +213,9 @@ inline std::string line_text(std::size_t line) { return "line " + std::to_string
 // ------------------------------------------------------------ numbers
 enum class NumberStatus { ok, invalid, out_of_range, non_finite };
 
-// Whether a number std::from_chars gave up on as out of range is too large
-// (true) or too small (false) for T: from where its first significant digit
-// stands and its exponent.
+/// Whether a number std::from_chars gave up on as out of range is too large
+/// (true) or too small (false) for T: from where its first significant digit
+/// stands and its exponent.
 inline bool too_large(const char* b, const char* e) {
   if (b < e && (*b == '-' || *b == '+')) ++b;
   long long magnitude = 0;  // decimal exponent of the first nonzero digit, + 1
@@ -235,9 +248,9 @@ inline bool too_large(const char* b, const char* e) {
   return magnitude + exponent > 0;
 }
 
-// from_chars gave up on [b, e) as out of range: too large is an error; too
-// small becomes what strtod gives (0 or a subnormal), through long double's
-// wider exponent.
+/// from_chars gave up on [b, e) as out of range: too large is an error; too
+/// small becomes what strtod gives (0 or a subnormal), through long double's
+/// wider exponent.
 template <class T>
 [[gnu::cold, gnu::noinline]] NumberStatus out_of_range(const char* b, const char* e, T& value) {
   long double wide = 0;
@@ -251,7 +264,7 @@ template <class T>
   return NumberStatus::ok;
 }
 
-// Parses a number at [b, e), stopping where it ends (`stop`).
+/// Parses a number at [b, e), stopping where it ends (`stop`).
 template <class T>
 inline NumberStatus parse_number(const char* b, const char* e, T& value, const char*& stop, bool allow_non_finite) {
   if (b < e && *b == '+' && b + 1 < e && b[1] != '-' && b[1] != '+') ++b;
@@ -263,7 +276,7 @@ inline NumberStatus parse_number(const char* b, const char* e, T& value, const c
   return out_of_range(b, stop, value);
 }
 
-// Whether all of `text` is a number (for telling a header from data).
+/// Whether all of `text` is a number (for telling a header from data).
 inline bool is_number(std::string_view text, bool allow_non_finite) {
   double v = 0;
   const char* stop = nullptr;
@@ -282,7 +295,7 @@ struct Text {
   bool allow_non_finite = false;
 
   bool is_space(char c) const { return (c == ' ' || c == '\t') && c != separator; }
-  // A line end at p: LF or CRLF (0 if none); a CR alone is an error.
+  /// A line end at p: LF or CRLF (0 if none); a CR alone is an error.
   std::size_t line_end(const char* p, std::size_t line) const {
     if (*p == '\n') return 1;
     if (*p == '\r') {
@@ -294,15 +307,15 @@ struct Text {
   bool at_cell_end(const char* p) const { return p == end || *p == separator || *p == '\n' || *p == '\r'; }
 };
 
-// One cell, as the slow path reads it: quoted or not, escapes resolved.
+/// One cell, as the slow path reads it: quoted or not, escapes resolved.
 struct Cell {
   std::string text;
 };
 
-// The cell at p (after any spaces), quoted or not; `p` ends on the
-// separator, the line end or the end of the file after it. `raw_*` is the
-// cell's text in the file (inside the quotes), `escapes` whether it holds
-// doubled quotes.
+/// The cell at p (after any spaces), quoted or not; `p` ends on the
+/// separator, the line end or the end of the file after it. `raw_*` is the
+/// cell's text in the file (inside the quotes), `escapes` whether it holds
+/// doubled quotes.
 struct CellSpan {
   const char* raw_begin;
   const char* raw_end;
@@ -355,7 +368,7 @@ inline std::string cell_text(const CellSpan& c) {
   return s;
 }
 
-// Past the line end at p (if any); false at the end of the file.
+/// Past the line end at p (if any); false at the end of the file.
 inline bool next_record(const Text& t, const char*& p, std::size_t& line) {
   if (p == t.end) return false;
   const std::size_t n = t.line_end(p, line);
@@ -364,7 +377,7 @@ inline bool next_record(const Text& t, const char*& p, std::size_t& line) {
   return p < t.end;
 }
 
-// Empty lines (LF or CRLF alone) skipped.
+/// Empty lines (LF or CRLF alone) skipped.
 inline void skip_empty_lines(const Text& t, const char*& p, std::size_t& line) {
   while (p < t.end) {
     const std::size_t n = *p == '\n' || *p == '\r' ? t.line_end(p, line) : 0;
@@ -374,7 +387,7 @@ inline void skip_empty_lines(const Text& t, const char*& p, std::size_t& line) {
   }
 }
 
-// The cells of the record at p; p ends past its line end.
+/// The cells of the record at p; p ends past its line end.
 inline std::vector<Cell> split_record(const Text& t, const char*& p, std::size_t& line) {
   std::vector<Cell> cells;
   for (;;) {
@@ -389,9 +402,9 @@ inline std::vector<Cell> split_record(const Text& t, const char*& p, std::size_t
   }
 }
 
-// Past the record at p, however malformed its cells (text after a closing
-// quote is taken as part of the cell); quotes open a cell only at its
-// start, as scan_cell reads them. Returns the record's number of cells.
+/// Past the record at p, however malformed its cells (text after a closing
+/// quote is taken as part of the cell); quotes open a cell only at its
+/// start, as scan_cell reads them. Returns the record's number of cells.
 inline std::size_t skip_record(const Text& t, const char*& p, std::size_t& line) {
   std::size_t cells = 1;
   const std::size_t start = line;
@@ -425,9 +438,9 @@ inline std::size_t skip_record(const Text& t, const char*& p, std::size_t& line)
 // where the data starts, scikit-learn's counts.
 struct Layout {
   std::size_t columns = 0;
-  std::vector<std::string> names;  // empty without a header row
+  std::vector<std::string> names;  ///< empty without a header row
   std::size_t names_line = 0;
-  const char* data = nullptr;  // the first data record
+  const char* data = nullptr;  ///< the first data record
   std::size_t data_line = 0;
   bool sklearn = false;
   std::size_t sklearn_samples = 0;
@@ -461,8 +474,8 @@ inline bool valid_separator(char c) {
   return u > 0x20 && u < 0x7f && !std::isalnum(u) && c != '"' && c != '.' && c != '+' && c != '-';
 }
 
-// Whether cells that are not numbers in `first` stand above numbers in
-// `second`: the first row is then a header.
+/// Whether cells that are not numbers in `first` stand above numbers in
+/// `second`: the first row is then a header.
 inline bool looks_like_header(const std::vector<Cell>& first, const std::vector<Cell>* second, bool allow_non_finite) {
   for (std::size_t j = 0; j < first.size(); ++j) {
     if (first[j].text.empty() || is_number(first[j].text, allow_non_finite)) continue;
@@ -472,7 +485,7 @@ inline bool looks_like_header(const std::vector<Cell>& first, const std::vector<
   return false;
 }
 
-// scikit-learn's counts line: two counts, then names or empty cells.
+/// scikit-learn's counts line: two counts, then names or empty cells.
 inline bool looks_like_sklearn(const std::vector<Cell>& cells) {
   auto count = [](const std::string& s) {
     return !s.empty() && s.size() < 19 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -572,7 +585,7 @@ inline Layout read_layout(Text& t, const CsvOptions& o, bool column_named, const
   return L;
 }
 
-// The column `c` names, 0-based; `what` is ".label" or ".target".
+/// The column `c` names, 0-based; `what` is ".label" or ".target".
 inline std::size_t resolve(const Text& t, const Layout& L, const CsvColumn& c, const char* what) {
   if (!c.is_set()) return L.columns - 1;
   if (c.by_name()) {
@@ -609,11 +622,11 @@ enum class Role : unsigned char { feature, label, target };
 
 template <class T>
 struct Rows {
-  Matrix<T> x;        // the feature columns
-  Matrix<T> targets;  // the target column (read_csv_regression)
-  std::vector<std::string_view> labels;   // the label cells (read_csv)
-  std::vector<std::size_t> label_lines;   // the line of each
-  std::deque<std::string> label_storage;  // label cells with escapes, resolved
+  Matrix<T> x;        ///< the feature columns
+  Matrix<T> targets;  ///< the target column (read_csv_regression)
+  std::vector<std::string_view> labels;   ///< the label cells (read_csv)
+  std::vector<std::size_t> label_lines;   ///< the line of each
+  std::deque<std::string> label_storage;  ///< label cells with escapes, resolved
   std::vector<std::size_t> dropped_lines;
   std::size_t count = 0;
 };
@@ -624,15 +637,15 @@ inline std::string column_text(const Layout& L, std::size_t j) {
   return s;
 }
 
-// A row that cannot be read: an error, or with drop_bad_rows skipped (p
-// then stands at the next record).
+/// A row that cannot be read: an error, or with drop_bad_rows skipped (p
+/// then stands at the next record).
 struct BadRow {
   const Text& t;
   const Layout& L;
   bool drop;
   std::vector<std::size_t>& dropped;
 
-  // The record started at `record` on `line`; the problem is in column j.
+  /// The record started at `record` on `line`; the problem is in column j.
   void operator()(const char*& p, std::size_t& line, const char* record, std::size_t record_line,
                   const std::string& problem) const {
     if (!drop) fail(t.file, line_text(record_line) + (problem.starts_with(" ") ? "" : ", ") + problem);
@@ -657,7 +670,7 @@ const char* type_name() {
   return std::is_same_v<T, float> ? "float" : "double";
 }
 
-// What is wrong with a cell that did not read as a number.
+/// What is wrong with a cell that did not read as a number.
 template <class T>
 std::string cell_problem(std::string_view text, NumberStatus s, bool whole) {
   if (text.empty()) return " is empty.";
@@ -667,7 +680,7 @@ std::string cell_problem(std::string_view text, NumberStatus s, bool whole) {
   return ": " + show(text) + " is not a number.";
 }
 
-// Line feeds in [b, e).
+/// Line feeds in [b, e).
 inline std::size_t count_line_feeds(const char* b, const char* e) {
   std::size_t n = 0;
   while (b < e) {
@@ -794,7 +807,7 @@ void read_rows(const Text& t, const Layout& L, const std::vector<Role>& roles, b
   out.count = row;
 }
 
-// A matrix cut to its first `rows` rows (the bound was above the count).
+/// A matrix cut to its first `rows` rows (the bound was above the count).
 template <class T>
 Matrix<T> first_rows(Matrix<T>&& m, std::size_t rows) {
   if (rows == m.rows()) return std::move(m);
@@ -803,7 +816,7 @@ Matrix<T> first_rows(Matrix<T>&& m, std::size_t rows) {
   return cut;
 }
 
-// The label cells as class ids (and the names of the classes).
+/// The label cells as class ids (and the names of the classes).
 inline std::vector<std::int32_t> class_ids(const Text& t, const Layout& L, std::size_t label_column,
                                            const std::vector<std::string_view>& cells,
                                            const std::vector<std::size_t>& lines, CsvLabelKind kind,
@@ -959,7 +972,7 @@ inline std::vector<std::string> names_except(const Layout& L, std::size_t except
 
 }  // namespace csv_detail
 
-// Features and class labels; see the top of this file.
+/// Features and class labels; see the top of this file.
 template <class T = float>
 LabelledTable<T> read_csv(const std::filesystem::path& file, const CsvOptions& options = {}) {
   auto t = csv_detail::read_table<T>(file, options, csv_detail::Want::labels, "read_csv");
@@ -972,7 +985,7 @@ LabelledTable<T> read_csv(const std::filesystem::path& file, const CsvOptions& o
   return out;
 }
 
-// Features and a numeric target column (rows x 1).
+/// Features and a numeric target column (rows x 1).
 template <class T = float>
 RegressionTable<T> read_csv_regression(const std::filesystem::path& file, const CsvOptions& options = {}) {
   auto t = csv_detail::read_table<T>(file, options, csv_detail::Want::target, "read_csv_regression");
@@ -985,7 +998,7 @@ RegressionTable<T> read_csv_regression(const std::filesystem::path& file, const 
   return out;
 }
 
-// Every column, as numbers.
+/// Every column, as numbers.
 template <class T = float>
 CsvTable<T> read_csv_matrix(const std::filesystem::path& file, const CsvOptions& options = {}) {
   auto t = csv_detail::read_table<T>(file, options, csv_detail::Want::values, "read_csv_matrix");

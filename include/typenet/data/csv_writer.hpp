@@ -29,9 +29,10 @@
 
 namespace typenet::data {
 
+/// How write_csv writes a table.
 struct CsvWriteOptions {
-  std::vector<std::string> column_names{};  // the header; empty: no header row
-  char separator = ',';
+  std::vector<std::string> column_names{};  ///< the header; empty: no header row
+  char separator = ',';  ///< between cells
 };
 
 namespace csv_writer_detail {
@@ -68,8 +69,8 @@ inline void check(const std::filesystem::path& file, std::size_t names, std::siz
                                " columns.");
 }
 
-// The header (if any) and the rows; `extra(i)` writes what follows row i's
-// values (a label), `extra_name` its header cell.
+/// The header (if any) and the rows; `extra(i)` writes what follows row i's
+/// values (a label), `extra_name` its header cell.
 template <class T, class Extra>
 void write_table(const std::filesystem::path& file, MatrixView<T> x, const std::vector<std::string>& names,
                  char separator, std::string_view extra_name, Extra extra) {
@@ -102,24 +103,25 @@ void write_table(const std::filesystem::path& file, MatrixView<T> x, const std::
 
 }  // namespace csv_writer_detail
 
-// The rows of x (float or double), after a header when column names are
-// given.
+/// The rows of x (float or double), after a header when column names are
+/// given.
 template <class T>
 void write_csv(const std::filesystem::path& file, MatrixView<T> x, const CsvWriteOptions& options = {}) {
   static_assert(std::is_floating_point_v<std::remove_const_t<T>>, "typenet: write_csv writes float or double.");
   csv_writer_detail::check(file, options.column_names.size(), x.cols, options.separator);
   csv_writer_detail::write_table(file, x, options.column_names, options.separator, "", nullptr);
 }
+/// Writes x as a CSV table, atomically (the old file stays until the new one is complete).
 template <class T>
 void write_csv(const std::filesystem::path& file, const Matrix<T>& x, const CsvWriteOptions& options = {}) {
   write_csv(file, x.view(), options);
 }
 
-// A table read_csv reads back as it was: the features, then the label
-// column (its class names when the table has them, else the ids), after a
-// header when the table has feature names (the label's column is then named
-// label_name, or "label"). (Class names that are all integers, such as "-1"
-// and "1", read back as names with .label_kind = CsvLabelKind::names.)
+/// A table read_csv reads back as it was: the features, then the label
+/// column (its class names when the table has them, else the ids), after a
+/// header when the table has feature names (the label's column is then named
+/// label_name, or "label"). (Class names that are all integers, such as "-1"
+/// and "1", read back as names with .label_kind = CsvLabelKind::names.)
 template <class T>
 void write_csv(const std::filesystem::path& file, const LabelledTable<T>& table, char separator = ',') {
   const LabelledData<T>& d = table.data;

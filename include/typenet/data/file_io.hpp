@@ -30,6 +30,8 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/config.hpp"
+
 namespace typenet::data::file_io_detail {
 
 using std::filesystem::path;
@@ -50,8 +52,8 @@ class Descriptor {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
-  // Closes now and returns close's own error (0 if none): on network file
-  // systems a failed close can be the first sign of a failed write.
+  /// Closes now and returns close's own error (0 if none): on network file
+  /// systems a failed close can be the first sign of a failed write.
   int close() {
     const int fd = fd_;
     fd_ = -1;
@@ -62,9 +64,9 @@ class Descriptor {
   int fd_;
 };
 
-// A file's bytes in memory. Large files go to anonymous memory the kernel
-// may back with huge pages: the page faults of a buffer of 4 KiB pages cost
-// more than the copy into it (docs/performance.md, "CSV reading").
+/// A file's bytes in memory. Large files go to anonymous memory the kernel
+/// may back with huge pages: the page faults of a buffer of 4 KiB pages cost
+/// more than the copy into it (docs/performance.md, "CSV reading").
 class Bytes {
  public:
   Bytes() = default;
@@ -108,11 +110,11 @@ class Bytes {
   static constexpr std::size_t huge_page = std::size_t{2} << 20, huge_from = std::size_t{4} << 20;
   char* data_ = nullptr;
   std::size_t size_ = 0;
-  std::size_t mapped_ = 0;  // bytes mapped (0: from new[])
+  std::size_t mapped_ = 0;  ///< bytes mapped (0: from new[])
 };
 
-// A file opened for reading. Regular files report their size; pipes and
-// other streams do not (known_size() is false) and are read to their end.
+/// A file opened for reading. Regular files report their size; pipes and
+/// other streams do not (known_size() is false) and are read to their end.
 template <class Error>
 class InputFile {
  public:
@@ -130,7 +132,7 @@ class InputFile {
   bool known_size() const { return known_size_; }
   std::uint64_t size() const { return size_; }
 
-  // Up to n bytes into out; fewer only at the end of the file.
+  /// Up to n bytes into out; fewer only at the end of the file.
   std::size_t read_some(void* out, std::size_t n) {
     auto* bytes = static_cast<unsigned char*>(out);
     std::size_t done = 0;
@@ -146,8 +148,8 @@ class InputFile {
     return done;
   }
 
-  // The whole file (from where reading stands) in one buffer, allocated
-  // once for a regular file.
+  /// The whole file (from where reading stands) in one buffer, allocated
+  /// once for a regular file.
   Bytes read_all() {
     if (known_size_) {
       const std::size_t n = checked_size(size_);
@@ -186,9 +188,9 @@ class InputFile {
   std::uint64_t size_ = 0;
 };
 
-// A file saved atomically (see the top): write(), then commit(). Destroyed
-// without commit(), it removes its temporary file and the target is as it
-// was.
+/// A file saved atomically (see the top): write(), then commit(). Destroyed
+/// without commit(), it removes its temporary file and the target is as it
+/// was.
 template <class Error>
 class AtomicOutputFile {
  public:
@@ -222,7 +224,7 @@ class AtomicOutputFile {
     }
   }
 
-  // Buffered: small pieces (a row of a table) cost no system call each.
+  /// Buffered: small pieces (a row of a table) cost no system call each.
   void write(const void* data, std::size_t n) {
     const auto* bytes = static_cast<const unsigned char*>(data);
     while (n > 0) {
@@ -235,8 +237,8 @@ class AtomicOutputFile {
     }
   }
 
-  // Flush, fsync, close, rename over the target, fsync the directory. Before
-  // the rename the target is untouched; after it the target is the new file.
+  /// Flush, fsync, close, rename over the target, fsync the directory. Before
+  /// the rename the target is untouched; after it the target is the new file.
   void commit() {
     flush();
     if (::fsync(fd_->get()) != 0) fail_before_rename("syncing " + temp_.string(), errno);

@@ -15,15 +15,16 @@
 
 namespace typenet::data {
 
-// Samples as rows of x, with an integer class label per sample.
+/// Samples as rows of x, with an integer class label per sample.
 template <class T>
 struct LabelledData {
-  Matrix<T> x;
-  std::vector<std::int32_t> labels;
+  Matrix<T> x;  ///< one sample per row
+  std::vector<std::int32_t> labels;  ///< one class id per sample
 
+  /// The number of samples.
   std::size_t size() const { return labels.size(); }
-  // Labels as a column of values: class c maps to negative (c == 0) or
-  // positive: {-1, +1} for the hinge loss, {0, 1} for cross-entropy.
+  /// Labels as a column of values: class c maps to negative (c == 0) or
+  /// positive: {-1, +1} for the hinge loss, {0, 1} for cross-entropy.
   Matrix<T> label_column(T negative, T positive) const {
     Matrix<T> t(labels.size(), 1);
     for (std::size_t i = 0; i < labels.size(); ++i) t(i, 0) = labels[i] == 0 ? negative : positive;
@@ -50,9 +51,9 @@ inline void check(std::size_t n, double noise, const char* who) {
 }
 }  // namespace generator_detail
 
-// Two interleaving half circles: n/2 (rounded down) on the upper moon (label
-// 0), the rest on the lower one (label 1); shuffled; Gaussian noise of
-// standard deviation `noise` on each coordinate.
+/// Two interleaving half circles: n/2 (rounded down) on the upper moon (label
+/// 0), the rest on the lower one (label 1); shuffled; Gaussian noise of
+/// standard deviation `noise` on each coordinate.
 template <class T = float>
 LabelledData<T> make_moons(std::size_t n, double noise, std::uint64_t seed) {
   generator_detail::check(n, noise, "make_moons");
@@ -76,8 +77,8 @@ LabelledData<T> make_moons(std::size_t n, double noise, std::uint64_t seed) {
   return d;
 }
 
-// Two concentric circles: the outer of radius 1 (label 0), the inner of
-// radius `factor` (label 1).
+/// Two concentric circles: the outer of radius 1 (label 0), the inner of
+/// radius `factor` (label 1).
 template <class T = float>
 LabelledData<T> make_circles(std::size_t n, double noise, double factor, std::uint64_t seed) {
   generator_detail::check(n, noise, "make_circles");
@@ -101,8 +102,8 @@ LabelledData<T> make_circles(std::size_t n, double noise, double factor, std::ui
   return d;
 }
 
-// Isotropic Gaussian blobs: `centers` centres drawn uniformly in
-// [-10, 10]^features, samples spread evenly over them (label = centre).
+/// Isotropic Gaussian blobs: `centers` centres drawn uniformly in
+/// [-10, 10]^features, samples spread evenly over them (label = centre).
 template <class T = float>
 LabelledData<T> make_blobs(std::size_t n, std::size_t centers, std::size_t features, double stddev,
                            std::uint64_t seed) {

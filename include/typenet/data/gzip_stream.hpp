@@ -27,6 +27,8 @@
 #include <system_error>
 #include <vector>
 
+#include "typenet/config.hpp"
+
 #if !defined(TYPENET_NO_ZLIB) && __has_include(<zlib.h>)
 #include <zlib.h>
 #define TYPENET_GZIP_HAS_ZLIB 1
@@ -37,21 +39,22 @@
 namespace typenet::data {
 
 namespace gzip_detail {
-// How much compressed input is read from the file at a time, and the most
-// decompressed output asked of zlib per call.
+/// How much compressed input is read from the file at a time, and the most
+/// decompressed output asked of zlib per call.
 inline constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
-// Deflate's best case is about 1032 : 1, so a gzip file of n bytes can never
-// hold more than 1032 n bytes: a header that promises more is a lie the
-// reader can refuse before reading (with a little slack for the gzip framing).
+/// Deflate's best case is about 1032 : 1, so a gzip file of n bytes can never
+/// hold more than 1032 n bytes: a header that promises more is a lie the
+/// reader can refuse before reading (with a little slack for the gzip framing).
 inline constexpr std::uint64_t max_deflate_ratio = 1032;
 }  // namespace gzip_detail
 
-// The decompressed bytes of a file, plain or gzip, read front to back.
-// `kind` says what the file should be, for the message about a directory
-// ("an IDX file").
+/// The decompressed bytes of a file, plain or gzip, read front to back.
+/// `kind` says what the file should be, for the message about a directory
+/// ("an IDX file").
 template <class Error>
 class ByteStream {
  public:
+  /// Opens file, plain or gzip (found from its first bytes); errors name the file and `kind`.
   ByteStream(const std::filesystem::path& file, std::string_view kind) : file_(file) {
     std::error_code ec;
     const auto status = std::filesystem::status(file, ec);
@@ -77,9 +80,11 @@ class ByteStream {
 #endif
   }
 
+  /// Whether the file is gzip.
   bool gzip() const { return gzip_; }
+  /// The size of the file on disk.
   std::uint64_t file_size() const { return size_; }
-  // The most bytes this file can possibly deliver.
+  /// The most bytes this file can possibly deliver.
   std::uint64_t most_bytes_possible() const {
     using gzip_detail::max_deflate_ratio;
     if (!gzip_) return size_;
@@ -88,7 +93,7 @@ class ByteStream {
                : size_ * max_deflate_ratio;
   }
 
-  // Reads up to n bytes; fewer only at the end of the data.
+  /// Reads up to n bytes; fewer only at the end of the data.
   std::size_t read(std::uint8_t* out, std::size_t n) { return gzip_ ? read_gzip(out, n) : read_raw(out, n); }
 
  private:

@@ -48,48 +48,50 @@
 
 namespace typenet::data {
 
-// A problem with an IDX file; the message names the file.
+/// A problem with an IDX file; the message names the file.
 struct IdxError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// x = (byte / 255 - mean) / stddev.
+/// x = (byte / 255 - mean) / stddev.
 struct PixelStatistics {
-  float mean = 0.0f;
-  float stddev = 1.0f;
+  float mean = 0.0f;  ///< subtracted after byte / 255
+  float stddev = 1.0f;  ///< divided by after the mean is subtracted
 };
 
-// How pixels are scaled after byte / 255.
+/// How pixels are scaled after byte / 255.
 struct PixelScaling {
+  /// Which scaling.
   enum class Kind { unit_range, standardise, standardise_from_data };
-  Kind kind = Kind::unit_range;
-  PixelStatistics statistics{};
+  Kind kind = Kind::unit_range;  ///< which scaling
+  PixelStatistics statistics{};  ///< the statistics used by standardise
 
-  // byte / 255, in [0, 1].
+  /// byte / 255, in [0, 1].
   static PixelScaling unit_range() { return {}; }
-  // (byte / 255 - s.mean) / s.stddev, e.g. MNIST's usual {0.1307f, 0.3081f},
-  // or the statistics a training set was standardised with.
+  /// (byte / 255 - s.mean) / s.stddev, e.g. MNIST's usual {0.1307f, 0.3081f},
+  /// or the statistics a training set was standardised with.
   static PixelScaling standardise(PixelStatistics s) { return {Kind::standardise, s}; }
-  // With the mean and standard deviation of this file's own pixels.
+  /// With the mean and standard deviation of this file's own pixels.
   static PixelScaling standardise_from_data() { return {Kind::standardise_from_data, {}}; }
 };
 
+/// An IDX image file read into floats: the pixels and their shape.
 struct IdxImages {
-  Matrix<float> pixels;  // one image per row: count x (image_rows * image_cols)
-  std::size_t image_rows = 0;
-  std::size_t image_cols = 0;
-  PixelStatistics statistics;  // what was applied: {0, 1} for unit_range
-  std::filesystem::path file;
+  Matrix<float> pixels;  ///< one image per row: count x (image_rows * image_cols)
+  std::size_t image_rows = 0;  ///< the height of an image
+  std::size_t image_cols = 0;  ///< the width of an image
+  PixelStatistics statistics;  ///< what was applied: {0, 1} for unit_range
+  std::filesystem::path file;  ///< the file read
 };
 
 namespace idx_detail {
 
 inline constexpr std::uint32_t images_magic = 0x00000803;
 inline constexpr std::uint32_t labels_magic = 0x00000801;
-// The values are read this many bytes at a time.
+/// The values are read this many bytes at a time.
 inline constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
-// Trailing bytes in a gzip file are counted up to this much (decompressing
-// further only to count would let a tiny file cost minutes).
+/// Trailing bytes in a gzip file are counted up to this much (decompressing
+/// further only to count would let a tiny file cost minutes).
 inline constexpr std::uint64_t trailing_count_limit = std::uint64_t{1} << 20;
 
 [[noreturn]] inline void fail(const std::filesystem::path& file, const std::string& problem) {
@@ -102,7 +104,7 @@ inline std::string hex32(std::uint32_t v) {
   return s;
 }
 
-// "0x00000801 (IDX, unsigned bytes, 1 dimension)" or "... (not an IDX file)".
+/// "0x00000801 (IDX, unsigned bytes, 1 dimension)" or "... (not an IDX file)".
 inline std::string describe_magic(std::uint32_t magic) {
   const auto type = static_cast<unsigned>((magic >> 8) & 0xff);
   const auto dims = static_cast<unsigned>(magic & 0xff);
@@ -118,7 +120,7 @@ inline std::string describe_magic(std::uint32_t magic) {
          (dims == 1 ? " dimension)" : " dimensions)");
 }
 
-// a * b, or false when it does not fit in std::size_t.
+/// a * b, or false when it does not fit in std::size_t.
 inline bool multiply(std::size_t a, std::size_t b, std::size_t& out) {
   if (a != 0 && b > std::numeric_limits<std::size_t>::max() / a) return false;
   out = a * b;
@@ -129,30 +131,30 @@ inline std::uint32_t big_endian32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
 }
 
-// The file's bytes, every problem an IdxError.
+/// The file's bytes, every problem an IdxError.
 using Stream = ByteStream<IdxError>;
 
-// The verified contents of an IDX file of unsigned bytes.
+/// The verified contents of an IDX file of unsigned bytes.
 struct IdxBytes {
   std::vector<std::size_t> dims;
   std::vector<std::uint8_t> values;
 };
 
-// Where a byte count in a message comes from.
+/// Where a byte count in a message comes from.
 inline std::string holder(const Stream& in) { return in.gzip() ? "the decompressed data has" : "the file has"; }
 
-// Nowhere in particular: read_idx_bytes keeps the values itself.
+/// Nowhere in particular: read_idx_bytes keeps the values itself.
 struct KeepValues {
   std::uint8_t* operator()(const std::vector<std::size_t>&, std::size_t) const { return nullptr; }
 };
 
-// Reads the whole file, checking the magic number, the sizes, the length
-// and the end. `what(dims)` describes the contents for messages ("60000
-// images of 28 x 28 pixels"). For a plain file, whose length has been
-// checked against the header first, `place(dims, count)` may return where
-// the `count` values should go instead (IdxBytes::values then stays empty);
-// a gzip file is always verified to its end in `values` before anything
-// else is allocated.
+/// Reads the whole file, checking the magic number, the sizes, the length
+/// and the end. `what(dims)` describes the contents for messages ("60000
+/// images of 28 x 28 pixels"). For a plain file, whose length has been
+/// checked against the header first, `place(dims, count)` may return where
+/// the `count` values should go instead (IdxBytes::values then stays empty);
+/// a gzip file is always verified to its end in `values` before anything
+/// else is allocated.
 template <class Describe, class Place = KeepValues>
 IdxBytes read_idx_bytes(const std::filesystem::path& file, std::uint32_t expected_magic, Describe what,
                         Place place = {}) {
@@ -265,8 +267,8 @@ inline void check_statistics(PixelStatistics s) {
 
 }  // namespace idx_detail
 
-// Mean and population standard deviation of all the values of x (two
-// passes in double: sum of squares minus squared sum would cancel).
+/// Mean and population standard deviation of all the values of x (two
+/// passes in double: sum of squares minus squared sum would cancel).
 inline PixelStatistics pixel_statistics(MatrixView<const float> x) {
   const double n = static_cast<double>(x.rows) * static_cast<double>(x.cols);
   if (n == 0) return {0.0f, 0.0f};
@@ -280,14 +282,14 @@ inline PixelStatistics pixel_statistics(MatrixView<const float> x) {
   return {static_cast<float>(mean), static_cast<float>(std::sqrt(squares / n))};
 }
 
-// Images from an IDX file of type 0x00000803: one row of rows * cols pixels
-// per image, scaled as asked.
-//
-// A plain file's bytes are read straight into the last quarter of the float
-// matrix and converted front to back: float i covers bytes [4i, 4i + 4),
-// which reach byte i of the data (at 3n + i) only at i = n - 1, after it has
-// been read. So reading MNIST's 47 MB of pixels costs no buffer beside the
-// 188 MB of floats.
+/// Images from an IDX file of type 0x00000803: one row of rows * cols pixels
+/// per image, scaled as asked.
+///
+/// A plain file's bytes are read straight into the last quarter of the float
+/// matrix and converted front to back: float i covers bytes [4i, 4i + 4),
+/// which reach byte i of the data (at 3n + i) only at i = n - 1, after it has
+/// been read. So reading MNIST's 47 MB of pixels costs no buffer beside the
+/// 188 MB of floats.
 inline IdxImages read_idx_images(const std::filesystem::path& file, PixelScaling scaling = {}) {
   if (scaling.kind == PixelScaling::Kind::standardise) idx_detail::check_statistics(scaling.statistics);
   IdxImages images;
@@ -336,24 +338,26 @@ inline IdxImages read_idx_images(const std::filesystem::path& file, PixelScaling
   return images;
 }
 
-// Labels from an IDX file of type 0x00000801.
+/// Labels from an IDX file of type 0x00000801.
 inline std::vector<std::int32_t> read_idx_labels(const std::filesystem::path& file) {
   const auto raw = idx_detail::read_idx_bytes(file, idx_detail::labels_magic, idx_detail::describe_labels);
   return std::vector<std::int32_t>(raw.values.begin(), raw.values.end());
 }
 
-// The error a network of the wrong input width would otherwise meet as a
-// shape mismatch deep inside a kernel.
+/// The error a network of the wrong input width would otherwise meet as a
+/// shape mismatch deep inside a kernel.
 inline void check_width(std::size_t pixels_per_image, std::size_t expected, const std::filesystem::path& file) {
   if (pixels_per_image != expected)
     throw IdxError("typenet: the images in " + file.string() + " have " + std::to_string(pixels_per_image) +
                    " pixels each but the network's Input<" + std::to_string(expected) + "> expects " +
                    std::to_string(expected) + ".");
 }
+/// Throws, naming the file, unless the images are N pixels wide (the network's `Input<N>`).
 template <std::size_t N>
 void check_width(MatrixView<const float> images, const std::filesystem::path& file) {
   check_width(images.cols, N, file);
 }
+/// Throws, naming the file, unless the images are N pixels wide (the network's `Input<N>`).
 template <std::size_t N>
 void check_width(const IdxImages& images) {
   check_width(images.pixels.cols(), N, images.file);

@@ -55,48 +55,55 @@
 
 namespace typenet::data {
 
+/// How a BatchLoader batches a data set.
 struct LoaderOptions {
-  std::size_t batch_size = 32;
-  bool shuffle = true;
-  bool drop_last = false;
-  std::uint64_t seed = 0;
-  // This loader's part of each batch, and how many parts (see the top).
+  std::size_t batch_size = 32;  ///< samples per batch
+  bool shuffle = true;  ///< a new permutation every epoch
+  bool drop_last = false;  ///< drop the last batch when it is short
+  std::uint64_t seed = 0;  ///< the permutations' seed
+  /// This loader's part of each batch, and how many parts (see the top).
   std::size_t shard = 0;
-  std::size_t shards = 1;
+  std::size_t shards = 1;  ///< the number of processes sharing each batch (see shard)
 };
 
+/// One batch: views of the loader's data, no copy.
 template <class T>
 struct Batch {
-  MatrixView<const T> x;
-  std::span<const std::int32_t> labels;  // empty when the loader has no labels
-  MatrixView<const T> targets;           // rows == 0 when the loader has no targets
-  // Which data set rows the batch holds, in order. Shuffled: `samples` (a
-  // view of the loader's permutation). Unshuffled: `samples` is empty and the
-  // batch is rows [first_sample, first_sample + size()).
+  MatrixView<const T> x;  ///< the batch's samples, one per row
+  std::span<const std::int32_t> labels;  ///< empty when the loader has no labels
+  MatrixView<const T> targets;           ///< rows == 0 when the loader has no targets
+  /// Which data set rows the batch holds, in order. Shuffled: `samples` (a
+  /// view of the loader's permutation). Unshuffled: `samples` is empty and the
+  /// batch is rows [first_sample, first_sample + size()).
   std::span<const std::size_t> samples;
-  std::size_t first_sample = 0;
-  std::size_t index = 0;  // position of the batch in its epoch
-  // Rows in the whole batch, every shard's together (== size() unsharded).
+  std::size_t first_sample = 0;  ///< the first row, when unshuffled
+  std::size_t index = 0;  ///< position of the batch in its epoch
+  /// Rows in the whole batch, every shard's together (== size() unsharded).
   std::size_t global_size = 0;
 
+  /// The number of samples in this batch (this shard's).
   std::size_t size() const { return x.rows; }
 };
 
+/// Batches of a data set, shuffled per epoch by a seeded permutation, as views (nothing is copied).
 template <class T>
 class BatchLoader {
   static_assert(std::is_trivially_copyable_v<T>, "typenet: BatchLoader<T> needs a plain number type.");
 
  public:
+  /// Batches of x with class labels.
   BatchLoader(MatrixView<const T> x, std::span<const std::int32_t> labels, LoaderOptions options)
       : BatchLoader(x, labels, MatrixView<const T>(), options) {}
+  /// Batches of x with regression targets.
   BatchLoader(MatrixView<const T> x, MatrixView<const T> targets, LoaderOptions options)
       : BatchLoader(x, std::span<const std::int32_t>(), targets, options) {}
+  /// Batches of a labelled data set.
   BatchLoader(const LabelledData<T>& d, LoaderOptions options)
       : BatchLoader(d.x.view(), std::span<const std::int32_t>(d.labels), options) {}
-  BatchLoader(const LabelledData<T>&&, LoaderOptions) = delete;  // would view a temporary
+  BatchLoader(const LabelledData<T>&&, LoaderOptions) = delete;  ///< would view a temporary
 
-  // Labels, targets, or both (pass an empty span or view for the one you do
-  // not have).
+  /// Labels, targets, or both (pass an empty span or view for the one you do
+  /// not have).
   BatchLoader(MatrixView<const T> x, std::span<const std::int32_t> labels, MatrixView<const T> targets,
               LoaderOptions options)
       : x_(x), labels_(labels), targets_(targets), options_(options) {
@@ -110,15 +117,18 @@ class BatchLoader {
     }
   }
 
+  /// The number of samples in the data set.
   std::size_t size() const { return x_.rows; }  // samples in the data set
+  /// The options it batches with.
   const LoaderOptions& options() const { return options_; }
+  /// The number of batches in an epoch.
   std::size_t batches_per_epoch() const {
     const std::size_t b = options_.batch_size;
     return options_.drop_last ? x_.rows / b : (x_.rows + b - 1) / b;
   }
 
   class Epoch;
-  // Starts epoch k: in shuffled mode, draws its order (no allocation).
+  /// Starts epoch k: in shuffled mode, draws its order (no allocation).
   Epoch epoch(std::size_t k) {
     ++generation_;
     if (options_.shuffle) {
@@ -129,13 +139,18 @@ class BatchLoader {
     return Epoch(this, generation_);
   }
 
+  /// An input iterator over an epoch's batches.
   class Iterator {
    public:
+    /// It is an input iterator.
     using iterator_category = std::input_iterator_tag;
+    /// It yields batches.
     using value_type = Batch<T>;
+    /// Iterator difference.
     using difference_type = std::ptrdiff_t;
 
     Iterator() = default;
+    /// The current batch.
     Batch<T> operator*() const {
       if (loader_->generation_ != generation_)
         throw std::logic_error(
@@ -143,11 +158,14 @@ class BatchLoader {
             "iterate one epoch at a time.");
       return loader_->make_batch(index_);
     }
+    /// The next batch.
     Iterator& operator++() {
       ++index_;
       return *this;
     }
+    /// The next batch.
     void operator++(int) { ++index_; }
+    /// Whether both are at the same batch.
     bool operator==(const Iterator& o) const { return index_ == o.index_; }
 
    private:
@@ -159,10 +177,14 @@ class BatchLoader {
     std::size_t index_ = 0;
   };
 
+  /// One epoch's batches, for a range-for loop.
   class Epoch {
    public:
+    /// The first batch.
     Iterator begin() const { return Iterator(loader_, generation_, 0); }
+    /// Past the last batch.
     Iterator end() const { return Iterator(loader_, generation_, loader_->batches_per_epoch()); }
+    /// The number of batches.
     std::size_t size() const { return loader_->batches_per_epoch(); }
 
    private:
@@ -210,14 +232,14 @@ class BatchLoader {
                                   " over.");
   }
 
-  // Rows [begin, end) of a batch of n rows belong to this loader's shard.
+  /// Rows [begin, end) of a batch of n rows belong to this loader's shard.
   std::size_t shard_begin(std::size_t n) const { return options_.shard * n / options_.shards; }
   std::size_t shard_end(std::size_t n) const { return (options_.shard + 1) * n / options_.shards; }
   std::size_t largest_shard(std::size_t n) const { return (n + options_.shards - 1) / options_.shards; }
 
-  // Independent streams per epoch: the (seed, k) pair is hashed into one
-  // seed (SplitMix64 twice), because Rng(seed + k) would start the streams
-  // of neighbouring epochs from overlapping SplitMix64 sequences.
+  /// Independent streams per epoch: the (seed, k) pair is hashed into one
+  /// seed (SplitMix64 twice), because Rng(seed + k) would start the streams
+  /// of neighbouring epochs from overlapping SplitMix64 sequences.
   static std::uint64_t epoch_seed(std::uint64_t seed, std::size_t k) {
     std::uint64_t state = seed;
     std::uint64_t mixed = splitmix64(state) ^ static_cast<std::uint64_t>(k);
@@ -268,12 +290,14 @@ class BatchLoader {
   std::size_t generation_ = 0;
 };
 
-// BatchLoader loader(matrix.view(), labels, options) deduces T from a view
-// of mutable or constant data.
+/// BatchLoader loader(matrix.view(), labels, options) deduces T from a view
+/// of mutable or constant data.
 template <class U>
 BatchLoader(MatrixView<U>, std::span<const std::int32_t>, LoaderOptions) -> BatchLoader<std::remove_const_t<U>>;
+/// A loader over views deduces its scalar type.
 template <class U, class V>
 BatchLoader(MatrixView<U>, MatrixView<V>, LoaderOptions) -> BatchLoader<std::remove_const_t<U>>;
+/// A loader over views deduces its scalar type.
 template <class U, class V>
 BatchLoader(MatrixView<U>, std::span<const std::int32_t>, MatrixView<V>, LoaderOptions)
     -> BatchLoader<std::remove_const_t<U>>;

@@ -25,26 +25,27 @@
 
 namespace typenet::data {
 
-// One part of MNIST: the images as rows of x with their labels, and where
-// they came from.
+/// One part of MNIST: the images as rows of x with their labels, and where
+/// they came from.
 struct MnistSet {
-  LabelledData<float> data;  // x: count x 784 (rows x cols), labels 0..9
-  std::size_t image_rows = 0;
-  std::size_t image_cols = 0;
-  PixelStatistics statistics;
-  std::filesystem::path images_file;
-  std::filesystem::path labels_file;
+  LabelledData<float> data;  ///< x: count x 784 (rows x cols), labels 0..9
+  std::size_t image_rows = 0;  ///< the height of an image
+  std::size_t image_cols = 0;  ///< the width of an image
+  PixelStatistics statistics;  ///< the scaling applied to the pixels
+  std::filesystem::path images_file;  ///< the images file read
+  std::filesystem::path labels_file;  ///< the labels file read
 };
 
+/// Throws, naming the file, unless the images are N pixels wide (the network's `Input<N>`).
 template <std::size_t N>
 void check_width(const MnistSet& set) {
   check_width(set.data.x.cols(), N, set.images_file);
 }
 
-// MNIST's "train" or "t10k" set from `dir`, which holds SET-images-idx3-ubyte
-// and SET-labels-idx1-ubyte, plain or with .gz (examples/fetch_mnist.py
-// puts them there). Plain files are preferred when both exist. Checks that
-// there are as many labels as images and that every label is a digit.
+/// MNIST's "train" or "t10k" set from `dir`, which holds SET-images-idx3-ubyte
+/// and SET-labels-idx1-ubyte, plain or with .gz (examples/fetch_mnist.py
+/// puts them there). Plain files are preferred when both exist. Checks that
+/// there are as many labels as images and that every label is a digit.
 inline MnistSet load_mnist(const std::filesystem::path& dir, std::string_view set, PixelScaling scaling = {}) {
   if (set != "train" && set != "t10k")
     throw std::invalid_argument("typenet: load_mnist: the set is \"" + std::string(set) +

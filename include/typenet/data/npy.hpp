@@ -64,14 +64,15 @@ struct NpyError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The element type of an .npy array, from its 'descr'.
+/// The element type of an .npy array, from its 'descr'.
 struct NpyType {
+  /// The kind of number.
   enum class Kind { floating, signed_integer, unsigned_integer, boolean };
-  Kind kind = Kind::floating;
-  std::size_t bytes = 4;
-  bool big_endian = false;
+  Kind kind = Kind::floating;  ///< the kind of number
+  std::size_t bytes = 4;  ///< bytes per value
+  bool big_endian = false;  ///< byte order
 
-  // numpy's name: "float32", "int16", "uint8", "bool".
+  /// numpy's name: "float32", "int16", "uint8", "bool".
   std::string name() const {
     switch (kind) {
       case Kind::floating: return "float" + std::to_string(8 * bytes);
@@ -83,17 +84,19 @@ struct NpyType {
   }
 };
 
-// What an .npy file's header says, checked against the file's size.
+/// What an .npy file's header says, checked against the file's size.
 struct NpyInfo {
-  int major_version = 1;
-  int minor_version = 0;
-  std::string descr;               // as written, e.g. "<f4"
-  NpyType type;
-  std::vector<std::size_t> shape;  // one or two dimensions
-  std::size_t data_offset = 0;     // where the values start
-  std::uint64_t file_size = 0;
+  int major_version = 1;  ///< the format's major version (1, 2 or 3)
+  int minor_version = 0;  ///< the format's minor version
+  std::string descr;               ///< as written, e.g. "<f4"
+  NpyType type;  ///< the element type, from descr
+  std::vector<std::size_t> shape;  ///< one or two dimensions
+  std::size_t data_offset = 0;     ///< where the values start
+  std::uint64_t file_size = 0;  ///< the file's size
 
+  /// The number of rows (the first dimension).
   std::size_t rows() const { return shape[0]; }
+  /// The number of columns (1 for a vector).
   std::size_t cols() const { return shape.size() == 2 ? shape[1] : 1; }
 };
 
@@ -103,8 +106,8 @@ using std::filesystem::path;
 using InputFile = file_io_detail::InputFile<NpyError>;
 
 inline constexpr unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-// numpy.lib.format: values start at a multiple of 64 bytes; a header that
-// fits in version 1.0's 2-byte length uses version 1.0.
+/// numpy.lib.format: values start at a multiple of 64 bytes; a header that
+/// fits in version 1.0's 2-byte length uses version 1.0.
 inline constexpr std::size_t alignment = 64;
 inline constexpr std::size_t version1_max_header = 65535;
 inline constexpr std::size_t chunk_bytes = std::size_t{1} << 16;
@@ -113,8 +116,8 @@ inline constexpr std::size_t chunk_bytes = std::size_t{1} << 16;
   file_io_detail::fail<NpyError>(file, problem);
 }
 
-// Header text for a message: printable ASCII as it is, the rest escaped,
-// and at most `limit` characters.
+/// Header text for a message: printable ASCII as it is, the rest escaped,
+/// and at most `limit` characters.
 inline std::string printable(std::string_view text, std::size_t limit = 120) {
   std::string out;
   for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
@@ -276,7 +279,7 @@ class HeaderParser {
                  "'); read_npy reads float32, float64, signed and unsigned integers of 8 to 64 bits and bool.");
 }
 
-// '<f4' and its kin; anything else is refused with what it is.
+/// '<f4' and its kin; anything else is refused with what it is.
 inline NpyType parse_descr(const path& file, const std::string& descr) {
   if (descr.size() < 2) refuse_type(file, descr, "an unknown type");
   const char order = descr[0], kind = descr[1];
@@ -327,7 +330,7 @@ inline std::string shape_text(const std::vector<std::size_t>& shape) {
   return s;
 }
 
-// Reads and checks the prefix and header; leaves `in` at the first value.
+/// Reads and checks the prefix and header; leaves `in` at the first value.
 inline NpyInfo read_header(InputFile& in, const path& file) {
   NpyInfo info;
   if (!in.known_size()) fail(file, "is not a regular file; .npy files are read from regular files.");
@@ -445,8 +448,8 @@ inline std::string where(const NpyInfo& info, std::size_t index) {
   return "row " + std::to_string(index / info.cols()) + ", column " + std::to_string(index % info.cols());
 }
 
-// Reads every value after the header, in chunks, handing each (as its
-// index and a pointer to its bytes) to `each`.
+/// Reads every value after the header, in chunks, handing each (as its
+/// index and a pointer to its bytes) to `each`.
 template <class Each>
 void for_each_value(InputFile& in, const path& file, const NpyInfo& info, Each each) {
   const std::size_t count = info.rows() * info.cols();
@@ -497,9 +500,9 @@ inline std::string header_bytes(const std::string& dict) {
   return {};  // (not reached: 4 bytes hold any length a string can have here)
 }
 
-// The dict numpy.save writes: keys sorted, Python's repr of each value, and
-// room for the first dimension to grow to 21 digits in place
-// (numpy.lib.format.GROWTH_AXIS_MAX_DIGITS).
+/// The dict numpy.save writes: keys sorted, Python's repr of each value, and
+/// room for the first dimension to grow to 21 digits in place
+/// (numpy.lib.format.GROWTH_AXIS_MAX_DIGITS).
 inline std::string header_dict(std::string_view descr, const std::vector<std::size_t>& shape) {
   std::string tuple = "(";
   for (std::size_t i = 0; i < shape.size(); ++i) tuple += (i ? ", " : "") + std::to_string(shape[i]);
@@ -510,8 +513,8 @@ inline std::string header_dict(std::string_view descr, const std::vector<std::si
   return dict;
 }
 
-// Little-endian bytes of `v` into the file (on a big-endian host; on a
-// little-endian one the values are written as they are in memory).
+/// Little-endian bytes of `v` into the file (on a big-endian host; on a
+/// little-endian one the values are written as they are in memory).
 template <class U, class Out>
 void write_little_endian(Out& out, U v) {
   unsigned char bytes[sizeof(U)];
@@ -529,15 +532,15 @@ inline std::string format_number(double v) {
 
 }  // namespace npy_detail
 
-// The header of an .npy file, with every check read_npy makes before it
-// reads the values.
+/// The header of an .npy file, with every check read_npy makes before it
+/// reads the values.
 inline NpyInfo describe_npy(const std::filesystem::path& file) {
   npy_detail::InputFile in(file);
   return npy_detail::read_header(in, file);
 }
 
-// A 2-D array as rows x columns, a 1-D array as one column, converted to T
-// (float or double); see the top of this file.
+/// A 2-D array as rows x columns, a 1-D array as one column, converted to T
+/// (float or double); see the top of this file.
 template <class T>
 Matrix<T> read_npy(const std::filesystem::path& file) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "typenet: read_npy reads float or double.");
@@ -572,8 +575,8 @@ Matrix<T> read_npy(const std::filesystem::path& file) {
   return m;
 }
 
-// Class ids from an integer or bool array of one dimension (or n x 1): each
-// in [0, 2^31 - 1].
+/// Class ids from an integer or bool array of one dimension (or n x 1): each
+/// in [0, 2^31 - 1].
 inline std::vector<std::int32_t> read_npy_labels(const std::filesystem::path& file) {
   using namespace npy_detail;
   InputFile in(file);
@@ -605,8 +608,8 @@ inline std::vector<std::int32_t> read_npy_labels(const std::filesystem::path& fi
   return labels;
 }
 
-// As numpy.save(path, x) with x a float32 (T = float) or float64 (T =
-// double) array of x.rows x x.cols. Atomic; see the top of this file.
+/// As numpy.save(path, x) with x a float32 (T = float) or float64 (T =
+/// double) array of x.rows x x.cols. Atomic; see the top of this file.
 template <class T>
 void write_npy(const std::filesystem::path& file, MatrixView<T> x) {
   using Value = std::remove_const_t<T>;
@@ -625,12 +628,13 @@ void write_npy(const std::filesystem::path& file, MatrixView<T> x) {
   }
   out.commit();
 }
+/// Writes x as a two-dimensional .npy file with numpy.save's bytes, atomically.
 template <class T>
 void write_npy(const std::filesystem::path& file, const Matrix<T>& x) {
   write_npy(file, x.view());
 }
 
-// As numpy.save(path, numpy.array(labels, dtype=numpy.int32)): one dimension.
+/// As numpy.save(path, numpy.array(labels, dtype=numpy.int32)): one dimension.
 inline void write_npy_labels(const std::filesystem::path& file, std::span<const std::int32_t> labels) {
   file_io_detail::AtomicOutputFile<NpyError> out(file);
   const std::string header = npy_detail::header_bytes(npy_detail::header_dict("<i4", {labels.size()}));

@@ -46,10 +46,11 @@
 
 namespace typenet::data {
 
+/// A labelled data set split in two: copies.
 template <class T>
 struct TrainTestSplit {
-  LabelledData<T> train;
-  LabelledData<T> test;
+  LabelledData<T> train;  ///< the training part
+  LabelledData<T> test;  ///< the test part
 };
 
 namespace split_detail {
@@ -62,7 +63,7 @@ void check_consistent(const LabelledData<T>& d, const char* who) {
   if (d.size() == 0) throw std::invalid_argument(std::string("typenet: ") + who + ": the data set is empty.");
 }
 
-// The samples at `indices`, in that order, as a new data set.
+/// The samples at `indices`, in that order, as a new data set.
 template <class T>
 LabelledData<T> gather(const LabelledData<T>& d, std::span<const std::size_t> indices) {
   const std::size_t cols = d.x.cols();
@@ -74,7 +75,7 @@ LabelledData<T> gather(const LabelledData<T>& d, std::span<const std::size_t> in
   return part;
 }
 
-// 0..n-1 shuffled with Rng(seed): the order the parts take their runs from.
+/// 0..n-1 shuffled with Rng(seed): the order the parts take their runs from.
 inline std::vector<std::size_t> shuffled_order(std::size_t n, std::uint64_t seed) {
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -83,7 +84,7 @@ inline std::vector<std::size_t> shuffled_order(std::size_t n, std::uint64_t seed
   return order;
 }
 
-// Splits a shuffled 0..n-1 into consecutive runs of the given sizes.
+/// Splits a shuffled 0..n-1 into consecutive runs of the given sizes.
 template <class T>
 std::vector<LabelledData<T>> split_by_sizes(const LabelledData<T>& d, std::span<const std::size_t> sizes,
                                             std::uint64_t seed) {
@@ -98,7 +99,7 @@ std::vector<LabelledData<T>> split_by_sizes(const LabelledData<T>& d, std::span<
   return parts;
 }
 
-// scikit-learn's part sizes: test = ceil(test_size * n), train = n - test.
+/// scikit-learn's part sizes: test = ceil(test_size * n), train = n - test.
 template <class T>
 std::size_t test_part_size(const LabelledData<T>& d, double test_size, const char* who) {
   check_consistent(d, who);
@@ -114,8 +115,8 @@ std::size_t test_part_size(const LabelledData<T>& d, double test_size, const cha
   return n_test;
 }
 
-// Row i of d becomes the old row order[i], following each cycle of the
-// permutation with one row of scratch.
+/// Row i of d becomes the old row order[i], following each cycle of the
+/// permutation with one row of scratch.
 template <class T>
 void permute_rows(LabelledData<T>& d, std::span<const std::size_t> order) {
   const std::size_t cols = d.x.cols();
@@ -139,8 +140,8 @@ void permute_rows(LabelledData<T>& d, std::span<const std::size_t> order) {
 
 }  // namespace split_detail
 
-// scikit-learn's train_test_split(x, y, test_size=test_size) with typenet's
-// Rng: test = ceil(test_size * n) samples, train = the other n - test.
+/// scikit-learn's train_test_split(x, y, test_size=test_size) with typenet's
+/// Rng: test = ceil(test_size * n) samples, train = the other n - test.
 template <class T>
 TrainTestSplit<T> train_test_split(const LabelledData<T>& d, double test_size, std::uint64_t seed) {
   const std::size_t n_test = split_detail::test_part_size(d, test_size, "train_test_split");
@@ -149,23 +150,25 @@ TrainTestSplit<T> train_test_split(const LabelledData<T>& d, double test_size, s
   return {std::move(parts[0]), std::move(parts[1])};
 }
 
-// A part of a data set that another object owns.
+/// A part of a data set that another object owns.
 template <class T>
 struct LabelledView {
-  MatrixView<const T> x;
-  std::span<const std::int32_t> labels;
+  MatrixView<const T> x;  ///< one sample per row
+  std::span<const std::int32_t> labels;  ///< one class id per sample
+  /// The number of samples.
   std::size_t size() const { return labels.size(); }
 };
 
+/// A labelled data set split in two: views of one shuffled copy.
 template <class T>
 struct TrainTestViews {
-  LabelledView<T> train;
-  LabelledView<T> test;
+  LabelledView<T> train;  ///< the training part
+  LabelledView<T> test;  ///< the test part
 };
 
-// train_test_split's parts, the same samples in the same order, without a
-// copy: the rows of `d` are reordered (the train part first, then the test
-// part) and the parts are views of `d`, valid while d lives unchanged.
+/// train_test_split's parts, the same samples in the same order, without a
+/// copy: the rows of `d` are reordered (the train part first, then the test
+/// part) and the parts are views of `d`, valid while d lives unchanged.
 template <class T>
 TrainTestViews<T> train_test_split_in_place(LabelledData<T>& d, double test_size, std::uint64_t seed) {
   const std::size_t n_test = split_detail::test_part_size(d, test_size, "train_test_split_in_place");
@@ -176,10 +179,10 @@ TrainTestViews<T> train_test_split_in_place(LabelledData<T>& d, double test_size
   return {{x.rows_view(0, n_train), labels.first(n_train)}, {x.rows_view(n_train, n_test), labels.subspan(n_train)}};
 }
 
-// PyTorch's random_split with fractions (see the top of this file for the
-// rounding): one part per fraction, in that order. The fractions must be in
-// [0, 1] and sum to 1 (within 1e-9, as PyTorch's math.isclose), and every
-// part must get at least one sample.
+/// PyTorch's random_split with fractions (see the top of this file for the
+/// rounding): one part per fraction, in that order. The fractions must be in
+/// [0, 1] and sum to 1 (within 1e-9, as PyTorch's math.isclose), and every
+/// part must get at least one sample.
 template <class T>
 std::vector<LabelledData<T>> random_split(const LabelledData<T>& d, const std::vector<double>& fractions,
                                           std::uint64_t seed) {

@@ -32,9 +32,9 @@ namespace typenet::distributed {
 
 namespace root_detail {
 
-// Runs `work` on rank 0 and gives every rank its bytes; if it throws, every
-// rank throws (rank 0 its own exception, the others a CheckpointError with
-// its message).
+/// Runs `work` on rank 0 and gives every rank its bytes; if it throws, every
+/// rank throws (rank 0 its own exception, the others a CheckpointError with
+/// its message).
 inline std::vector<unsigned char> from_rank_zero(MpiCommunicator& comm, const std::filesystem::path& path,
                                                  const std::function<std::vector<unsigned char>()>& work,
                                                  const char* what) {
@@ -66,8 +66,8 @@ inline std::vector<unsigned char> from_rank_zero(MpiCommunicator& comm, const st
 
 }  // namespace root_detail
 
-// Rank 0 writes `path` (the model, and the optimizer's state when given);
-// the other ranks wait for it to succeed or fail.
+/// Rank 0 writes `path` (the model, and the optimizer's state when given);
+/// the other ranks wait for it to succeed or fail.
 template <class Net, class T, class... Optimizer>
   requires(sizeof...(Optimizer) <= 1)
 void save_checkpoint(MpiCommunicator& comm, const std::filesystem::path& path, const Model<Net, T>& model,
@@ -81,7 +81,7 @@ void save_checkpoint(MpiCommunicator& comm, const std::filesystem::path& path, c
       "the checkpoint save");
 }
 
-// Every rank restores the model (and the optimizer) from rank 0's `path`.
+/// Every rank restores the model (and the optimizer) from rank 0's `path`.
 template <class Net, class T, class... Optimizer>
   requires(sizeof...(Optimizer) <= 1)
 void load_checkpoint(MpiCommunicator& comm, const std::filesystem::path& path, Model<Net, T>& model,

@@ -51,9 +51,10 @@
 
 namespace typenet::distributed {
 
+/// The options of DataParallel.
 struct DataParallelOptions {
-  // Gradient buckets start their allreduce once they hold this many bytes
-  // (see gradient_allreduce.hpp; docs/distributed.md has the measurements).
+  /// Gradient buckets start their allreduce once they hold this many bytes
+  /// (see gradient_allreduce.hpp; docs/distributed.md has the measurements).
   std::size_t bucket_bytes = std::size_t{256} << 10;
   // Every this many steps, compare a checksum of the parameters across
   // ranks and throw DistributedError if any replica differs (0: never).
@@ -61,17 +62,18 @@ struct DataParallelOptions {
 #ifdef NDEBUG
   std::size_t verify_every = 0;
 #else
-  std::size_t verify_every = 100;
+  std::size_t verify_every = 100;  ///< every this many steps, compare the replicas' parameters (0: never)
 #endif
-  bool synchronise_batchnorm = false;
-  std::uint64_t dropout_seed = 0;
+  bool synchronise_batchnorm = false;  ///< BatchNorm with the statistics of the global batch
+  std::uint64_t dropout_seed = 0;  ///< the seed of every rank's dropout stream (the same on all ranks)
 };
 
+/// Data-parallel training over MPI: each rank a share of the global batch, the gradients summed bucket by bucket while backward runs, then the same step on every rank.
 template <class Net, class T>
 class DataParallel {
  public:
-  // Collective. Rank 0's parameters and BatchNorm statistics are copied to
-  // every rank, so the replicas start identical whatever each was seeded with.
+  /// Collective. Rank 0's parameters and BatchNorm statistics are copied to
+  /// every rank, so the replicas start identical whatever each was seeded with.
   DataParallel(Model<Net, T>& model, MpiCommunicator& comm, DataParallelOptions options = {})
       : model_(model),
         comm_(comm),
@@ -89,17 +91,17 @@ class DataParallel {
   }
   DataParallel(const DataParallel&) = delete;
   DataParallel& operator=(const DataParallel&) = delete;
-  // Leaves the model as it found it: plain train_step works on it again.
+  /// Leaves the model as it found it: plain train_step works on it again.
   ~DataParallel() {
     model_.set_gradients_ready(nullptr);
     model_.set_batch_statistics_reducer(nullptr);
   }
 
-  // One step on this rank's `x` (and `target`: labels or a target matrix,
-  // as the loss wants), which is part of a global batch of `global_rows`
-  // rows. Collective: every rank calls it, with the same global_rows and
-  // its own part. Returns the loss of the global batch (the mean over all
-  // ranks' rows), the same on every rank.
+  /// One step on this rank's `x` (and `target`: labels or a target matrix,
+  /// as the loss wants), which is part of a global batch of `global_rows`
+  /// rows. Collective: every rank calls it, with the same global_rows and
+  /// its own part. Returns the loss of the global batch (the mean over all
+  /// ranks' rows), the same on every rank.
   template <class Target, class Loss, class Optimizer>
   T step(MatrixView<const T> x, const Target& target, std::size_t global_rows, const Loss& loss, Optimizer& optimizer) {
     if (x.rows == 0 || x.rows > global_rows)
@@ -124,17 +126,17 @@ class DataParallel {
     return static_cast<T>(sums_[0]);
   }
 
-  // Collective: throws DistributedError on every rank if any rank's
-  // parameters (and, with synchronised BatchNorm, running statistics)
-  // differ from another's by a single bit.
+  /// Collective: throws DistributedError on every rank if any rank's
+  /// parameters (and, with synchronised BatchNorm, running statistics)
+  /// differ from another's by a single bit.
   void verify_replicas() {
     comm_.gather(replica_checksum(), checksums_, "the parameter checksum comparison");
     for (const std::uint64_t c : checksums_)
       if (c != checksums_[0]) throw DistributedError(replica_mismatch_message(step_, checksums_));
   }
 
-  // CRC-32C of this rank's parameters (and of its running statistics when
-  // they are synchronised; per-rank statistics differ by design).
+  /// CRC-32C of this rank's parameters (and of its running statistics when
+  /// they are synchronised; per-rank statistics differ by design).
   std::uint32_t replica_checksum() const {
     const auto p = std::span<const T>(model_.parameters());
     std::uint32_t crc = crc32c({reinterpret_cast<const unsigned char*>(p.data()), p.size_bytes()});
@@ -145,9 +147,10 @@ class DataParallel {
     return crc;
   }
 
+  /// The number of steps taken.
   std::uint64_t steps() const { return step_; }
-  // Time the steps spent waiting for gradient communication that backward
-  // did not hide, in total.
+  /// Time the steps spent waiting for gradient communication that backward
+  /// did not hide, in total.
   double allreduce_wait_seconds() const { return allreduce_.waited_seconds(); }
 
  private:
@@ -157,7 +160,7 @@ class DataParallel {
   MpiBatchStatisticsReducer<T> reducer_;
   GradientAllreduce<T> allreduce_;
   std::vector<std::uint64_t> checksums_;
-  double sums_[2] = {0, 0};  // the weighted loss and the rows, summed with the gradients
+  double sums_[2] = {0, 0};  ///< the weighted loss and the rows, summed with the gradients
   std::uint64_t step_ = 0;
 };
 

@@ -28,15 +28,17 @@
 
 namespace typenet::distributed {
 
+/// Sums a gradient buffer over every rank in buckets of about bucket_bytes, each started as soon as backward has finished it.
 template <class T>
 class GradientAllreduce {
  public:
+  /// A reducer of these gradients over comm (which must outlive it).
   GradientAllreduce(MpiCommunicator& comm, std::span<T> gradients, std::size_t bucket_bytes)
       : comm_(comm), gradients_(gradients), bucket_bytes_(bucket_bytes) {
     requests_.reserve(64);  // more than the blocks of any network here: no allocation in a step
   }
 
-  // A new step: backward is about to report the blocks.
+  /// A new step: backward is about to report the blocks.
   void start_step() {
     if (in_step_)
       throw std::logic_error(
@@ -46,7 +48,7 @@ class GradientAllreduce {
     reported_begin_ = bucket_begin_ = bucket_end_ = gradients_.size();
   }
 
-  // Gradients [offset, offset + count) are final (the model's callback).
+  /// Gradients [offset, offset + count) are final (the model's callback).
   void block_ready(std::size_t offset, std::size_t count) {
     if (offset + count != reported_begin_)
       throw std::logic_error("typenet: GradientAllreduce: block gradients [" + std::to_string(offset) + ", " +
@@ -58,9 +60,9 @@ class GradientAllreduce {
     comm_.progress(requests_, what);
   }
 
-  // Starts the last bucket and a sum of `extra` values (the step's loss),
-  // then waits for everything. Afterwards the gradient buffer holds the
-  // global batch's mean gradient on every rank.
+  /// Starts the last bucket and a sum of `extra` values (the step's loss),
+  /// then waits for everything. Afterwards the gradient buffer holds the
+  /// global batch's mean gradient on every rank.
   void finish(std::span<double> extra) {
     if (reported_begin_ != 0)
       throw std::logic_error("typenet: GradientAllreduce: backward reported gradients from " +
@@ -75,9 +77,10 @@ class GradientAllreduce {
     in_step_ = false;
   }
 
-  // Time spent in finish(), waiting for communication that backward did not
-  // hide, summed over steps.
+  /// Time spent in finish(), waiting for communication that backward did not
+  /// hide, summed over steps.
   double waited_seconds() const { return waited_.count(); }
+  /// The number of steps reduced.
   std::size_t steps() const { return steps_; }
 
  private:
@@ -93,8 +96,8 @@ class GradientAllreduce {
   std::span<T> gradients_;
   std::size_t bucket_bytes_;
   bool in_step_ = false;
-  // Backward has reported [reported_begin_, size); the bucket being filled
-  // is [bucket_begin_, bucket_end_); [bucket_end_, size) is being reduced.
+  /// Backward has reported [reported_begin_, size); the bucket being filled
+  /// is [bucket_begin_, bucket_end_); [bucket_end_, size) is being reduced.
   std::size_t reported_begin_ = 0, bucket_begin_ = 0, bucket_end_ = 0;
   std::vector<MPI_Request> requests_;
   std::chrono::duration<double> waited_{0};

@@ -20,15 +20,17 @@
 
 namespace typenet::distributed {
 
+/// Synchronised BatchNorm's sums over MPI.
 template <class T>
 class MpiBatchStatisticsReducer final : public cpu::BatchStatisticsReducer<T> {
  public:
+  /// A reducer over comm, which must outlive it.
   explicit MpiBatchStatisticsReducer(MpiCommunicator& comm) : comm_(comm) {}
 
   void sum(T* values, std::size_t n) override { comm_.sum(values, n, "synchronised BatchNorm's statistics allreduce"); }
 
-  // Asked of every rank rather than assumed: the ranks' batches may differ
-  // by a sample (the last batch of an epoch split unevenly).
+  /// Asked of every rank rather than assumed: the ranks' batches may differ
+  /// by a sample (the last batch of an epoch split unevenly).
   std::size_t total_batch(std::size_t local_batch) override {
     std::uint64_t total = local_batch;
     comm_.sum(&total, 1, "synchronised BatchNorm's batch-size allreduce");

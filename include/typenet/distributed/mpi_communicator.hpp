@@ -12,6 +12,9 @@
 // typenet.hpp never does.
 #pragma once
 
+// (Before mpi.h: a compiler too old for typenet stops here, MPI or not.)
+#include "typenet/config.hpp"
+
 // The C API only: the deprecated C++ bindings of Open MPI and MPICH are not
 // used, cost compile time and do not compile cleanly with -Wextra.
 #ifndef OMPI_SKIP_MPICXX
@@ -39,19 +42,20 @@
 
 namespace typenet::distributed {
 
-// An error every rank detects alike (so every rank throws it, and none is
-// left waiting): replicas whose parameters differ, a step called with
-// inconsistent sizes.
+/// An error every rank detects alike (so every rank throws it, and none is
+/// left waiting): replicas whose parameters differ, a step called with
+/// inconsistent sizes.
 struct DistributedError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// MPI_Init_thread at construction, MPI_Finalize at destruction; nothing if
-// someone else initialised MPI (they finalise it). Worker threads of the
-// model's pool never call MPI, only the thread that trains does, so
-// MPI_THREAD_FUNNELED is all that is asked for.
+/// MPI_Init_thread at construction, MPI_Finalize at destruction; nothing if
+/// someone else initialised MPI (they finalise it). Worker threads of the
+/// model's pool never call MPI, only the thread that trains does, so
+/// MPI_THREAD_FUNNELED is all that is asked for.
 class MpiSession {
  public:
+  /// Initialises MPI with threads for the program's lifetime (MPI_Init_thread).
   MpiSession(int& argc, char**& argv) {
     int initialised = 0;
     MPI_Initialized(&initialised);
@@ -79,6 +83,7 @@ class MpiSession {
   bool owner_ = false;
 };
 
+/// The MPI datatype of T.
 template <class T>
 MPI_Datatype mpi_datatype() {
   if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
@@ -88,12 +93,14 @@ MPI_Datatype mpi_datatype() {
   else static_assert(sizeof(T) == 0, "typenet: no MPI datatype for this type.");
 }
 
+/// MPI_COMM_WORLD with deadlines: a collective that does not complete in time, or a failed rank, throws on every rank instead of hanging.
 class MpiCommunicator {
  public:
+  /// Durations in seconds.
   using seconds = std::chrono::duration<double>;
 
-  // Works on a duplicate of `comm`, so that the trainer's messages never
-  // match the program's own. Collective: every rank of `comm` constructs one.
+  /// Works on a duplicate of `comm`, so that the trainer's messages never
+  /// match the program's own. Collective: every rank of `comm` constructs one.
   explicit MpiCommunicator(MPI_Comm comm = MPI_COMM_WORLD, seconds timeout = std::chrono::minutes(5))
       : timeout_(timeout) {
     if (MPI_Comm_dup(comm, &comm_) != MPI_SUCCESS) throw std::runtime_error("typenet: MPI_Comm_dup failed.");
@@ -111,21 +118,26 @@ class MpiCommunicator {
     if (!finalised) MPI_Comm_free(&comm_);
   }
 
+  /// This rank's number.
   int rank() const { return rank_; }
+  /// The number of ranks.
   int size() const { return size_; }
+  /// The MPI communicator.
   MPI_Comm get() const { return comm_; }
 
-  // How long a rank waits in a collective for the others before it decides
-  // that one of them has failed and stops the job.
+  /// How long a rank waits in a collective for the others before it decides
+  /// that one of them has failed and stops the job.
   seconds timeout() const { return timeout_; }
+  /// Sets the deadline of each collective.
   void set_timeout(seconds t) { timeout_ = t; }
 
-  // The training step the ranks are in, named when a collective times out.
+  /// The training step the ranks are in, named when a collective times out.
   void set_step(std::uint64_t step) { step_ = step; }
+  /// The step number messages report.
   std::uint64_t step() const { return step_; }
 
-  // Starts an in-place sum of values[0, n) over all ranks; appends its
-  // requests (one per INT_MAX values, MPI's count limit) to `requests`.
+  /// Starts an in-place sum of values[0, n) over all ranks; appends its
+  /// requests (one per INT_MAX values, MPI's count limit) to `requests`.
   template <class T>
   void start_sum(T* values, std::size_t n, std::vector<MPI_Request>& requests, const char* what) {
     for_each_chunk(n, [&](std::size_t begin, int count) {
@@ -135,15 +147,15 @@ class MpiCommunicator {
     });
   }
 
-  // Lets started collectives advance while this rank computes (without a
-  // progress thread, MPI moves data only inside MPI calls).
+  /// Lets started collectives advance while this rank computes (without a
+  /// progress thread, MPI moves data only inside MPI calls).
   void progress(std::vector<MPI_Request>& requests, const char* what) {
     int done = 0;
     check(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE), what);
   }
 
-  // Waits for `requests` to complete, then clears them. Past the deadline,
-  // stops every rank (see the top of the file).
+  /// Waits for `requests` to complete, then clears them. Past the deadline,
+  /// stops every rank (see the top of the file).
   void wait(std::vector<MPI_Request>& requests, const char* what) {
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout_);
@@ -162,14 +174,14 @@ class MpiCommunicator {
     requests.clear();
   }
 
-  // values[0, n) summed over all ranks, in place.
+  /// values[0, n) summed over all ranks, in place.
   template <class T>
   void sum(T* values, std::size_t n, const char* what) {
     start_sum(values, n, scratch_, what);
     wait(scratch_, what);
   }
 
-  // values[0, n) of rank `root` on every rank.
+  /// values[0, n) of rank `root` on every rank.
   template <class T>
   void broadcast(T* values, std::size_t n, int root, const char* what) {
     for_each_chunk(n, [&](std::size_t begin, int count) {
@@ -180,7 +192,7 @@ class MpiCommunicator {
     wait(scratch_, what);
   }
 
-  // Every rank's `value`, in rank order (out.size() == size()).
+  /// Every rank's `value`, in rank order (out.size() == size()).
   void gather(std::uint64_t value, std::span<std::uint64_t> out, const char* what) {
     if (out.size() != static_cast<std::size_t>(size_))
       throw std::logic_error("typenet: MpiCommunicator::gather needs room for one value per rank.");
@@ -190,8 +202,8 @@ class MpiCommunicator {
     wait(scratch_, what);
   }
 
-  // Prints "typenet: rank R of N, step S: <message>. Stopping every rank."
-  // on stderr and ends the job (MPI_Abort: mpirun then exits with status 1).
+  /// Prints "typenet: rank R of N, step S: <message>. Stopping every rank."
+  /// on stderr and ends the job (MPI_Abort: mpirun then exits with status 1).
   [[noreturn]] void abort(const std::string& message) const {
     std::fprintf(stderr, "typenet: rank %d of %d, step %llu: %s. Stopping every rank.\n", rank_, size_,
                  static_cast<unsigned long long>(step_), message.c_str());
@@ -225,12 +237,12 @@ class MpiCommunicator {
   int rank_ = 0, size_ = 1;
   seconds timeout_;
   std::uint64_t step_ = 0;
-  std::vector<MPI_Request> scratch_;  // requests of the blocking-style calls above
+  std::vector<MPI_Request> scratch_;  ///< requests of the blocking-style calls above
 };
 
-// Runs `body` (the rank's work); an exception that escapes it stops every
-// rank at once with this rank's message, where the others would otherwise
-// wait in their next collective until the timeout. Returns body's status.
+/// Runs `body` (the rank's work); an exception that escapes it stops every
+/// rank at once with this rank's message, where the others would otherwise
+/// wait in their next collective until the timeout. Returns body's status.
 template <class F>
 int stop_every_rank_on_exception(const MpiCommunicator& comm, F&& body) {
   try {

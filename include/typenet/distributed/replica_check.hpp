@@ -7,8 +7,11 @@
 #include <span>
 #include <string>
 
+#include "typenet/config.hpp"
+
 namespace typenet::distributed {
 
+/// The error when replicas' parameter checksums differ: the step and each rank's checksum.
 inline std::string replica_mismatch_message(std::uint64_t step, std::span<const std::uint64_t> checksums) {
   std::string m = "typenet: step " + std::to_string(step) + ": the replicas have drifted apart (parameter checksums by rank:";
   for (std::size_t r = 0; r < checksums.size(); ++r) {

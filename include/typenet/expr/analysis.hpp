@@ -15,44 +15,54 @@ namespace typenet::expr {
 template <class P, Expr E, Expr R>
 constexpr auto replace(const E& e, const R& r);
 
+/// The node with its children replaced by r(child).
 template <class P, class R, class A, class B>
 constexpr auto replace_children(const Add<A, B>& e, const R& r) {
   return add(replace<P>(e.a, r), replace<P>(e.b, r));
 }
+/// The node with its children replaced by r(child).
 template <class P, class R, class A, class B>
 constexpr auto replace_children(const Sub<A, B>& e, const R& r) {
   return sub(replace<P>(e.a, r), replace<P>(e.b, r));
 }
+/// The node with its children replaced by r(child).
 template <class P, class R, class A, class B>
 constexpr auto replace_children(const Mul<A, B>& e, const R& r) {
   return mul(replace<P>(e.a, r), replace<P>(e.b, r));
 }
+/// The node with its children replaced by r(child).
 template <class P, class R, class A, class B>
 constexpr auto replace_children(const Div<A, B>& e, const R& r) {
   return div(replace<P>(e.a, r), replace<P>(e.b, r));
 }
+/// The node with its child replaced by r(child).
 template <class P, class R, class A>
 constexpr auto replace_children(const Neg<A>& e, const R& r) {
   return neg(replace<P>(e.arg, r));
 }
+/// The node with its child replaced by r(child).
 template <class P, class R, int N, class A>
 constexpr auto replace_children(const Pow<N, A>& e, const R& r) {
   return pow<N>(replace<P>(e.arg, r));
 }
+/// The node with its child replaced by r(child).
 template <class P, class R, class F, class A>
 constexpr auto replace_children(const Unary<F, A>& e, const R& r) {
   const auto arg = replace<P>(e.arg, r);
   return Unary<F, decltype(arg)>{{}, arg};
 }
+/// The node with its children replaced by r(child).
 template <class P, class R, class A, class B>
 constexpr auto replace_children(const Greater<A, B>& e, const R& r) {
   return greater(replace<P>(e.a, r), replace<P>(e.b, r));
 }
+/// The node with its children replaced by r(child).
 template <class P, class R, class C, class A, class B>
 constexpr auto replace_children(const Select<C, A, B>& e, const R& r) {
   return select(replace<P>(e.cond, r), replace<P>(e.a, r), replace<P>(e.b, r));
 }
 
+/// e with every subexpression rewritten by r, bottom up (r returns its argument where it rewrites nothing).
 template <class P, Expr E, Expr R>
 constexpr auto replace(const E& e, const R& r) {
   if constexpr (std::is_same_v<E, P>) return r;
@@ -65,19 +75,20 @@ constexpr auto replace(const E& e, const R& r) {
 // backward can read the output, which the next layer keeps anyway, and forward
 // need not store the pre-activation at all.
 
+/// What forward must keep for an activation's backward.
 enum class Saved {
-  nothing,  // f' is a constant (Identity)
-  output,   // f' is a function of y = f(x) (sigmoid, tanh, ReLU, LeakyReLU)
-  preactivation,  // f' needs x itself (GELU, ELU, SiLU): forward keeps the pre-activation
+  nothing,  ///< f' is a constant (Identity)
+  output,  ///< f' is a function of y = f(x) (sigmoid, tanh, ReLU, LeakyReLU)
+  preactivation,  ///< f' needs x itself (GELU, ELU, SiLU): forward keeps the pre-activation
 };
 
 namespace detail {
 
-// f = (x > 0 ? a(x) : b(x)) with a > 0 on x > 0 and b <= 0 on x <= 0 means
-// f(x) > 0 exactly when x > 0: the condition may then test y instead of x.
-// (The condition is compared with is_same, not matched by a partial
-// specialisation on Lit<0.0>: GCC 12 crashes matching that pattern against
-// another constant, as in Softplus's x > 20.)
+/// f = (x > 0 ? a(x) : b(x)) with a > 0 on x > 0 and b <= 0 on x <= 0 means
+/// f(x) > 0 exactly when x > 0: the condition may then test y instead of x.
+/// (The condition is compared with is_same, not matched by a partial
+/// specialisation on Lit<0.0>: GCC 12 crashes matching that pattern against
+/// another constant, as in Softplus's x > 20.)
 template <class F>
 struct sign_preserving_selection : std::false_type {};
 template <class C, class A, class B>
@@ -97,15 +108,16 @@ constexpr auto rewrite_in_output(const F&, const D& d) {
 
 }  // namespace detail
 
-// Everything backward needs to know about an elementwise f(x), x = Var<0>:
-//   derivative            f'(x) in terms of x (Var<0>)
-//   derivative_of_output  f'(x) in terms of y = f(x) (Var<1>), when possible
-//   saved                 which of the two forward must keep
+/// Everything backward needs to know about an elementwise f(x), x = Var<0>:
+///   derivative            f'(x) in terms of x (Var<0>)
+///   derivative_of_output  f'(x) in terms of y = f(x) (Var<1>), when possible
+///   saved                 which of the two forward must keep
 template <Expr F>
 struct ElementwiseBackward {
-  static constexpr F function{};
-  static constexpr auto derivative = expr::derivative<0>(function);
-  static constexpr auto derivative_of_output = detail::rewrite_in_output(function, derivative);
+  static constexpr F function{};  ///< f itself
+  static constexpr auto derivative = expr::derivative<0>(function);  ///< f'(x), in terms of x (`Var<0>`)
+  static constexpr auto derivative_of_output = detail::rewrite_in_output(function, derivative);  ///< f'(x) in terms of y = f(x) (`Var<1>`), where it can be written so
+  /// What forward keeps: nothing, the output, or the pre-activation.
   static constexpr Saved saved =
       !decltype(derivative)::template depends_on<0>
           ? Saved::nothing

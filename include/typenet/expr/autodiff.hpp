@@ -25,27 +25,29 @@ using expr::sigmoid;
 using expr::tanh;
 
 template <int I>
-inline constexpr expr::Var<I> variable{};
+inline constexpr expr::Var<I> variable{};  ///< The I-th variable of a function to differentiate.
 
-// auto [a, b, c] = variables<3>();
+/// auto [a, b, c] = variables<3>();
 template <int N>
 constexpr auto variables() {
   return []<int... I>(std::integer_sequence<int, I...>) { return std::tuple{expr::Var<I>{}...}; }(
       std::make_integer_sequence<int, N>{});
 }
 
+/// max(e, 0) as an expression.
 template <expr::Expr E>
 constexpr auto relu(E e) {
   return expr::max(e, expr::lit<0.0>);
 }
 
+/// A function's value and its partial derivatives at a point.
 template <std::size_t N>
 struct ValueAndGradient {
-  double value;
-  std::array<double, N> partial;  // partial[i] = d value / d variable<i>
+  double value;  ///< the function's value
+  std::array<double, N> partial;  ///< partial[i] = d value / d `variable<i>`
 };
 
-// Value and every partial derivative of e at the point (x0, x1, ...).
+/// Value and every partial derivative of e at the point (x0, x1, ...).
 template <expr::Expr E, class... X>
 ValueAndGradient<sizeof...(X)> gradient(const E& e, X... point) {
   const std::array<double, sizeof...(X)> env{static_cast<double>(point)...};

@@ -4,13 +4,19 @@
 // test the output instead of the input.
 #pragma once
 
+#include "typenet/config.hpp"
+
 namespace typenet::expr {
 
+/// What is known of a value's sign at compile time.
 enum class Sign { zero, positive, negative, nonnegative, nonpositive, unknown };
 
+/// Whether s is strictly positive.
 constexpr bool is_positive(Sign s) { return s == Sign::positive; }
+/// Whether s is at most zero.
 constexpr bool is_nonpositive(Sign s) { return s == Sign::zero || s == Sign::negative || s == Sign::nonpositive; }
 
+/// The sign of a product.
 constexpr Sign sign_product(Sign a, Sign b) {
   using enum Sign;
   if (a == zero || b == zero) return zero;
@@ -24,6 +30,7 @@ constexpr Sign sign_product(Sign a, Sign b) {
   return result_neg ? nonpositive : nonnegative;
 }
 
+/// The sign of a negation.
 constexpr Sign sign_negate(Sign a) {
   using enum Sign;
   switch (a) {
@@ -35,6 +42,7 @@ constexpr Sign sign_negate(Sign a) {
   }
 }
 
+/// The sign of a sum.
 constexpr Sign sign_sum(Sign a, Sign b) {
   using enum Sign;
   if (a == zero) return b;

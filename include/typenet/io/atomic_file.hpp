@@ -56,8 +56,8 @@ class FileDescriptor {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
-  // Closes now and reports close's own error (0 if none): on network file
-  // systems a failed close can be the first sign of a failed write.
+  /// Closes now and reports close's own error (0 if none): on network file
+  /// systems a failed close can be the first sign of a failed write.
   int close() {
     const int fd = fd_;
     fd_ = -1;
@@ -73,8 +73,8 @@ inline const checkpoint_testing::SaveFault* injected_fault(checkpoint_testing::S
   return f && f->stage == stage ? &*f : nullptr;
 }
 
-// The temporary file of one save: created beside the target (a rename is
-// atomic only within one file system), removed unless it was renamed.
+/// The temporary file of one save: created beside the target (a rename is
+/// atomic only within one file system), removed unless it was renamed.
 class AtomicFile {
  public:
   explicit AtomicFile(const path& target) : target_(target) {
@@ -108,7 +108,7 @@ class AtomicFile {
 
   const path& name() const { return path_; }
 
-  // Appends n bytes to the temporary file.
+  /// Appends n bytes to the temporary file.
   void write(const unsigned char* p, std::size_t n) {
     while (n > 0) {
       std::size_t chunk = n;
@@ -128,8 +128,8 @@ class AtomicFile {
     }
   }
 
-  // fsync, close, rename over the target, fsync the directory. Before the
-  // rename the target is untouched; after it the target is the new file.
+  /// fsync, close, rename over the target, fsync the directory. Before the
+  /// rename the target is untouched; after it the target is the new file.
   void commit() {
     using checkpoint_testing::SaveStage;
     if (int e = system_call(SaveStage::fsync, [&] { return ::fsync(fd_->get()); }))
@@ -148,8 +148,8 @@ class AtomicFile {
   }
 
  private:
-  // Runs `call` (a system call returning 0 on success) and returns its errno,
-  // 0 on success; an injected fault fails the stage without making the call.
+  /// Runs `call` (a system call returning 0 on success) and returns its errno,
+  /// 0 on success; an injected fault fails the stage without making the call.
   template <class Call>
   static int system_call(checkpoint_testing::SaveStage stage, Call call) {
     if (const auto* fault = injected_fault(stage)) return fault->error;

@@ -44,19 +44,20 @@
 
 namespace typenet {
 
-// Declared, not included: the file format code (parsing, checks,
-// describe_checkpoint) then compiles without the network machinery, which
-// lets the fuzzer build it with clang; save and load are templates that
-// meet the full Model where they are used.
+/// Declared, not included: the file format code (parsing, checks,
+/// describe_checkpoint) then compiles without the network machinery, which
+/// lets the fuzzer build it with clang; save and load are templates that
+/// meet the full Model where they are used.
 template <class Net, class T>
 class Model;
 
-// The values are what the file stores: bytes per value.
+/// The values are what the file stores: bytes per value.
 enum class CheckpointScalar : std::uint32_t { float32 = 4, float64 = 8 };
-// The optimizer whose state a checkpoint holds: its declared kind
-// (optim/declaration.hpp), 0 for none. The enumerators name the first
-// optimizers; checkpoint_kind<O> is any optimizer's.
+/// The optimizer whose state a checkpoint holds: its declared kind
+/// (optim/declaration.hpp), 0 for none. The enumerators name the first
+/// optimizers; checkpoint_kind<O> is any optimizer's.
 enum class CheckpointOptimizer : std::uint32_t { none = 0, sgd = 1, adam = 2, adamw = 3 };
+/// The kind a checkpoint records for Optimizer (none for no optimizer).
 template <class Optimizer>
 inline constexpr CheckpointOptimizer checkpoint_kind =
     static_cast<CheckpointOptimizer>(Optimizer::declaration::tag.id);
@@ -64,26 +65,28 @@ static_assert(checkpoint_kind<SGD<>> == CheckpointOptimizer::sgd &&
               checkpoint_kind<Adam<>> == CheckpointOptimizer::adam &&
               checkpoint_kind<AdamW<>> == CheckpointOptimizer::adamw);
 
+/// The scalar type's name in messages.
 inline std::string_view to_string(CheckpointScalar s) { return s == CheckpointScalar::float32 ? "float" : "double"; }
+/// The optimizer kind's name in messages.
 inline std::string_view to_string(CheckpointOptimizer o) {
   if (o == CheckpointOptimizer::none) return "none";
   return checkpoint_detail::kind_name(all_optimizers{}, static_cast<std::uint32_t>(o));
 }
 
-// What a checkpoint holds, read without knowing the network type.
+/// What a checkpoint holds, read without knowing the network type.
 struct CheckpointInfo {
-  std::uint32_t format_version = 0;
-  std::string signature;  // Net::name() of the network that saved it
-  CheckpointScalar scalar = CheckpointScalar::float32;
-  std::uint64_t parameter_count = 0;
-  std::uint64_t state_count = 0;  // BatchNorm running statistics
-  // Model::dropout_step(): train-mode forward passes so far, i.e. training
-  // steps when each step runs one forward.
+  std::uint32_t format_version = 0;  ///< the file format's version
+  std::string signature;  ///< Net::name() of the network that saved it
+  CheckpointScalar scalar = CheckpointScalar::float32;  ///< the scalar type of the values
+  std::uint64_t parameter_count = 0;  ///< the number of parameters
+  std::uint64_t state_count = 0;  ///< BatchNorm running statistics
+  /// Model::dropout_step(): train-mode forward passes so far, i.e. training
+  /// steps when each step runs one forward.
   std::uint64_t model_step = 0;
-  CheckpointOptimizer optimizer = CheckpointOptimizer::none;
-  // For optimizers that count their steps (Adam, AdamW, Adagrad; not SGD or RMSprop).
+  CheckpointOptimizer optimizer = CheckpointOptimizer::none;  ///< the optimizer whose state it holds (none: parameters only)
+  /// For optimizers that count their steps (Adam, AdamW, Adagrad; not SGD or RMSprop).
   std::optional<std::uint64_t> optimizer_steps;
-  std::uint64_t file_size = 0;
+  std::uint64_t file_size = 0;  ///< the file's size
 };
 
 namespace checkpoint_detail {
@@ -100,8 +103,8 @@ inline constexpr std::uint32_t current_version = 1;
 inline constexpr std::size_t version_offset = 8, scalar_offset = 12, file_size_offset = 16, header_crc_offset = 24;
 inline constexpr std::size_t header_size = 28;
 inline constexpr std::size_t trailer_size = 4;
-// Version 1 body: optimizer kind u32, parameter count u64, state count u64,
-// model step u64, signature length u32, then the signature.
+/// Version 1 body: optimizer kind u32, parameter count u64, state count u64,
+/// model step u64, signature length u32, then the signature.
 inline constexpr std::size_t v1_fixed_size = header_size + 4 + 8 + 8 + 8 + 4;
 
 template <class Optimizer, class T>
@@ -185,7 +188,7 @@ inline void check_frame(const path& file, std::span<const unsigned char> head, s
                                     std::to_string(actual_size) + " (data appended after the checkpoint)");
 }
 
-// Fills `out` from the file; returns how many bytes it got (fewer at the end of file).
+/// Fills `out` from the file; returns how many bytes it got (fewer at the end of file).
 inline std::size_t read_fully(const path& file, int fd, unsigned char* out, std::size_t n) {
   std::size_t got = 0;
   while (got < n) {
@@ -206,15 +209,15 @@ inline void verify_trailer(const path& file, std::span<const unsigned char> byte
     throw CheckpointError(file, "checksum mismatch (file corrupted)");
 }
 
-// A checkpoint already in memory (the fuzzer's entry): frame and both
-// checksums verified, as read_verified does for a file.
+/// A checkpoint already in memory (the fuzzer's entry): frame and both
+/// checksums verified, as read_verified does for a file.
 inline std::vector<unsigned char> verified_bytes(const path& label, std::span<const unsigned char> bytes) {
   check_frame(label, bytes.first(std::min(bytes.size(), header_size)), bytes.size());
   verify_trailer(label, bytes);
   return {bytes.begin(), bytes.end()};
 }
 
-// The whole file, its frame and both checksums verified.
+/// The whole file, its frame and both checksums verified.
 inline std::vector<unsigned char> read_verified(const path& file) {
   FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
@@ -243,19 +246,19 @@ inline std::vector<unsigned char> read_verified(const path& file) {
   return bytes;
 }
 
-// A verified file, taken apart; the spans point into `bytes`.
+/// A verified file, taken apart; the spans point into `bytes`.
 struct Parsed {
   std::vector<unsigned char> bytes;
   CheckpointInfo info;
   std::span<const unsigned char> parameters, state;
-  OptimizerSection optimizer;  // kind 0: none
+  OptimizerSection optimizer;  ///< kind 0: none
 };
 
 inline Parsed parse(const path& file, std::vector<unsigned char> verified);
 
 inline Parsed parse(const path& file) { return parse(file, read_verified(file)); }
 
-// Takes apart bytes whose frame and checksums are verified.
+/// Takes apart bytes whose frame and checksums are verified.
 inline Parsed parse(const path& file, std::vector<unsigned char> verified) {
   Parsed p;
   p.bytes = std::move(verified);
@@ -325,44 +328,48 @@ void load(const path& file, const Parsed& p, Model<Net, T>& model, Optimizer* op
 // and, in the second form, the optimizer's state and hyper-parameters.
 // Throws CheckpointError naming the path and the OS error; the file at
 // `path` is then as it was.
+/// Saves the model's parameters and state, atomically (the old file stays until the new one is complete).
 template <class Net, class T>
 void save_checkpoint(const std::filesystem::path& path, const Model<Net, T>& model) {
   checkpoint_detail::save<Net, T, void>(path, model, nullptr);
 }
+/// Saves the model and the optimizer's state, atomically.
 template <class Net, class T, class Optimizer>
 void save_checkpoint(const std::filesystem::path& path, const Model<Net, T>& model, const Optimizer& optimizer) {
   checkpoint_detail::check_optimizer_type<Optimizer, T>();
   checkpoint_detail::save(path, model, &optimizer);
 }
 
-// Restores what save_checkpoint wrote: the model alone (any optimizer state
-// in the file is skipped), or the model and the optimizer, whose kind must
-// match and whose options become the saved ones (as torch's load_state_dict).
-// Throws CheckpointError for any problem, and then has changed nothing.
+/// Restores what save_checkpoint wrote: the model alone (any optimizer state
+/// in the file is skipped), or the model and the optimizer, whose kind must
+/// match and whose options become the saved ones (as torch's load_state_dict).
+/// Throws CheckpointError for any problem, and then has changed nothing.
 template <class Net, class T>
 void load_checkpoint(const std::filesystem::path& path, Model<Net, T>& model) {
   checkpoint_detail::load<Net, T, void>(path, checkpoint_detail::parse(path), model, nullptr);
 }
+/// Loads the model and the optimizer's state; on any error it throws CheckpointError and changes neither.
 template <class Net, class T, class Optimizer>
 void load_checkpoint(const std::filesystem::path& path, Model<Net, T>& model, Optimizer& optimizer) {
   checkpoint_detail::check_optimizer_type<Optimizer, T>();
   checkpoint_detail::load(path, checkpoint_detail::parse(path), model, &optimizer);
 }
 
-// A checkpoint file's bytes, frame and checksums verified: for a process
-// that reads the file on behalf of others (distributed/checkpoint.hpp
-// broadcasts them).
+/// A checkpoint file's bytes, frame and checksums verified: for a process
+/// that reads the file on behalf of others (distributed/checkpoint.hpp
+/// broadcasts them).
 inline std::vector<unsigned char> read_checkpoint_bytes(const std::filesystem::path& path) {
   return checkpoint_detail::read_verified(path);
 }
-// load_checkpoint from such bytes in memory, with every check a file gets;
-// `label` names the checkpoint in errors.
+/// load_checkpoint from such bytes in memory, with every check a file gets;
+/// `label` names the checkpoint in errors.
 template <class Net, class T>
 void load_checkpoint_bytes(const std::filesystem::path& label, std::span<const unsigned char> bytes,
                            Model<Net, T>& model) {
   using namespace checkpoint_detail;
   load<Net, T, void>(label, parse(label, verified_bytes(label, bytes)), model, nullptr);
 }
+/// Loads the model and the optimizer's state from a file's bytes (label names it in errors); on any error it throws and changes neither.
 template <class Net, class T, class Optimizer>
 void load_checkpoint_bytes(const std::filesystem::path& label, std::span<const unsigned char> bytes,
                            Model<Net, T>& model, Optimizer& optimizer) {
@@ -371,8 +378,8 @@ void load_checkpoint_bytes(const std::filesystem::path& label, std::span<const u
   load(label, parse(label, verified_bytes(label, bytes)), model, &optimizer);
 }
 
-// What a checkpoint holds, after the same checks as loading short of
-// comparing with a network: for tools, and for saying what a file is.
+/// What a checkpoint holds, after the same checks as loading short of
+/// comparing with a network: for tools, and for saying what a file is.
 inline CheckpointInfo describe_checkpoint(const std::filesystem::path& path) {
   return checkpoint_detail::parse(path).info;
 }

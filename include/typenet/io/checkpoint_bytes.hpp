@@ -24,7 +24,7 @@ namespace typenet::checkpoint_detail {
 static_assert(std::numeric_limits<float>::is_iec559 && std::numeric_limits<double>::is_iec559,
               "typenet: checkpoints store IEEE-754 binary32/binary64 values.");
 
-// Explicit shifts: the file is little-endian whatever the host's byte order.
+/// Explicit shifts: the file is little-endian whatever the host's byte order.
 inline void store_le(unsigned char* out, std::uint64_t v, std::size_t bytes) {
   for (std::size_t i = 0; i < bytes; ++i) out[i] = static_cast<unsigned char>(v >> (8 * i));
 }
@@ -48,8 +48,8 @@ void decode_scalars(std::span<const unsigned char> bytes, std::span<T> out) {
     out[i] = std::bit_cast<T>(static_cast<bits_of<T>>(load_le(bytes.data() + i * sizeof(T), sizeof(T))));
 }
 
-// Streams fields into an AtomicFile through a buffer, keeping the running
-// CRC-32C of everything written, which finish() appends.
+/// Streams fields into an AtomicFile through a buffer, keeping the running
+/// CRC-32C of everything written, which finish() appends.
 class ChecksummedWriter {
  public:
   explicit ChecksummedWriter(AtomicFile& file) : file_(file), buffer_(std::size_t{1} << 20) {}
@@ -76,7 +76,7 @@ class ChecksummedWriter {
       values = values.subspan(n);
     }
   }
-  // Appends the CRC-32C of everything before it and writes out the buffer.
+  /// Appends the CRC-32C of everything before it and writes out the buffer.
   void finish() {
     flush();
     unsigned char trailer[4];
@@ -106,8 +106,8 @@ class ChecksummedWriter {
   std::uint32_t crc_ = 0;
 };
 
-// Reads the body's fields in order; every length from the file is checked
-// against what remains by division, so no product can overflow.
+/// Reads the body's fields in order; every length from the file is checked
+/// against what remains by division, so no product can overflow.
 class BodyReader {
  public:
   BodyReader(const std::filesystem::path& file, std::span<const unsigned char> body) : file_(file), body_(body) {}

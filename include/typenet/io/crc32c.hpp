@@ -19,14 +19,16 @@
 #include <nmmintrin.h>
 #endif
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
 namespace crc32c_detail {
 
 inline constexpr std::uint32_t reflected_polynomial = 0x82F63B78u;
 
-// tables[0] is the classic byte-at-a-time table; tables[k][b] is the CRC of
-// byte b followed by k zero bytes, so eight table lookups advance 8 bytes.
+/// tables[0] is the classic byte-at-a-time table; tables[k][b] is the CRC of
+/// byte b followed by k zero bytes, so eight table lookups advance 8 bytes.
 constexpr std::array<std::array<std::uint32_t, 256>, 8> make_tables() {
   std::array<std::array<std::uint32_t, 256>, 8> t{};
   for (std::uint32_t b = 0; b < 256; ++b) {
@@ -41,14 +43,14 @@ constexpr std::array<std::array<std::uint32_t, 256>, 8> make_tables() {
 
 inline constexpr auto tables = make_tables();
 
-// Little-endian 64-bit load from any address, whatever the host's byte order.
+/// Little-endian 64-bit load from any address, whatever the host's byte order.
 inline std::uint64_t load_le64(const unsigned char* p) {
   std::uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
   return v;
 }
 
-// `c` is the running register (already inverted).
+/// `c` is the running register (already inverted).
 inline std::uint32_t update_portable(std::uint32_t c, const unsigned char* p, std::size_t n) {
   for (; n >= 8; n -= 8, p += 8) {
     const std::uint64_t w = load_le64(p) ^ c;
@@ -76,8 +78,8 @@ inline std::uint32_t update_hardware(std::uint32_t c, const unsigned char* p, st
 
 }  // namespace crc32c_detail
 
-// CRC-32C of `data` appended to a message whose CRC-32C is `crc`:
-// crc32c_extend(crc32c(a), b) == crc32c(a followed by b). Start from 0.
+/// CRC-32C of `data` appended to a message whose CRC-32C is `crc`:
+/// crc32c_extend(crc32c(a), b) == crc32c(a followed by b). Start from 0.
 inline std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const unsigned char> data) {
 #if defined(__SSE4_2__)
   return ~crc32c_detail::update_hardware(~crc, data.data(), data.size());
@@ -86,14 +88,16 @@ inline std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const unsigned c
 #endif
 }
 
-// The table-driven computation, whatever the compiler targets: the reference
-// the hardware path is tested against.
+/// The table-driven computation, whatever the compiler targets: the reference
+/// the hardware path is tested against.
 inline std::uint32_t crc32c_extend_portable(std::uint32_t crc, std::span<const unsigned char> data) {
   return ~crc32c_detail::update_portable(~crc, data.data(), data.size());
 }
 
+/// The CRC-32C of data.
 inline std::uint32_t crc32c(std::span<const unsigned char> data) { return crc32c_extend(0, data); }
 
+/// The CRC-32C of the bytes of text.
 inline std::uint32_t crc32c(std::string_view text) {
   return crc32c(std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
 }

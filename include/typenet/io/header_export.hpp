@@ -47,7 +47,7 @@ void array(std::string& out, const std::string& name, const T* values, std::size
   out += "};\n";
 }
 
-// The C++ of block B: from `in` (B::in values) into `out` (B::out values).
+/// The C++ of block B: from `in` (B::in values) into `out` (B::out values).
 template <class B, class T>
 void block_code(std::string& out, const std::string& n) {
   using Norm = typename B::normalization;
@@ -81,8 +81,8 @@ void block_code(std::string& out, const std::string& n) {
 
 }  // namespace header_export_detail
 
-// Writes the header (atomically: a failed export leaves an old file as it
-// was). `name` becomes its namespace: a C++ identifier.
+/// Writes the header (atomically: a failed export leaves an old file as it
+/// was). `name` becomes its namespace: a C++ identifier.
 template <class Net, class T>
 void export_header(const std::filesystem::path& path, const Model<Net, T>& model, const std::string& name) {
   using namespace header_export_detail;

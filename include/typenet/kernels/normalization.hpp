@@ -14,6 +14,7 @@
 
 namespace typenet::norm {
 
+/// BatchNorm in evaluation mode as one scale and shift per feature: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean scale.
 template <class Norm, class T, class V>
 TYPENET_HD TYPENET_INLINE void fold_running_statistics(V gamma, V beta, V running_mean, V running_var, V& scale,
                                                        V& shift) {
@@ -21,8 +22,8 @@ TYPENET_HD TYPENET_INLINE void fold_running_statistics(V gamma, V beta, V runnin
   shift = beta - running_mean * scale;
 }
 
-// The running estimates after a batch of `n` samples with this mean and
-// biased variance (PyTorch stores the unbiased one).
+/// The running estimates after a batch of `n` samples with this mean and
+/// biased variance (PyTorch stores the unbiased one).
 template <class Norm, class T, class V>
 TYPENET_HD TYPENET_INLINE void update_running_statistics(V& running_mean, V& running_var, V mean, V variance,
                                                          std::size_t n) {
@@ -32,8 +33,8 @@ TYPENET_HD TYPENET_INLINE void update_running_statistics(V& running_mean, V& run
   running_var = running_var * (1 - momentum) + variance * (unbiased * momentum);
 }
 
-// 1/sqrt(variance + eps): the statistics' inverse standard deviation (or,
-// for RMSNorm, the inverse root mean square from the mean of squares).
+/// 1/sqrt(variance + eps): the statistics' inverse standard deviation (or,
+/// for RMSNorm, the inverse root mean square from the mean of squares).
 template <class Norm, class T, class V>
 TYPENET_HD TYPENET_INLINE V inverse_deviation(V variance) {
   return simd::splat<V>(T(1)) / simd::sqrt(variance + simd::splat<V>(Norm::template epsilon<T>()));

@@ -13,6 +13,7 @@
 
 namespace typenet::softmax {
 
+/// The largest of the n logits at l.
 template <class T>
 TYPENET_HD TYPENET_INLINE T row_max(const T* l, std::size_t n) {
   T m = l[0];
@@ -20,6 +21,7 @@ TYPENET_HD TYPENET_INLINE T row_max(const T* l, std::size_t n) {
   return m;
 }
 
+/// The softmax of the n logits at l into p, the largest subtracted first so that no exponential overflows.
 template <class T>
 TYPENET_HD TYPENET_INLINE void probabilities(const T* l, T* p, std::size_t n) {
   const T m = row_max(l, n);
@@ -28,6 +30,7 @@ TYPENET_HD TYPENET_INLINE void probabilities(const T* l, T* p, std::size_t n) {
   for (std::size_t j = 0; j < n; ++j) p[j] /= sum;
 }
 
+/// log(sum exp(l)) of the n logits at l, computed stably.
 template <class T>
 TYPENET_HD TYPENET_INLINE T log_sum_exp(const T* l, std::size_t n) {
   const T m = row_max(l, n);
@@ -36,7 +39,7 @@ TYPENET_HD TYPENET_INLINE T log_sum_exp(const T* l, std::size_t n) {
   return m + std::log(sum);
 }
 
-// g holds dLoss/dp on entry and dLoss/dl on return.
+/// g holds dLoss/dp on entry and dLoss/dl on return.
 template <class T>
 TYPENET_HD TYPENET_INLINE void backward(const T* p, T* g, std::size_t n) {
   T dot = 0;

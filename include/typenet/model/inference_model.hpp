@@ -41,6 +41,7 @@
 
 namespace typenet {
 
+/// A trained network for serving: BatchNorm folded into its Linear, Dropout gone, weights packed per panel; predict is const and may be called from any number of threads at once.
 template <class Net, class T = float>
 class InferenceModel {
   static constexpr TopologyError topology_error = topology_error_of<Net>;
@@ -50,22 +51,26 @@ class InferenceModel {
   using Trained = checked_network_t<Net>;
 
  public:
-  // The network it runs: Net with BatchNorm folded and Dropout removed.
+  /// The network it runs: Net with BatchNorm folded and Dropout removed.
   using network = inference_network_t<Trained>;
+  /// The scalar type it computes in (float or double).
   using scalar = T;
-  static constexpr std::size_t input_size = network::input_size;
-  static constexpr std::size_t output_size = network::output_size;
+  static constexpr std::size_t input_size = network::input_size;  ///< the width of one input sample
+  static constexpr std::size_t output_size = network::output_size;  ///< the width of one output sample
 
-  // Room for one call of up to `rows` samples: two blocks' outputs.
+  /// Room for one call of up to `rows` samples: two blocks' outputs.
   class Workspace {
    public:
     Workspace() = default;
+    /// Room for calls of up to `rows` samples.
     explicit Workspace(std::size_t rows) { reserve(rows); }
+    /// Grows the room to `rows` samples (it never shrinks).
     void reserve(std::size_t rows) {
       if (rows <= rows_) return;
       values_ = AlignedBuffer<T>(2 * rows * row_width);
       rows_ = rows;
     }
+    /// The most samples one call may pass.
     std::size_t rows() const { return rows_; }
 
    private:
@@ -75,28 +80,29 @@ class InferenceModel {
     std::size_t rows_ = 0;
   };
 
+  /// The inference network of a trained model, folded and packed from its parameters and BatchNorm statistics.
   explicit InferenceModel(const Model<Net, T>& trained) : parameters_(network::parameter_count) {
     fold_parameters<Trained, T>(trained.parameters(), trained.state(), parameters_.span());
     pack();
   }
-  // From a checkpoint of Net (io/checkpoint.hpp's load_checkpoint, with
-  // every check it makes): loader(path, model) fills a model of Net.
+  /// From a checkpoint of Net (io/checkpoint.hpp's load_checkpoint, with
+  /// every check it makes): loader(path, model) fills a model of Net.
   template <class Loader>
   InferenceModel(const std::filesystem::path& path, Loader&& loader)
       : InferenceModel(load_with(path, std::forward<Loader>(loader))) {}
 
-  // The folded parameters, in network's layout (the model's is Net's).
+  /// The folded parameters, in network's layout (the model's is Net's).
   std::span<const T> parameters() const { return parameters_.span(); }
 
-  // y = the network's output for every row of x (probabilities with a
-  // Softmax head). Any number of threads may call it at once.
+  /// y = the network's output for every row of x (probabilities with a
+  /// Softmax head). Any number of threads may call it at once.
   void predict(MatrixView<const T> x, MatrixView<T> y) const {
     thread_local Workspace workspace;
     workspace.reserve(x.rows);
     predict(x, y, workspace);
   }
-  // The same with the caller's workspace, which must hold x.rows rows: no
-  // allocation at all.
+  /// The same with the caller's workspace, which must hold x.rows rows: no
+  /// allocation at all.
   void predict(MatrixView<const T> x, MatrixView<T> y, Workspace& workspace) const {
     check(x, y, workspace);
     T* buffers[2] = {workspace.values_.data(), workspace.values_.data() + x.rows * Workspace::row_width};

@@ -46,7 +46,7 @@ constexpr bool next_folds_into_linear() {
   }
 }
 
-// Walks the layers, appending what inference keeps to Done.
+/// Walks the layers, appending what inference keeps to Done.
 template <class Done, class... Rest>
 struct strip;
 template <class... Done>
@@ -79,12 +79,13 @@ struct inference_of<Sequential<Layers...>> {
 
 }  // namespace inference_detail
 
+/// The network InferenceModel runs for Net: each BatchNorm folded into its Linear, each Dropout removed.
 template <class Net>
 using inference_network_t = typename inference_detail::inference_of<Net>::type;
 
-// The inference network's parameters from the trained network's parameters
-// and state. Block b of one is block b of the other (every Linear stays).
-// The folding runs in double and rounds once.
+/// The inference network's parameters from the trained network's parameters
+/// and state. Block b of one is block b of the other (every Linear stays).
+/// The folding runs in double and rounds once.
 template <class Net, class T>
 void fold_parameters(std::span<const T> parameters, std::span<const T> state, std::span<T> folded) {
   using Inference = inference_network_t<Net>;

@@ -14,18 +14,19 @@
 
 namespace typenet {
 
+/// How a Linear's weights and bias start (normalisations start at gamma = 1, beta = 0, as in PyTorch).
 enum class Init {
-  torch_default,    // PyTorch's nn.Linear: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-  uniform,          // micrograd: W ~ U(-1, 1), b = 0
-  xavier_uniform,   // W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)), b = 0
-  xavier_normal,    // W ~ N(0, 2 / (fan_in + fan_out)), b = 0
-  kaiming_uniform,  // W ~ U(-a, a), a = sqrt(6 / fan_in) (ReLU gain), b = 0
-  kaiming_normal,   // W ~ N(0, 2 / fan_in), b = 0
+  torch_default,    ///< PyTorch's nn.Linear: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+  uniform,          ///< micrograd: W ~ U(-1, 1), b = 0
+  xavier_uniform,   ///< W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)), b = 0
+  xavier_normal,    ///< W ~ N(0, 2 / (fan_in + fan_out)), b = 0
+  kaiming_uniform,  ///< W ~ U(-a, a), a = sqrt(6 / fan_in) (ReLU gain), b = 0
+  kaiming_normal,   ///< W ~ N(0, 2 / fan_in), b = 0
 };
 
-// Fills one value of a layer whose Linear has fan_in inputs and fan_out
-// outputs. Values are drawn in buffer order, so a seed gives the same
-// numbers whatever else changes.
+/// Fills one value of a layer whose Linear has fan_in inputs and fan_out
+/// outputs. Values are drawn in buffer order, so a seed gives the same
+/// numbers whatever else changes.
 template <class T>
 void initialize_value(Initial initial, std::span<T> values, std::size_t fan_in, std::size_t fan_out, Init init,
                       Rng& rng) {
@@ -55,7 +56,7 @@ void initialize_value(Initial initial, std::span<T> values, std::size_t fan_in, 
   }
 }
 
-// Every parameter and state value of Net, as its layers declare them.
+/// Every parameter and state value of Net, as its layers declare them.
 template <class Net, class T>
 void initialize_values(std::span<T> parameters, std::span<T> state, Init init, std::uint64_t seed) {
   Rng rng(seed);

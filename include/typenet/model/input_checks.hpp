@@ -11,8 +11,8 @@
 
 namespace typenet {
 
-// A batch of `rows` samples of `cols` features, rows `stride` apart, at
-// `data`, for a network starting with Input<input_size>.
+/// A batch of `rows` samples of `cols` features, rows `stride` apart, at
+/// `data`, for a network starting with Input<input_size>.
 template <class Net>
 void check_forward_input(const void* data, std::size_t rows, std::size_t cols, std::size_t stride, Mode mode) {
   if (cols != Net::input_size)
@@ -30,7 +30,7 @@ void check_forward_input(const void* data, std::size_t rows, std::size_t cols, s
   }
 }
 
-// Backward needs a train-mode forward first.
+/// Backward needs a train-mode forward first.
 inline void check_backward_ready(Mode last_forward, std::size_t batch) {
   if (last_forward != Mode::train || batch == 0)
     throw std::logic_error("typenet: backward needs a forward in Mode::train first.");

@@ -43,6 +43,7 @@
 
 namespace typenet {
 
+/// What the CPU Model and the GPU's cuda::Model share: the buffers, the workspace layout, the mode, the dropout stream and the order of the blocks' kernels; Backend runs each kernel where its memory lives.
 template <class Net, class T, class Backend>
 class ModelCore {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "typenet: a model computes in float or double.");
@@ -51,43 +52,51 @@ class ModelCore {
   using layout = WorkspaceLayout<Net>;
 
  public:
+  /// The checked network (topology/sequential.hpp).
   using network = Net;
+  /// The scalar type it computes in (float or double).
   using scalar = T;
-  static constexpr std::size_t input_size = Net::input_size;
-  static constexpr std::size_t output_size = Net::output_size;
-  static constexpr std::size_t parameter_count = Net::parameter_count;
-  static constexpr std::size_t state_count = Net::state_count;
-  static constexpr std::size_t block_count = Net::block_count;
+  static constexpr std::size_t input_size = Net::input_size;  ///< the width of one input sample
+  static constexpr std::size_t output_size = Net::output_size;  ///< the width of one output sample
+  static constexpr std::size_t parameter_count = Net::parameter_count;  ///< the number of trained parameters
+  static constexpr std::size_t state_count = Net::state_count;  ///< the number of state values (BatchNorm's running statistics)
+  static constexpr std::size_t block_count = Net::block_count;  ///< the number of fused blocks
+  /// The B-th fused block (topology/block.hpp).
   template <std::size_t B>
   using block = typename Net::template block<B>;
 
-  // Synchronised BatchNorm: with a reducer, train-mode BatchNorm uses the
-  // statistics of all processes' batches together (cpu/batch_reducer.hpp;
-  // the reducer sums values in the backend's memory). nullptr (the
-  // default): this process's batch alone.
+  /// Synchronised BatchNorm: with a reducer, train-mode BatchNorm uses the
+  /// statistics of all processes' batches together (cpu/batch_reducer.hpp;
+  /// the reducer sums values in the backend's memory). nullptr (the
+  /// default): this process's batch alone.
   void set_batch_statistics_reducer(cpu::BatchStatisticsReducer<T>* reducer) { reducer_ = reducer; }
 
-  // Called after backward has finished each block, last block first, with
-  // the block's range in the gradient buffer: a data-parallel trainer can
-  // start reducing those gradients while backward goes on.
+  /// Called after backward has finished each block, last block first, with
+  /// the block's range in the gradient buffer: a data-parallel trainer can
+  /// start reducing those gradients while backward goes on.
   using GradientsReady = std::function<void(std::size_t offset, std::size_t count)>;
+  /// See GradientsReady.
   void set_gradients_ready(GradientsReady callback) { gradients_ready_ = std::move(callback); }
 
-  // Whether a training step may update parameters inside backward (not when
-  // the gradients must first be combined across processes).
+  /// Whether a training step may update parameters inside backward (not when
+  /// the gradients must first be combined across processes).
   bool fusable_step() const { return !reducer_ && !gradients_ready_; }
 
-  // Each train-mode forward draws a fresh dropout mask from (seed, step,
-  // block); backward regenerates the same one. Setting the step repeats a mask.
+  /// Each train-mode forward draws a fresh dropout mask from (seed, step,
+  /// block); backward regenerates the same one. Setting the step repeats a mask.
   void set_dropout_seed(std::uint64_t seed) { dropout_seed_ = seed; }
+  /// The seed of the dropout stream.
   std::uint64_t dropout_seed() const { return dropout_seed_; }
+  /// The step the next train-mode forward draws its dropout mask for.
   std::uint64_t dropout_step() const { return dropout_step_; }
+  /// Sets the step of the next mask (a resumed run repeats the masks it would have drawn).
   void set_dropout_step(std::uint64_t step) { dropout_step_ = step; }
 
+  /// The number of samples in the last forward.
   std::size_t batch_size() const { return batch_; }
 
-  // Reserves workspaces for training batches of up to `rows` samples. An
-  // evaluation-mode forward reserves only what forward needs.
+  /// Reserves workspaces for training batches of up to `rows` samples. An
+  /// evaluation-mode forward reserves only what forward needs.
   void reserve(std::size_t rows) {
     reserve_forward(rows);
     if (rows <= gradient_capacity_) return;
@@ -98,11 +107,12 @@ class ModelCore {
   }
 
  protected:
+  /// A model whose buffers live where the backend puts them (the derived class initialises them).
   explicit ModelCore(Backend backend)
       : backend_(std::move(backend)), params_(parameter_count), grads_(parameter_count), state_(state_count) {}
 
-  // Every value as its layer declares it (model/init.hpp), drawn on the host
-  // so that both backends start from the same numbers.
+  /// Every value as its layer declares it (model/init.hpp), drawn on the host
+  /// so that both backends start from the same numbers.
   void initialize(Init init, std::uint64_t seed) {
     std::vector<T> parameters(parameter_count), state(state_count);
     initialize_values<Net, T>(std::span<T>(parameters), std::span<T>(state), init, seed);
@@ -111,9 +121,9 @@ class ModelCore {
     dropout_seed_ = seed ^ 0x6a09e667f3bcc908ull;
   }
 
-  // Runs the network on `rows` samples of `cols` features at x (the
-  // backend's memory, row stride `stride`). Returns the output (probabilities with a Softmax
-  // head), valid until the next forward.
+  /// Runs the network on `rows` samples of `cols` features at x (the
+  /// backend's memory, row stride `stride`). Returns the output (probabilities with a Softmax
+  /// head), valid until the next forward.
   const T* run_forward(const T* x, std::size_t rows, std::size_t cols, std::size_t stride, Mode mode) {
     check_forward_input<Net>(x, rows, cols, stride, mode);
     backend_.check_device_memory(x, "the input");
@@ -139,9 +149,9 @@ class ModelCore {
     }
   }
 
-  // After a train-mode forward, from dLoss/dOutput (from_logits: dLoss/dLogits)
-  // in output_gradient(): each parameter gradient to the sink, last block
-  // first; with `input_gradient`, dLoss/dInput is kept too.
+  /// After a train-mode forward, from dLoss/dOutput (from_logits: dLoss/dLogits)
+  /// in output_gradient(): each parameter gradient to the sink, last block
+  /// first; with `input_gradient`, dLoss/dInput is kept too.
   template <class Sink>
   void run_backward(bool input_gradient, bool from_logits, const Sink& sink) {
     check_backward_ready(mode_, batch_);
@@ -160,26 +170,35 @@ class ModelCore {
     input_gradient_ = input_gradient ? dy : nullptr;
   }
 
-  // Where a loss writes dLoss/dOutput or dLoss/dLogits: batch x output_size.
+  /// Where a loss writes dLoss/dOutput or dLoss/dLogits: batch x output_size.
   T* output_gradient() {
     reserve(batch_);  // after an evaluation-mode forward of a larger batch than any trained on
     return grad_a_.data();
   }
+  /// The last block's output of the last forward (before any Softmax head).
   const T* logits_data() const { return output_data<block_count - 1>(); }
+  /// The network output of the last forward (probabilities with a Softmax head).
   const T* output_values() const {
     if constexpr (Net::softmax_head) return probabilities_.data();
     else return logits_data();
   }
+  /// Block B's output in the last forward.
   template <std::size_t B>
   const T* output_data() const {
     return outputs_.data() + layout::template output_offset<B>() * capacity_;
   }
-  // dLoss/dInput of the last backward, if it was asked for (else null).
+  /// dLoss/dInput of the last backward, if it was asked for (else null).
   const T* input_gradient_data() const { return input_gradient_; }
+  /// The mode of the last forward.
   Mode last_mode() const { return mode_; }
 
-  Backend backend_;
+  Backend backend_;  ///< runs the kernels and holds the memory
+  /// The parameters, one buffer in the backend's memory.
   Buffer<T> params_, grads_, state_;
+  /// @var grads_
+  /// The gradients, laid out as the parameters.
+  /// @var state_
+  /// The state (BatchNorm's running statistics).
 
  private:
   void reserve_forward(std::size_t rows) {
@@ -194,7 +213,7 @@ class ModelCore {
     capacity_ = rows;
   }
 
-  // Block B's memory in this step: the one place that knows the layout.
+  /// Block B's memory in this step: the one place that knows the layout.
   template <class B>
   BlockBuffers<T> buffers() {
     BlockBuffers<T> a;

@@ -19,6 +19,7 @@
 
 namespace typenet {
 
+/// Where each block's values lie in the model's workspaces: outputs, what forward keeps, and normalisation statistics, per sample and per feature.
 template <class Net>
 struct WorkspaceLayout {
  private:
@@ -33,7 +34,7 @@ struct WorkspaceLayout {
     }
     return 0;
   }
-  // The sum of `part` over the blocks before Upto.
+  /// The sum of `part` over the blocks before Upto.
   template <std::size_t Upto>
   static constexpr std::size_t sum(Part part) {
     std::size_t n = 0;
@@ -45,29 +46,33 @@ struct WorkspaceLayout {
   static constexpr std::size_t all = Net::block_count;
 
  public:
-  static constexpr std::size_t outputs_per_sample = sum<all>(Part::output);
-  static constexpr std::size_t saved_per_sample = sum<all>(Part::saved);
-  static constexpr std::size_t sample_statistics_per_sample = sum<all>(Part::sample_statistics);
-  static constexpr std::size_t feature_statistics_count = sum<all>(Part::feature_statistics);
+  static constexpr std::size_t outputs_per_sample = sum<all>(Part::output);  ///< output values per sample, all blocks together
+  static constexpr std::size_t saved_per_sample = sum<all>(Part::saved);  ///< kept values per sample (pre-activations or x-hat), all blocks together
+  static constexpr std::size_t sample_statistics_per_sample = sum<all>(Part::sample_statistics);  ///< per-sample normalisation statistics per sample (LayerNorm, RMSNorm)
+  static constexpr std::size_t feature_statistics_count = sum<all>(Part::feature_statistics);  ///< per-feature normalisation statistics (BatchNorm), all blocks together
 
+  /// Where block B's output starts within a sample's outputs.
   template <std::size_t B>
   static constexpr std::size_t output_offset() {
     return sum<B>(Part::output);
   }
+  /// Where block B's kept values start within a sample's.
   template <std::size_t B>
   static constexpr std::size_t saved_offset() {
     return sum<B>(Part::saved);
   }
+  /// Where block B's per-sample statistics start within a sample's.
   template <std::size_t B>
   static constexpr std::size_t sample_statistics_offset() {
     return sum<B>(Part::sample_statistics);
   }
+  /// Where block B's per-feature statistics start.
   template <std::size_t B>
   static constexpr std::size_t feature_statistics_offset() {
     return sum<B>(Part::feature_statistics);
   }
-  // The widest block input or output: the room each of the two gradient
-  // buffers needs per sample.
+  /// The widest block input or output: the room each of the two gradient
+  /// buffers needs per sample.
   static constexpr std::size_t gradient_width = std::max(Net::max_width, Net::input_size);
 };
 

@@ -24,54 +24,73 @@
 
 namespace typenet {
 
+/// The options of Adam and AdamW, as `torch.optim.Adam`'s and `torch.optim.AdamW`'s.
 struct AdamOptions {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.0;  // Adam: L2 added to the gradient; AdamW: decoupled
+  double lr = 1e-3;  ///< learning rate
+  double beta1 = 0.9;  ///< decay rate of the first moment
+  double beta2 = 0.999;  ///< decay rate of the second moment
+  double eps = 1e-8;  ///< added to the root of the second moment, for stability
+  double weight_decay = 0.0;  ///< Adam: L2 added to the gradient; AdamW: decoupled
 };
 
+/// What Adam (Decoupled false) or AdamW (true) declares about itself: its options, two moments and a step count.
 template <bool Decoupled>
 struct AdamDeclaration {
+  /// The options it takes.
   using Options = AdamOptions;
-  static constexpr optim::Tag tag = Decoupled ? optim::Tag{"AdamW", 3} : optim::Tag{"Adam", 2};
+  static constexpr optim::Tag tag = Decoupled ? optim::Tag{"AdamW", 3} : optim::Tag{"Adam", 2};  ///< its name, and its id in checkpoints
+  /// Its numeric options, in the order checkpoints store them.
   static constexpr std::array numbers{
       optim::number("learning rate", &Options::lr), optim::number("beta1", &Options::beta1),
       optim::number("beta2", &Options::beta2), optim::number("eps", &Options::eps),
       optim::number("weight decay", &Options::weight_decay)};
-  static constexpr std::array<optim::Flag<Options>, 0> flags{};
+  static constexpr std::array<optim::Flag<Options>, 0> flags{};  ///< it has no boolean options
+  /// Refuses options outside their ranges (std::invalid_argument, naming the option).
   static void check(const Options& o) {
     if (!(o.lr >= 0)) throw std::invalid_argument("typenet: Adam: the learning rate must be >= 0.");
     if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1))
       throw std::invalid_argument("typenet: Adam: betas must be in [0, 1).");
     if (!(o.eps >= 0)) throw std::invalid_argument("typenet: Adam: eps must be >= 0.");
   }
+  /// Its buffers: the first and second moments, one value per parameter each.
   static constexpr std::array buffers{optim::Buffer<Options>{"first moment"}, optim::Buffer<Options>{"second moment"}};
-  static constexpr const char* buffer_length = "moment length";
-  // t, for the bias corrections.
+  static constexpr const char* buffer_length = "moment length";  ///< what a checkpoint calls the buffers' length in messages
+  /// t, for the bias corrections.
   static constexpr std::array counters{optim::Counter{"step count", true}};
-  static constexpr std::array<optim::StateFlag, 0> state_flags{};
+  static constexpr std::array<optim::StateFlag, 0> state_flags{};  ///< it keeps no boolean state
 };
 
+/// Adam (Decoupled false: L2 weight decay in the gradient) or AdamW (true: decoupled weight decay), as torch.optim's.
 template <class T = float, bool Decoupled = false>
 class BasicAdam : public optim::OptimizerBase<BasicAdam<T, Decoupled>, AdamDeclaration<Decoupled>, T> {
   using Base = optim::OptimizerBase<BasicAdam<T, Decoupled>, AdamDeclaration<Decoupled>, T>;
 
  public:
+  /// An optimizer with these options (checked: a bad value throws std::invalid_argument).
   explicit BasicAdam(AdamOptions o = {}) : Base(o) {}
 
+  /// The numbers one step uses, computed once per step in double (bias corrections folded in).
   struct Scalars {
+    ///@{
+    /// The step's scale and shift of the root of the second moment, 1 - beta1, 1 - beta2, weight decay and AdamW's decay factor 1 - lr wd.
     T scale, shift, one_b1, one_b2, wd, decay;
-    bool frozen;  // lr = 0: the moments move, the parameters do not
+    ///@}
+    bool frozen;  ///< lr = 0: the moments move, the parameters do not
   };
+  /// One step of the update on parameters i, i + 1, ...: what the fused kernels and the GPU call for each vector.
   struct Update {
-    T* params;
-    T* m;
-    T* v;
+    T* params;  ///< the parameters
+    T* m;  ///< the first moment
+    T* v;  ///< the second moment
+    ///@{
+    /// The step's scalars, one per lane.
     simd::vec<T> scale, shift, one_b1, one_b2, wd, decay;
+    ///@}
+    ///@{
+    /// Whether the parameters stay as they are (lr = 0) and whether weight decay applies.
     bool frozen, weight_decay;
-    // state[0], state[1]: the first and second moments.
+    ///@}
+    /// state[0], state[1]: the first and second moments.
     TYPENET_HD static Update make(T* params, T* const* state, const Scalars& s) {
       using V = simd::vec<T>;
       return {params,
@@ -86,6 +105,7 @@ class BasicAdam : public optim::OptimizerBase<BasicAdam<T, Decoupled>, AdamDecla
               s.frozen,
               s.wd != T(0)};
     }
+    /// Updates the parameters at i (a vector, or its first t lanes) from their gradient g.
     TYPENET_HD TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
       using V = simd::vec<T>;
       const V p = simd::load(params + i, t);
@@ -103,6 +123,7 @@ class BasicAdam : public optim::OptimizerBase<BasicAdam<T, Decoupled>, AdamDecla
       if constexpr (Decoupled) simd::store(params + i, simd::fma(p, decay, -step), t);
       else simd::store(params + i, p - step, t);
     }
+    /// Asks the cache for the memory the update at i will touch.
     TYPENET_INLINE void prefetch(std::size_t i) const {
       __builtin_prefetch(params + i, 1);
       __builtin_prefetch(m + i, 1);
@@ -110,7 +131,7 @@ class BasicAdam : public optim::OptimizerBase<BasicAdam<T, Decoupled>, AdamDecla
     }
   };
 
-  // The numbers of step t + 1, and the step begun.
+  /// The numbers of step t + 1, and the step begun.
   Scalars begin_step() {
     const AdamOptions& o = this->options;
     const std::size_t t = ++this->state_.counters[0];
@@ -127,13 +148,18 @@ class BasicAdam : public optim::OptimizerBase<BasicAdam<T, Decoupled>, AdamDecla
             frozen};
   }
 
+  /// The number of steps taken.
   std::size_t steps() const { return this->state_.counters[0]; }
+  /// The first moment, one per parameter (empty before the first step).
   std::span<const T> first_moment() const { return this->state_.buffers[0].span(); }
+  /// The second moment, one per parameter (empty before the first step).
   std::span<const T> second_moment() const { return this->state_.buffers[1].span(); }
 };
 
+/// Adam with `torch.optim.Adam`'s semantics.
 template <class T = float>
 using Adam = BasicAdam<T, false>;
+/// AdamW (decoupled weight decay) with `torch.optim.AdamW`'s semantics.
 template <class T = float>
 using AdamW = BasicAdam<T, true>;
 

@@ -34,16 +34,16 @@
 
 namespace typenet::checkpoint_detail {
 
-// A section taken apart and its structure checked; the options and
-// counters are checked against the optimizer's own rules when it is restored.
+/// A section taken apart and its structure checked; the options and
+/// counters are checked against the optimizer's own rules when it is restored.
 struct OptimizerSection {
-  std::uint32_t kind = 0;  // 0: none
+  std::uint32_t kind = 0;  ///< 0: none
   std::vector<double> numbers;
   std::uint32_t flags = 0;
   std::vector<std::uint64_t> counters;
-  std::optional<std::uint64_t> steps;  // the counter of steps taken, if the optimizer keeps one
+  std::optional<std::uint64_t> steps;  ///< the counter of steps taken, if the optimizer keeps one
   std::uint64_t length = 0;
-  std::vector<std::span<const unsigned char>> buffers;  // one per declared buffer; empty when not in use
+  std::vector<std::span<const unsigned char>> buffers;  ///< one per declared buffer; empty when not in use
 };
 
 template <class D>
@@ -61,7 +61,7 @@ std::size_t buffers_in_use(const typename D::Options& options) {
   return n;
 }
 
-// Bytes of the section with `length` values per buffer.
+/// Bytes of the section with `length` values per buffer.
 template <class D>
 std::uint64_t section_size(const typename D::Options& options, std::uint64_t length, std::uint64_t scalar_size) {
   return 8 * D::numbers.size() + (flag_count<D> > 0 ? 4 : 0) + 8 * D::counters.size() + 8 +
@@ -108,7 +108,7 @@ void write_section(ChecksummedWriter& w, const O& optimizer) {
       if (optim::uses_buffer<D>(options, k)) w.scalars(state.buffers[k].span());
 }
 
-// Reads D's section; `parameters` is the file's parameter count, `scalar_size` its z.
+/// Reads D's section; `parameters` is the file's parameter count, `scalar_size` its z.
 template <class D>
 OptimizerSection parse_section(BodyReader& r, std::uint64_t parameters, std::uint64_t scalar_size) {
   const std::string of = std::string("the ") + D::tag.name + " ";
@@ -140,8 +140,8 @@ OptimizerSection parse_section(BodyReader& r, std::uint64_t parameters, std::uin
   return s;
 }
 
-// Parses the section of the optimizer of this kind among `list`; false if
-// none has it.
+/// Parses the section of the optimizer of this kind among `list`; false if
+/// none has it.
 template <template <class> class... Os>
 bool parse_known_section(optim::OptimizerList<Os...>, std::uint32_t kind, BodyReader& r, std::uint64_t parameters,
                          std::uint64_t scalar_size, OptimizerSection& s) {
@@ -165,9 +165,9 @@ std::string_view kind_name(optim::OptimizerList<Os...>, std::uint32_t kind) {
   return "unknown";
 }
 
-// Checks what is left to check (the options by the optimizer's own rules,
-// the counters against size_t), then changes the optimizer only through
-// restore(), after allocating its new state.
+/// Checks what is left to check (the options by the optimizer's own rules,
+/// the counters against size_t), then changes the optimizer only through
+/// restore(), after allocating its new state.
 template <class O>
 void restore_section(const std::filesystem::path& file, O& optimizer, const OptimizerSection& s) {
   using D = typename O::declaration;

@@ -30,22 +30,28 @@
 
 namespace typenet::optim {
 
+/// What every optimizer shares: its options, its declared state, and the step over a parameter buffer (the derived class supplies begin_step and Update).
 template <class Derived, class Declaration, class T>
 class OptimizerBase {
  public:
+  /// The optimizer's declaration (optim/declaration.hpp).
   using declaration = Declaration;
+  /// The options it takes.
   using Options = typename Declaration::Options;
+  /// The scalar type of its parameters.
   using value_type = T;
+  /// Its state: the declared buffers, counters and flags.
   using State = optim::State<T, Declaration>;
-  static constexpr std::size_t buffer_count = Declaration::buffers.size();
+  static constexpr std::size_t buffer_count = Declaration::buffers.size();  ///< the number of declared buffers
 
+  /// An optimizer with these options; Declaration::check refuses bad ones (std::invalid_argument).
   explicit OptimizerBase(Options o) : options(o) { Declaration::check(o); }
-  // May change between steps (a schedule sets options.lr). A buffer that
-  // the options stop using is released at the next step; one they start
-  // using starts the state afresh there.
+  /// May change between steps (a schedule sets options.lr). A buffer that
+  /// the options stop using is released at the next step; one they start
+  /// using starts the state afresh there.
   Options options;
 
-  // Starts a step over these parameters: sizes the state on first use.
+  /// Starts a step over these parameters: sizes the state on first use.
   auto prepare(std::span<T> p) {
     fit_state(p.size());
     std::array<T*, buffer_count> state{};
@@ -53,11 +59,12 @@ class OptimizerBase {
     return Derived::Update::make(p.data(), state.data(), self().begin_step());
   }
 
-  // One pass over the model's parameter buffer, on the model's threads.
+  /// One pass over the model's parameter buffer, on the model's threads.
   template <class M>
   void step(M& model) {
     step(model.parameters(), std::span<const T>(model.gradients()), model.thread_pool());
   }
+  /// One step over parameters p with gradients g, on the pool's threads (or this thread).
   void step(std::span<T> p, std::span<const T> g, cpu::ThreadPool* pool = nullptr) {
     if (p.size() != g.size())
       throw std::invalid_argument(std::string("typenet: ") + Declaration::tag.name + ": " +
@@ -69,22 +76,23 @@ class OptimizerBase {
                                  [&](std::size_t i, simd::Tail<T> t) { u(i, simd::load(gp + i, t), t); });
   }
 
-  // The next step is the first: counters and flags start again (the
-  // buffers are left to the caller). A caller that keeps the buffers
-  // elsewhere (the GPU) calls begin_step() instead of prepare(), and this
-  // whenever it (re)allocates them.
+  /// The next step is the first: counters and flags start again (the
+  /// buffers are left to the caller). A caller that keeps the buffers
+  /// elsewhere (the GPU) calls begin_step() instead of prepare(), and this
+  /// whenever it (re)allocates them.
   void restart() {
     state_.counters = {};
     state_.flags = {};
   }
 
+  /// The state, for checkpoints and the GPU's copy.
   const State& state() const { return state_; }
-  // Replaces the state (a checkpoint's, or the GPU's): the caller has
-  // allocated it, so nothing can fail here.
+  /// Replaces the state (a checkpoint's, or the GPU's): the caller has
+  /// allocated it, so nothing can fail here.
   void restore(State state) noexcept { state_ = std::move(state); }
 
  protected:
-  State state_;
+  State state_;  ///< the state; the derived class's begin_step advances its counters
 
  private:
   Derived& self() { return static_cast<Derived&>(*this); }

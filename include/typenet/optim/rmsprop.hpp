@@ -21,24 +21,28 @@
 
 namespace typenet {
 
+/// The options of RMSprop, as `torch.optim.RMSprop`'s.
 struct RMSpropOptions {
-  double lr = 0.01;
-  double alpha = 0.99;
-  double eps = 1e-8;
-  double weight_decay = 0.0;  // L2: g += weight_decay * p
-  double momentum = 0.0;
-  bool centered = false;
+  double lr = 0.01;  ///< learning rate
+  double alpha = 0.99;  ///< decay rate of the square average
+  double eps = 1e-8;  ///< added to the root of the square average, for stability
+  double weight_decay = 0.0;  ///< L2: g += weight_decay * p
+  double momentum = 0.0;  ///< momentum of the step (0: none)
+  bool centered = false;  ///< divide by the variance, not the second moment (the gradient average subtracted)
 };
 
+/// What RMSprop declares about itself: its options and its square average, momentum and gradient-average buffers.
 struct RMSpropDeclaration {
+  /// The options it takes.
   using Options = RMSpropOptions;
-  static constexpr optim::Tag tag{"RMSprop", 4};
+  static constexpr optim::Tag tag{"RMSprop", 4};  ///< its name, and its id in checkpoints
+  /// Its numeric options, in the order checkpoints store them.
   static constexpr std::array numbers{
       optim::number("learning rate", &Options::lr), optim::number("alpha", &Options::alpha),
       optim::number("eps", &Options::eps), optim::number("weight decay", &Options::weight_decay),
       optim::number("momentum", &Options::momentum)};
-  static constexpr std::array flags{optim::flag("centered", &Options::centered)};
-  // torch's checks, in its order.
+  static constexpr std::array flags{optim::flag("centered", &Options::centered)};  ///< its boolean option
+  /// torch's checks, in its order.
   static void check(const Options& o) {
     if (!(o.lr >= 0)) throw std::invalid_argument("typenet: RMSprop: the learning rate must be >= 0.");
     if (!(o.eps >= 0)) throw std::invalid_argument("typenet: RMSprop: eps must be >= 0.");
@@ -46,35 +50,52 @@ struct RMSpropDeclaration {
     if (!(o.weight_decay >= 0)) throw std::invalid_argument("typenet: RMSprop: the weight decay must be >= 0.");
     if (!(o.alpha >= 0)) throw std::invalid_argument("typenet: RMSprop: alpha must be >= 0.");
   }
+  /// Its buffers: the square average, the momentum buffer (when momentum > 0) and the gradient average (when centered).
   static constexpr std::array buffers{
       optim::Buffer<Options>{"square average"},
       optim::Buffer<Options>{"momentum buffer", [](const Options& o) { return o.momentum > 0; }},
       optim::Buffer<Options>{"gradient average", [](const Options& o) { return o.centered; }}};
-  static constexpr const char* buffer_length = "state buffer length";
-  static constexpr std::array<optim::Counter, 0> counters{};
-  static constexpr std::array<optim::StateFlag, 0> state_flags{};
+  static constexpr const char* buffer_length = "state buffer length";  ///< what a checkpoint calls the buffers' length in messages
+  static constexpr std::array<optim::Counter, 0> counters{};  ///< it keeps no counter
+  static constexpr std::array<optim::StateFlag, 0> state_flags{};  ///< it keeps no boolean state
 };
 
+/// RMSprop with `torch.optim.RMSprop`'s semantics (centered, momentum, L2 weight decay).
 template <class T = float>
 class RMSprop : public optim::OptimizerBase<RMSprop<T>, RMSpropDeclaration, T> {
   using Base = optim::OptimizerBase<RMSprop<T>, RMSpropDeclaration, T>;
 
  public:
+  /// An optimizer with these options (checked: a bad value throws std::invalid_argument).
   explicit RMSprop(RMSpropOptions o = {}) : Base(o) {}
 
+  /// The numbers one step uses, computed once per step in double.
   struct Scalars {
+    ///@{
+    /// The step's learning rate, 1 - alpha, eps, weight decay and momentum.
     T lr, one_alpha, eps, wd, mom;
+    ///@}
+    ///@{
+    /// Whether weight decay, momentum and centering apply.
     bool weight_decay, momentum, centered;
+    ///@}
   };
+  /// One step of the update on parameters i, i + 1, ...: what the fused kernels and the GPU call for each vector.
   struct Update {
-    T* params;
-    T* square;
-    T* buffer;
-    T* average;
+    T* params;  ///< the parameters
+    T* square;  ///< the square average
+    T* buffer;  ///< the momentum buffer (unused without momentum)
+    T* average;  ///< the gradient average (unused unless centered)
+    ///@{
+    /// The step's scalars, one per lane.
     simd::vec<T> lr, one_alpha, eps, wd, mom;
+    ///@}
+    ///@{
+    /// Whether weight decay, momentum and centering apply.
     bool weight_decay, momentum, centered;
-    // state[0], [1], [2]: the square average, the momentum buffer and the
-    // gradient average (the last two null when not in use).
+    ///@}
+    /// state[0], [1], [2]: the square average, the momentum buffer and the
+    /// gradient average (the last two null when not in use).
     TYPENET_HD static Update make(T* params, T* const* state, const Scalars& s) {
       using V = simd::vec<T>;
       return {params,
@@ -90,6 +111,7 @@ class RMSprop : public optim::OptimizerBase<RMSprop<T>, RMSpropDeclaration, T> {
               s.momentum,
               s.centered};
     }
+    /// Updates the parameters at i (a vector, or its first t lanes) from their gradient g.
     TYPENET_HD TYPENET_INLINE void operator()(std::size_t i, simd::vec<T> g, simd::Tail<T> t) const {
       using V = simd::vec<T>;
       const V p = simd::load(params + i, t);
@@ -113,6 +135,7 @@ class RMSprop : public optim::OptimizerBase<RMSprop<T>, RMSpropDeclaration, T> {
       }
       simd::store(params + i, simd::fma(-lr, q, p), t);
     }
+    /// Asks the cache for the memory the update at i will touch.
     TYPENET_INLINE void prefetch(std::size_t i) const {
       __builtin_prefetch(params + i, 1);
       __builtin_prefetch(square + i, 1);
@@ -121,6 +144,7 @@ class RMSprop : public optim::OptimizerBase<RMSprop<T>, RMSpropDeclaration, T> {
     }
   };
 
+  /// The numbers of the next step.
   Scalars begin_step() {
     const RMSpropOptions& o = this->options;
     return {T(o.lr),
@@ -133,8 +157,11 @@ class RMSprop : public optim::OptimizerBase<RMSprop<T>, RMSpropDeclaration, T> {
             o.centered};
   }
 
+  /// The square average of the gradients, one per parameter (empty before the first step).
   std::span<const T> square_average() const { return this->state_.buffers[0].span(); }
+  /// The momentum buffer (empty without momentum).
   std::span<const T> momentum_buffer() const { return this->state_.buffers[1].span(); }
+  /// The average of the gradients (empty unless centered).
   std::span<const T> gradient_average() const { return this->state_.buffers[2].span(); }
 };
 

@@ -10,7 +10,7 @@
 
 namespace typenet {
 
-// MurmurHash3's 32-bit finaliser: every input bit affects every output bit.
+/// MurmurHash3's 32-bit finaliser: every input bit affects every output bit.
 template <class U>
 TYPENET_HD TYPENET_INLINE U mix32(U x) {
   x ^= x >> 16;
@@ -23,8 +23,8 @@ TYPENET_HD TYPENET_INLINE U mix32(U x) {
   return x;
 }
 
-// One 32-bit key per (seed, step, block), so that masks differ between steps
-// and between layers.
+/// One 32-bit key per (seed, step, block), so that masks differ between steps
+/// and between layers.
 TYPENET_HD inline std::uint32_t dropout_key(std::uint64_t seed, std::uint64_t step, std::uint32_t block) {
   std::uint64_t z = seed ^ (step * 0x9E3779B97F4A7C15ull) ^ (static_cast<std::uint64_t>(block) << 56);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -32,13 +32,14 @@ TYPENET_HD inline std::uint32_t dropout_key(std::uint64_t seed, std::uint64_t st
   return static_cast<std::uint32_t>(z ^ (z >> 31));
 }
 
-// The 32-bit random word of element `index` under `key`; an element is kept
-// when it is at least p * 2^32.
+/// The 32-bit random word of element `index` under `key`; an element is kept
+/// when it is at least p * 2^32.
 template <class U>
 TYPENET_HD TYPENET_INLINE U dropout_bits(U key, U index) {
   return mix32<U>((mix32<U>(index ^ key) + key) & 0xffffffffu);
 }
 
+/// The 32-bit threshold below which a hash drops a value with probability p.
 TYPENET_HD constexpr std::uint32_t dropout_threshold(float p) {
   return static_cast<std::uint32_t>(static_cast<double>(p) * 4294967296.0);
 }

@@ -10,9 +10,11 @@
 #include <span>
 #include <utility>
 
+#include "typenet/config.hpp"
+
 namespace typenet {
 
-// SplitMix64: expands a 64-bit seed into well-mixed state words.
+/// SplitMix64: expands a 64-bit seed into well-mixed state words.
 constexpr std::uint64_t splitmix64(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -20,17 +22,20 @@ constexpr std::uint64_t splitmix64(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// xoshiro256** (Blackman and Vigna): fast, 256 bits of state, passes BigCrush.
+/// xoshiro256** (Blackman and Vigna): fast, 256 bits of state, passes BigCrush.
 class Rng {
  public:
+  /// A generator seeded with seed.
   explicit Rng(std::uint64_t seed = 0) { reseed(seed); }
 
+  /// Restarts the sequence from seed.
   void reseed(std::uint64_t seed) {
     std::uint64_t sm = seed;
     for (auto& w : s_) w = splitmix64(sm);
     has_spare_normal_ = false;
   }
 
+  /// The next 64 random bits.
   std::uint64_t next() {
     const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
     const std::uint64_t t = s_[1] << 17;
@@ -43,11 +48,12 @@ class Rng {
     return result;
   }
 
-  // Uniform in [0, 1) with 53 random bits.
+  /// Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  /// Uniform in [lo, hi).
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
 
-  // Uniform integer in [0, n), unbiased: draws below 2^64 mod n are rejected.
+  /// Uniform integer in [0, n), unbiased: draws below 2^64 mod n are rejected.
   std::uint64_t below(std::uint64_t n) {
     if (n <= 1) return 0;
     const std::uint64_t threshold = (0 - n) % n;
@@ -58,7 +64,7 @@ class Rng {
     return r % n;
   }
 
-  // Standard normal (Marsaglia's polar method; the second value is kept).
+  /// Standard normal (Marsaglia's polar method; the second value is kept).
   double normal() {
     if (has_spare_normal_) {
       has_spare_normal_ = false;
@@ -75,9 +81,10 @@ class Rng {
     has_spare_normal_ = true;
     return u * f;
   }
+  /// Normal with this mean and standard deviation.
   double normal(double mean, double stddev) { return mean + stddev * normal(); }
 
-  // Fisher-Yates shuffle.
+  /// Fisher-Yates shuffle.
   template <class T>
   void shuffle(std::span<T> items) {
     for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[below(i)]);

@@ -10,6 +10,14 @@
 
 #include "typenet/simd/vec.hpp"
 
+#if !defined(__CUDA_ARCH__) && !TYPENET_AVX512 && !TYPENET_AVX2_FMA
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+#endif
+
 namespace typenet::simd {
 
 namespace detail {
@@ -20,12 +28,31 @@ TYPENET_INLINE V per_lane(V x, F f) {
   return x;
 }
 
-// exp for float lanes: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2,
-// then the degree-6 minimax polynomial of Cephes' expf, then 2^n by writing
-// the exponent field. Inputs are clamped to [-87.3, 88]; beyond, every caller
-// (sigmoid, tanh, ELU, softplus) has saturated anyway. NaN propagates.
-// (A template only so that nvcc's device pass, where vec<float> is a
-// scalar, never compiles it.)
+/// n, a whole number in [-126, 127] or NaN, as int32 lanes. Converting NaN
+/// to an integer is undefined in C++, and clang folds exp of a constant NaN
+/// to 0 through it; the instructions define it (the result is then NaN
+/// through the polynomial whatever the exponent), so they convert here.
+template <class V>
+TYPENET_INLINE vec<std::int32_t> exponent_of(V n) {
+#if TYPENET_AVX512
+  return (vec<std::int32_t>)_mm512_cvttps_epi32((__m512)n);
+#elif TYPENET_AVX2_FMA
+  return (vec<std::int32_t>)_mm256_cvttps_epi32((__m256)n);
+#elif defined(__SSE2__)
+  return (vec<std::int32_t>)_mm_cvttps_epi32((__m128)n);
+#elif defined(__ARM_NEON)
+  return (vec<std::int32_t>)vcvtq_s32_f32((float32x4_t)n);
+#else
+  return __builtin_convertvector(select(n == n, n, splat<V>(0.0f)), vec<std::int32_t>);
+#endif
+}
+
+/// exp for float lanes: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2,
+/// then the degree-6 minimax polynomial of Cephes' expf, then 2^n by writing
+/// the exponent field. Inputs are clamped to [-87.3, 88]; beyond, every caller
+/// (sigmoid, tanh, ELU, softplus) has saturated anyway. NaN propagates.
+/// (A template only so that nvcc's device pass, where vec<float> is a
+/// scalar, never compiles it.)
 template <class V = vec<float>>
 TYPENET_INLINE V exp_f32(V x) {
   // Clamped so that NaN stays NaN (a comparison with NaN is false).
@@ -42,14 +69,14 @@ TYPENET_INLINE V exp_f32(V x) {
   p = fma(p, r, splat<V>(1.6666665459e-1f));
   p = fma(p, r, splat<V>(5.0000001201e-1f));
   p = fma(p, r * r, r + splat<V>(1.0f));
-  const auto e = __builtin_convertvector(n, vec<std::int32_t>) + 127;
+  const auto e = exponent_of(n) + 127;
   return p * (V)(e << 23);
 }
 
-// log(1 + t) for float lanes with t in [0, 1] (softplus's e^-|x|): Cephes'
-// logf polynomial on the reduced argument f, log(1 + t) = e ln2 + log(1 + f),
-// with f = t itself (e = 0) for t <= sqrt 2 - 1, so that no precision is
-// lost to 1 + t when t is small, and f = (t - 1) / 2 (e = 1) above.
+/// log(1 + t) for float lanes with t in [0, 1] (softplus's e^-|x|): Cephes'
+/// logf polynomial on the reduced argument f, log(1 + t) = e ln2 + log(1 + f),
+/// with f = t itself (e = 0) for t <= sqrt 2 - 1, so that no precision is
+/// lost to 1 + t when t is small, and f = (t - 1) / 2 (e = 1) above.
 template <class V = vec<float>>
 TYPENET_INLINE V log1p_unit_f32(V t) {
   const auto upper = t > splat<V>(0.41421356f);
@@ -73,6 +100,7 @@ TYPENET_INLINE V log1p_unit_f32(V t) {
 
 }  // namespace detail
 
+/// e^x for a scalar or a vector (float vectors: a polynomial accurate to a few ulps).
 template <class V>
 TYPENET_HD TYPENET_INLINE V exp(V x) {
   if constexpr (!is_vector<V>) return std::exp(x);
@@ -80,18 +108,21 @@ TYPENET_HD TYPENET_INLINE V exp(V x) {
   else return detail::per_lane(x, [](double v) { return std::exp(v); });
 }
 
+/// The natural logarithm, lane by lane through the C library.
 template <class V>
 TYPENET_HD TYPENET_INLINE V log(V x) {
   if constexpr (!is_vector<V>) return std::log(x);
   else return detail::per_lane(x, [](scalar_of_t<V> v) { return std::log(v); });
 }
 
+/// log(1 + x), lane by lane through the C library.
 template <class V>
 TYPENET_HD TYPENET_INLINE V log1p(V x) {
   if constexpr (!is_vector<V>) return std::log1p(x);
   else return detail::per_lane(x, [](scalar_of_t<V> v) { return std::log1p(v); });
 }
 
+/// The square root, exact (the instruction where there is one).
 template <class V>
 TYPENET_HD TYPENET_INLINE V sqrt(V x) {
   if constexpr (!is_vector<V>) {
@@ -110,7 +141,7 @@ TYPENET_HD TYPENET_INLINE V sqrt(V x) {
   }
 }
 
-// 1 / (1 + e^-x); e^-x saturates for x < -87 and the quotient goes to 0.
+/// 1 / (1 + e^-x); e^-x saturates for x < -87 and the quotient goes to 0.
 template <class V>
 TYPENET_HD TYPENET_INLINE V sigmoid(V x) {
   if constexpr (!is_vector<V>) {
@@ -122,8 +153,8 @@ TYPENET_HD TYPENET_INLINE V sigmoid(V x) {
   }
 }
 
-// tanh: an odd polynomial near zero (Cephes tanhf, |x| < 0.625) where the
-// exp-based form would cancel, 1 - 2/(e^{2|x|} + 1) elsewhere.
+/// tanh: an odd polynomial near zero (Cephes tanhf, |x| < 0.625) where the
+/// exp-based form would cancel, 1 - 2/(e^{2|x|} + 1) elsewhere.
 template <class V>
 TYPENET_HD TYPENET_INLINE V tanh(V x) {
   if constexpr (!is_vector<V>) {
@@ -145,13 +176,13 @@ TYPENET_HD TYPENET_INLINE V tanh(V x) {
   }
 }
 
-// softplus(x) = log(1 + e^x), as max(x, 0) + log1p(e^-|x|): e^-|x| is in
-// (0, 1], so nothing overflows for large x, and for very negative x the
-// result is e^x to full relative precision (log1p, not log of 1 + e^x).
-// Float lanes: within a few float ulps (test_expr measures it) down to
-// x = -87.3, where exp_f32 clamps; below, where the exact result is a
-// subnormal float or 0, they give 0 (and x softplus(x) stays 0 too, which
-// the clamped e^-87.3 = FLT_MIN would not for huge |x|).
+/// softplus(x) = log(1 + e^x), as max(x, 0) + log1p(e^-|x|): e^-|x| is in
+/// (0, 1], so nothing overflows for large x, and for very negative x the
+/// result is e^x to full relative precision (log1p, not log of 1 + e^x).
+/// Float lanes: within a few float ulps (test_expr measures it) down to
+/// x = -87.3, where exp_f32 clamps; below, where the exact result is a
+/// subnormal float or 0, they give 0 (and x softplus(x) stays 0 too, which
+/// the clamped e^-87.3 = FLT_MIN would not for huge |x|).
 template <class V>
 TYPENET_HD TYPENET_INLINE V softplus(V x) {
   if constexpr (!is_vector<V>) {
@@ -165,8 +196,8 @@ TYPENET_HD TYPENET_INLINE V softplus(V x) {
   }
 }
 
-// erf for float lanes: Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7),
-// enough for GELU, whose value is x/2 (1 + erf(x/sqrt 2)).
+/// erf for float lanes: Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7),
+/// enough for GELU, whose value is x/2 (1 + erf(x/sqrt 2)).
 template <class V>
 TYPENET_HD TYPENET_INLINE V erf(V x) {
   if constexpr (!is_vector<V>) {
@@ -186,15 +217,15 @@ TYPENET_HD TYPENET_INLINE V erf(V x) {
   }
 }
 
-// 1 / (sqrt(v) c + e), for v >= 0: the denominator of Adam's step.
-//
-// Float vectors with AVX-512 start from the hardware's 14-bit estimates of
-// 1/sqrt and 1/x and refine each with one Newton step, on the multiply-add
-// units: within a few float ulps of the exact expression (test_optimizers
-// bounds it). A fused Adam step spends most of its extra time waiting on the
-// divider otherwise (docs/performance.md measures what it costs). Everything else (scalars, the GPU, double, other instruction
-// sets) computes it exactly, so the GPU's Adam agrees with the CPU's to a few
-// ulps per step, not bit for bit.
+/// 1 / (sqrt(v) c + e), for v >= 0: the denominator of Adam's step.
+///
+/// Float vectors with AVX-512 start from the hardware's 14-bit estimates of
+/// 1/sqrt and 1/x and refine each with one Newton step, on the multiply-add
+/// units: within a few float ulps of the exact expression (test_optimizers
+/// bounds it). A fused Adam step spends most of its extra time waiting on the
+/// divider otherwise (docs/performance.md measures what it costs). Everything else (scalars, the GPU, double, other instruction
+/// sets) computes it exactly, so the GPU's Adam agrees with the CPU's to a few
+/// ulps per step, not bit for bit.
 template <class V>
 TYPENET_HD TYPENET_INLINE V inverse_of_scaled_sqrt(V v, V c, V e) {
 #if TYPENET_AVX512 && !defined(__CUDA_ARCH__)

@@ -29,8 +29,8 @@ inline constexpr const char* instruction_set = "AVX-512";
 inline constexpr std::size_t register_bytes = 32;
 inline constexpr const char* instruction_set = "AVX2+FMA";
 #else
-inline constexpr std::size_t register_bytes = 16;
-inline constexpr const char* instruction_set = "portable (128-bit vectors)";
+inline constexpr std::size_t register_bytes = 16;  ///< the bytes of one vector register
+inline constexpr const char* instruction_set = "portable (128-bit vectors)";  ///< the instruction set the kernels were compiled for
 #endif
 
 // In nvcc's device pass a vector is one lane, its own scalar (see
@@ -45,72 +45,84 @@ inline constexpr const char* instruction_set = "portable (128-bit vectors)";
 
 template <class T>
 struct native;
+/// The float vector and its mask and bit lanes.
 template <>
 struct native<float> {
-  typedef TYPENET_VECTOR(float) type;
-  typedef std::int32_t mask_lane;
-  typedef std::uint32_t bits_lane;
+  typedef TYPENET_VECTOR(float) type;  ///< the vector type
+  typedef std::int32_t mask_lane;  ///< The lanes of a comparison's result.
+  typedef std::uint32_t bits_lane;  ///< The lanes for bit manipulation.
 };
+/// The double vector and its mask and bit lanes.
 template <>
 struct native<double> {
-  typedef TYPENET_VECTOR(double) type;
-  typedef std::int64_t mask_lane;
-  typedef std::uint64_t bits_lane;
+  typedef TYPENET_VECTOR(double) type;  ///< the vector type
+  typedef std::int64_t mask_lane;  ///< The lanes of a comparison's result.
+  typedef std::uint64_t bits_lane;  ///< The lanes for bit manipulation.
 };
+/// The vector of int32 lanes.
 template <>
 struct native<std::int32_t> {
-  typedef TYPENET_VECTOR(std::int32_t) type;
+  typedef TYPENET_VECTOR(std::int32_t) type;  ///< the vector type
 };
+/// The vector of int64 lanes.
 template <>
 struct native<std::int64_t> {
-  typedef TYPENET_VECTOR(std::int64_t) type;
+  typedef TYPENET_VECTOR(std::int64_t) type;  ///< the vector type
 };
+/// The vector of uint32 lanes.
 template <>
 struct native<std::uint32_t> {
-  typedef TYPENET_VECTOR(std::uint32_t) type;
+  typedef TYPENET_VECTOR(std::uint32_t) type;  ///< the vector type
 };
+/// The vector of uint64 lanes.
 template <>
 struct native<std::uint64_t> {
-  typedef TYPENET_VECTOR(std::uint64_t) type;
+  typedef TYPENET_VECTOR(std::uint64_t) type;  ///< the vector type
 };
 
-// vec<float>: one register of floats; lanes<float>: how many.
+/// vec<float>: one register of floats; lanes<float>: how many.
 template <class T>
 using vec = typename native<T>::type;
 template <class T>
 #if defined(__CUDA_ARCH__)
 inline constexpr int lanes = 1;
 #else
-inline constexpr int lanes = static_cast<int>(register_bytes / sizeof(T));
+inline constexpr int lanes = static_cast<int>(register_bytes / sizeof(T));  ///< how many T one vector holds (1 in nvcc's device pass)
 #endif
-// The integer vector a comparison of vec<T> yields (all ones where true).
+/// The integer vector a comparison of vec<T> yields (all ones where true).
 template <class T>
 using mask = vec<typename native<T>::mask_lane>;
-// Unsigned lanes of the same width, for bit manipulation (hashes, exponents).
+/// Unsigned lanes of the same width, for bit manipulation (hashes, exponents).
 template <class T>
 using bits = vec<typename native<T>::bits_lane>;
 
-// The scalar type behind a vector, and the identity for scalars, so that the
-// expression evaluator can be written once for both.
+/// The scalar type behind a vector, and the identity for scalars, so that the
+/// expression evaluator can be written once for both.
 template <class V>
 struct scalar_of {
+  /// A scalar is its own scalar type.
   using type = V;
 };
+/// The float vector's scalar is float.
 template <>
 struct scalar_of<vec<float>> {
+  /// The scalar type.
   using type = float;
 };
+/// The double vector's scalar is double.
 template <>
 struct scalar_of<vec<double>> {
+  /// The scalar type.
   using type = double;
 };
+/// The scalar type behind V (V itself for a scalar).
 template <class V>
 using scalar_of_t = typename scalar_of<V>::type;
 template <class V>
-inline constexpr bool is_vector = !std::is_same_v<scalar_of_t<V>, V>;
+inline constexpr bool is_vector = !std::is_same_v<scalar_of_t<V>, V>;  ///< whether V is a vector, not a scalar
 
-// x in every lane. (Not V{} + x: adding to zero is not an identity for -0.0,
-// so the compiler would emit an addition before the broadcast.)
+/// x in every lane. (Not V{} + x: adding to zero is not an identity for -0.0,
+/// so the compiler would emit an addition before the broadcast.)
 template <class V>
 TYPENET_HD TYPENET_INLINE V splat(scalar_of_t<V> x) {
   if constexpr (is_vector<V>) {
@@ -130,6 +142,7 @@ TYPENET_HD TYPENET_INLINE V splat(scalar_of_t<V> x) {
   }
 }
 
+/// A full vector from p (unaligned).
 template <class T>
 TYPENET_HD TYPENET_INLINE vec<T> load(const T* p) {
   vec<T> v;
@@ -137,14 +150,15 @@ TYPENET_HD TYPENET_INLINE vec<T> load(const T* p) {
   return v;
 }
 
+/// A full vector to p (unaligned).
 template <class T>
 TYPENET_HD TYPENET_INLINE void store(T* p, vec<T> v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// Loads the first n lanes (0 < n <= lanes<T>) and zeroes the rest, never
-// touching memory past p[n-1]: column tails of widths that are not a multiple
-// of the vector width end exactly where the matrix ends.
+/// Loads the first n lanes (0 < n <= lanes<T>) and zeroes the rest, never
+/// touching memory past p[n-1]: column tails of widths that are not a multiple
+/// of the vector width end exactly where the matrix ends.
 template <class T>
 TYPENET_HD TYPENET_INLINE vec<T> load_n(const T* p, int n) {
   if (n >= lanes<T>) return load(p);
@@ -161,6 +175,7 @@ TYPENET_HD TYPENET_INLINE vec<T> load_n(const T* p, int n) {
 #endif
 }
 
+/// The first n lanes of v to p.
 template <class T>
 TYPENET_HD TYPENET_INLINE void store_n(T* p, vec<T> v, int n) {
   if (n >= lanes<T>) return store(p, v);
@@ -175,23 +190,26 @@ TYPENET_HD TYPENET_INLINE void store_n(T* p, vec<T> v, int n) {
 #endif
 }
 
-// The valid lanes of a vector at a column tail, computed once outside a loop
-// so that the loads and stores inside it stay single instructions.
+/// The valid lanes of a vector at a column tail, computed once outside a loop
+/// so that the loads and stores inside it stay single instructions.
 template <class T>
 struct Tail {
-  int count = lanes<T>;
+  int count = lanes<T>;  ///< the valid lanes
 #if TYPENET_AVX512
   std::uint32_t bits = (1u << lanes<T>) - 1u;
 #endif
   TYPENET_HD Tail() {}
+  /// The first n lanes (all of them if n is larger).
   TYPENET_HD explicit Tail(int n) : count(n < lanes<T> ? n : lanes<T>) {
 #if TYPENET_AVX512
     bits = (1u << count) - 1u;
 #endif
   }
+  /// Whether every lane is valid.
   TYPENET_HD bool full() const { return count == lanes<T>; }
 };
 
+/// The valid lanes from p; the others are zero.
 template <class T>
 TYPENET_HD TYPENET_INLINE vec<T> load(const T* p, Tail<T> t) {
 #if TYPENET_AVX512
@@ -202,6 +220,7 @@ TYPENET_HD TYPENET_INLINE vec<T> load(const T* p, Tail<T> t) {
 #endif
 }
 
+/// The valid lanes to p; the memory beyond is not touched.
 template <class T>
 TYPENET_HD TYPENET_INLINE void store(T* p, vec<T> v, Tail<T> t) {
 #if TYPENET_AVX512
@@ -212,10 +231,10 @@ TYPENET_HD TYPENET_INLINE void store(T* p, vec<T> v, Tail<T> t) {
 #endif
 }
 
-// Lanes 0, 1, ..., as unsigned integers of the width of T (element indices).
-// (Built in an array and copied, not by subscripting the vector: nvcc's
-// front end, which also parses the host code of .cu files, has no vector
-// subscripts; GCC turns the copy into one constant load.)
+/// Lanes 0, 1, ..., as unsigned integers of the width of T (element indices).
+/// (Built in an array and copied, not by subscripting the vector: nvcc's
+/// front end, which also parses the host code of .cu files, has no vector
+/// subscripts; GCC turns the copy into one constant load.)
 template <class T>
 TYPENET_INLINE bits<T> lane_indices() {
   typename native<T>::bits_lane index[lanes<T>];
@@ -225,7 +244,7 @@ TYPENET_INLINE bits<T> lane_indices() {
   return v;
 }
 
-// a*b + c in one rounding where the hardware has it.
+/// a*b + c in one rounding where the hardware has it.
 template <class V>
 TYPENET_HD TYPENET_INLINE V fma(V a, V b, V c) {
   if constexpr (!is_vector<V>) {
@@ -249,7 +268,7 @@ TYPENET_HD TYPENET_INLINE V fma(V a, V b, V c) {
   }
 }
 
-// Lane-wise choice; `m` comes from a comparison of vectors (all ones = true).
+/// Lane-wise choice; `m` comes from a comparison of vectors (all ones = true).
 template <class V, class M>
 TYPENET_HD TYPENET_INLINE V select(M m, V a, V b) {
   if constexpr (!is_vector<V>) {
@@ -261,6 +280,7 @@ TYPENET_HD TYPENET_INLINE V select(M m, V a, V b) {
   }
 }
 
+/// The sum of the lanes.
 template <class V>
 TYPENET_INLINE scalar_of_t<V> reduce_add(V v) {
   if constexpr (!is_vector<V>) {
@@ -291,10 +311,12 @@ TYPENET_INLINE scalar_of_t<V> reduce_add(V v) {
   }
 }
 
+/// The larger of a and b, lane by lane (b where either is NaN).
 template <class V>
 TYPENET_HD TYPENET_INLINE V max(V a, V b) {
   return select(a > b, a, b);
 }
+/// The smaller of a and b, lane by lane (b where either is NaN).
 template <class V>
 TYPENET_HD TYPENET_INLINE V min(V a, V b) {
   return select(a < b, a, b);

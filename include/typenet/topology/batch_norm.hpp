@@ -15,25 +15,30 @@
 
 namespace typenet {
 
+/// Batch normalisation over each feature, with running estimates for evaluation (torch.nn.BatchNorm1d's eps and momentum).
 template <float Eps = 1e-5f, float Momentum = 0.1f>
 struct BatchNorm {
-  static constexpr LayerKind kind = LayerKind::normalization;
-  static constexpr NormalizationAxis axis = NormalizationAxis::batch;
-  static constexpr bool centred = true;
-  static constexpr bool cancels_bias = true;
+  static constexpr LayerKind kind = LayerKind::normalization;  ///< what the planner reads: a normalisation layer
+  static constexpr NormalizationAxis axis = NormalizationAxis::batch;  ///< per feature, over the batch
+  static constexpr bool centred = true;  ///< it subtracts the mean
+  static constexpr bool cancels_bias = true;  ///< so the Linear before it has no bias
+  /// Eps in the scalar type T.
   template <class T>
   static constexpr T epsilon() {
     return T(Eps);
   }
-  static constexpr float momentum = Momentum;
+  static constexpr float momentum = Momentum;  ///< the weight of the new batch's statistics in the running ones
+  /// Its parameters: gamma (1) and beta (0), PyTorch's weight and bias.
   static constexpr std::array<ValueSpec, 2> parameters{{
       feature_vector(ParameterRole::scale, "gamma", "weight", Initial::ones),
       feature_vector(ParameterRole::shift, "beta", "bias", Initial::zeros),
   }};
+  /// Its state: the running mean (0) and variance (1).
   static constexpr std::array<ValueSpec, 2> state{{
       feature_vector(ParameterRole::running_mean, "running_mean", "running_mean", Initial::zeros),
       feature_vector(ParameterRole::running_var, "running_var", "running_var", Initial::ones),
   }};
+  /// The layer's name in messages and checkpoints.
   static std::string name() {
     if (Eps == 1e-5f && Momentum == 0.1f) return "BatchNorm";
     return "BatchNorm<" + format_constant(Eps) + "," + format_constant(Momentum) + ">";

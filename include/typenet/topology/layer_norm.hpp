@@ -15,16 +15,19 @@
 
 namespace typenet {
 
+/// Layer normalisation over each sample's features (torch.nn.LayerNorm over the last dimension); Affine adds gamma and beta.
 template <float Eps = 1e-5f, bool Affine = true>
 struct LayerNorm {
-  static constexpr LayerKind kind = LayerKind::normalization;
-  static constexpr NormalizationAxis axis = NormalizationAxis::features;
-  static constexpr bool centred = true;
-  static constexpr bool cancels_bias = false;
+  static constexpr LayerKind kind = LayerKind::normalization;  ///< what the planner reads: a normalisation layer
+  static constexpr NormalizationAxis axis = NormalizationAxis::features;  ///< per sample, over its features
+  static constexpr bool centred = true;  ///< it subtracts the mean
+  static constexpr bool cancels_bias = false;  ///< a bias before it is not cancelled (the mean of a sample is not the bias)
+  /// Eps in the scalar type T.
   template <class T>
   static constexpr T epsilon() {
     return T(Eps);
   }
+  /// Its parameters: gamma and beta when Affine, none otherwise.
   static constexpr auto parameters = [] {
     if constexpr (Affine)
       return std::array<ValueSpec, 2>{{feature_vector(ParameterRole::scale, "gamma", "weight", Initial::ones),
@@ -32,7 +35,8 @@ struct LayerNorm {
     else
       return std::array<ValueSpec, 0>{};
   }();
-  static constexpr std::array<ValueSpec, 0> state{};
+  static constexpr std::array<ValueSpec, 0> state{};  ///< it keeps no state
+  /// The layer's name in messages and checkpoints.
   static std::string name() {
     if (Eps == 1e-5f && Affine) return "LayerNorm";
     return "LayerNorm<" + format_constant(Eps) + (Affine ? "" : ",false") + ">";

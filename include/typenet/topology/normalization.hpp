@@ -30,15 +30,16 @@
 
 namespace typenet {
 
+/// Over what a normalisation computes its statistics.
 enum class NormalizationAxis {
-  batch,     // per feature, over the batch's samples; running estimates for evaluation (BatchNorm)
-  features,  // per sample, over its features; the same in training and evaluation (LayerNorm, RMSNorm)
+  batch,  ///< per feature, over the batch's samples; running estimates for evaluation (BatchNorm)
+  features,  ///< per sample, over its features; the same in training and evaluation (LayerNorm, RMSNorm)
 };
 
-// The stand-in for a block without a normalisation layer.
+/// The stand-in for a block without a normalisation layer.
 struct NoNormalization {
-  static constexpr std::array<ValueSpec, 0> parameters{};
-  static constexpr std::array<ValueSpec, 0> state{};
+  static constexpr std::array<ValueSpec, 0> parameters{};  ///< no parameters
+  static constexpr std::array<ValueSpec, 0> state{};  ///< no state
 };
 
 namespace normalization_detail {
@@ -72,8 +73,8 @@ constexpr bool declarations_fit() {
 
 }  // namespace normalization_detail
 
-// Whether L meets the contract above; the planner reports a layer that
-// claims the slot without meeting it in one sentence.
+/// Whether L meets the contract above; the planner reports a layer that
+/// claims the slot without meeting it in one sentence.
 template <class L>
 concept NormalizationLayer = requires {
   requires L::kind == LayerKind::normalization;

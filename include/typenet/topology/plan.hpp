@@ -16,8 +16,8 @@
 
 namespace typenet::plan_detail {
 
-// Where each block's parts are in the layer list (-1: absent), and where its
-// values start in the buffers.
+/// Where each block's parts are in the layer list (-1: absent), and where its
+/// values start in the buffers.
 struct BlockInfo {
   std::size_t in = 0, out = 0;
   bool bias = true;
@@ -72,11 +72,11 @@ constexpr std::size_t last_linear_width(const std::array<LayerInfo, N>& layers) 
   return w;
 }
 
-// The plan: the blocks of a network, in order.
+/// The plan: the blocks of a network, in order.
 template <class... B>
 struct BlockList {};
 
-// The plan of a valid layer list.
+/// The plan of a valid layer list.
 template <class... Layers>
 struct Planner {
   static constexpr std::array<LayerInfo, sizeof...(Layers)> layers{describe<Layers>()...};
@@ -105,14 +105,14 @@ struct Planner {
 
 template <bool Valid, class... Layers>
 struct plan_of {
-  using type = BlockList<>;  // an invalid network plans to nothing, so no second error follows
+  using type = BlockList<>;  ///< an invalid network plans to nothing, so no second error follows
 };
 template <class... Layers>
 struct plan_of<true, Layers...> {
   using type = typename Planner<Layers...>::type;
 };
 
-// What the whole network is made of, from its plan.
+/// What the whole network is made of, from its plan.
 template <class Plan>
 struct plan_traits;
 template <class... B>
@@ -130,7 +130,7 @@ struct plan_traits<BlockList<>> {
   static constexpr std::size_t block_count = 0, parameter_count = 0, state_count = 0, max_width = 0;
   static constexpr bool batch_statistics = false;
   template <std::size_t I>
-  using block = void;  // an invalid network has no blocks; asking for one is not a second error
+  using block = void;  ///< an invalid network has no blocks; asking for one is not a second error
 };
 
 }  // namespace typenet::plan_detail

@@ -16,6 +16,7 @@
 
 namespace typenet {
 
+/// Each rule of a network's topology, by the error that breaks it (topology_rules.inc has each one's sentence).
 enum class TopologyError {
   none,
   not_a_network,
@@ -44,8 +45,8 @@ enum class TopologyError {
   softmax_single_output,
 };
 
-// The contract of the activation slot: a formula of x = Var<0> (its
-// derivative, and what backward keeps, are derived from it) and a name.
+/// The contract of the activation slot: a formula of x = Var<0> (its
+/// derivative, and what backward keeps, are derived from it) and a name.
 template <class L>
 concept ActivationLayer = requires {
   requires L::kind == LayerKind::activation;
@@ -55,15 +56,15 @@ concept ActivationLayer = requires {
 
 namespace plan_detail {
 
-// What the planner needs of one layer.
+/// What the planner needs of one layer.
 struct LayerInfo {
-  TopologyError contract = TopologyError::none;  // not_a_layer, or a slot's contract it claims and misses
+  TopologyError contract = TopologyError::none;  ///< not_a_layer, or a slot's contract it claims and misses
   LayerKind kind = LayerKind::activation;
-  std::size_t width = 0;  // Input, Linear
-  bool bias = false;      // Linear
-  float probability = 0;  // Dropout
-  // A normalisation layer: whether it cancels the bias before it, and its
-  // parameter and state values per feature.
+  std::size_t width = 0;  ///< Input, Linear
+  bool bias = false;      ///< Linear
+  float probability = 0;  ///< Dropout
+  /// A normalisation layer: whether it cancels the bias before it, and its
+  /// parameter and state values per feature.
   bool cancels_bias = false;
   std::size_t parameters_per_feature = 0, state_per_feature = 0;
 };
@@ -96,7 +97,7 @@ constexpr LayerInfo describe() {
   return info;
 }
 
-// Walks the layers once and returns the first rule they break.
+/// Walks the layers once and returns the first rule they break.
 template <std::size_t N>
 constexpr TopologyError validate(const std::array<LayerInfo, N>& layers) {
   using enum TopologyError;
@@ -156,23 +157,25 @@ constexpr TopologyError validate(const std::array<LayerInfo, N>& layers) {
 
 }  // namespace plan_detail
 
+/// A network as a type (declared here for the rules; topology/sequential.hpp defines it).
 template <class... Layers>
 struct Sequential;
 
 template <TopologyError Error, TopologyError Rule>
-inline constexpr bool rule_kept = Error != Rule;
+inline constexpr bool rule_kept = Error != Rule;  ///< Whether `Error` is not the broken rule `Rule` (the static_assert of that rule's sentence).
 
-// The sentences for Sequential<...> itself (see topology_rules.inc).
+/// The sentences for Sequential<...> itself (see topology_rules.inc).
 template <TopologyError topology_error>
 struct TopologyRules {
 #include "typenet/topology/topology_rules.inc"
 };
 
-// The first rule a network type breaks, found without instantiating the
-// type itself: a model checks its network with this before it touches it,
-// so that an invalid network is reported once (topology_rules.inc).
+/// The first rule a network type breaks, found without instantiating the
+/// type itself: a model checks its network with this before it touches it,
+/// so that an invalid network is reported once (topology_rules.inc).
 template <class Net>
 inline constexpr TopologyError topology_error_of = TopologyError::not_a_network;
+/// A Sequential's first broken rule, from the layers' descriptions.
 template <class... Layers>
 inline constexpr TopologyError topology_error_of<Sequential<Layers...>> =
     plan_detail::validate(std::array<plan_detail::LayerInfo, sizeof...(Layers)>{plan_detail::describe<Layers>()...});

@@ -27,17 +27,20 @@
 
 namespace typenet {
 
-// counts(t, p): how many samples of true class labels[t] were predicted as
-// labels[p] (rows = true class, columns = predicted), as scikit-learn's
-// confusion_matrix.
+/// counts(t, p): how many samples of true class labels[t] were predicted as
+/// labels[p] (rows = true class, columns = predicted), as scikit-learn's
+/// confusion_matrix.
 struct ConfusionMatrix {
-  std::vector<std::int32_t> labels;
-  std::vector<std::size_t> counts;  // labels.size() x labels.size(), row-major
+  std::vector<std::int32_t> labels;  ///< the classes, in ascending order
+  std::vector<std::size_t> counts;  ///< labels.size() x labels.size(), row-major
 
+  /// The number of classes.
   std::size_t classes() const { return labels.size(); }
+  /// How many samples of true class true_class were predicted as predicted_class (indices into labels).
   std::size_t operator()(std::size_t true_class, std::size_t predicted_class) const {
     return counts[true_class * labels.size() + predicted_class];
   }
+  /// The number of samples.
   std::size_t samples() const {
     std::size_t n = 0;
     for (const std::size_t c : counts) n += c;
@@ -45,8 +48,8 @@ struct ConfusionMatrix {
   }
 };
 
-// The predicted class of each row of a model's outputs: its argmax. (A
-// view of T or of const T: both are what a model hands out.)
+/// The predicted class of each row of a model's outputs: its argmax. (A
+/// view of T or of const T: both are what a model hands out.)
 template <class T>
 std::vector<std::int32_t> predicted_classes(MatrixView<T> outputs) {
   std::vector<std::int32_t> classes(outputs.rows);
@@ -64,9 +67,9 @@ inline void check_lengths(std::span<const std::int32_t> y_true, std::span<const 
   if (y_true.empty()) throw std::invalid_argument(std::string("typenet: ") + who + ": no samples.");
 }
 
-// NumPy's pairwise summation of a contiguous float64 array (np.sum, and so
-// np.mean and np.average): 8 interleaved partial sums per block of up to
-// 128 values, halves above that.
+/// NumPy's pairwise summation of a contiguous float64 array (np.sum, and so
+/// np.mean and np.average): 8 interleaved partial sums per block of up to
+/// 128 values, halves above that.
 inline double numpy_sum(const double* a, std::size_t n) {
   if (n < 8) {
     double s = 0.0;
@@ -88,29 +91,29 @@ inline double numpy_sum(const double* a, std::size_t n) {
   return numpy_sum(a, half) + numpy_sum(a + half, n - half);
 }
 
-// x / y, or 0 when y is 0 (scikit-learn's zero_division default).
+/// x / y, or 0 when y is 0 (scikit-learn's zero_division default).
 inline double divide(double x, double y) { return y == 0 ? 0.0 : x / y; }
 
-// F1 exactly as scikit-learn 1.2 computes it from precision and recall.
+/// F1 exactly as scikit-learn 1.2 computes it from precision and recall.
 inline double f1(double precision, double recall) {
   const double denominator = precision + recall;
   return 2.0 * precision * recall / (denominator == 0.0 ? 1.0 : denominator);
 }
 
-// Python's len(): code points, so UTF-8 names pad as in scikit-learn.
+/// Python's len(): code points, so UTF-8 names pad as in scikit-learn.
 inline std::size_t text_width(const std::string& s) {
   std::size_t n = 0;
   for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
   return n;
 }
 
-// "{:>{width}s}"
+/// "{:>{width}s}"
 inline std::string right(const std::string& s, std::size_t width) {
   const std::size_t w = text_width(s);
   return (w < width ? std::string(width - w, ' ') : std::string()) + s;
 }
 
-// " {:>9.{digits}f}"
+/// " {:>9.{digits}f}"
 inline std::string number(double v, int digits) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, " %9.*f", digits, v);
@@ -132,7 +135,7 @@ inline std::vector<std::string> names_of(const ConfusionMatrix& cm, const std::v
 
 }  // namespace report_detail
 
-// The confusion matrix over the sorted union of the labels that occur.
+/// The confusion matrix over the sorted union of the labels that occur.
 inline ConfusionMatrix confusion_matrix(std::span<const std::int32_t> y_true, std::span<const std::int32_t> y_pred) {
   report_detail::check_lengths(y_true, y_pred, "confusion_matrix");
   std::vector<std::int32_t> labels(y_true.begin(), y_true.end());
@@ -147,10 +150,10 @@ inline ConfusionMatrix confusion_matrix(std::span<const std::int32_t> y_true, st
   return cm;
 }
 
-// The confusion matrix over the given classes, in the given order (all ten
-// digits, say, even those that never occur). A sample whose true or
-// predicted label is not among them is an error: it would otherwise vanish
-// from the counts.
+/// The confusion matrix over the given classes, in the given order (all ten
+/// digits, say, even those that never occur). A sample whose true or
+/// predicted label is not among them is an error: it would otherwise vanish
+/// from the counts.
 inline ConfusionMatrix confusion_matrix(std::span<const std::int32_t> y_true, std::span<const std::int32_t> y_pred,
                                         std::span<const std::int32_t> labels) {
   report_detail::check_lengths(y_true, y_pred, "confusion_matrix");
@@ -174,10 +177,10 @@ inline ConfusionMatrix confusion_matrix(std::span<const std::int32_t> y_true, st
   return cm;
 }
 
-// scikit-learn's classification_report text for the classes of `cm`:
-// precision, recall, f1-score and support per class, then accuracy, macro
-// avg and weighted avg. target_names, when given, name the classes in the
-// order of cm.labels.
+/// scikit-learn's classification_report text for the classes of `cm`:
+/// precision, recall, f1-score and support per class, then accuracy, macro
+/// avg and weighted avg. target_names, when given, name the classes in the
+/// order of cm.labels.
 inline std::string classification_report(const ConfusionMatrix& cm, int digits = 2,
                                          const std::vector<std::string>& target_names = {}) {
   using namespace report_detail;
@@ -243,18 +246,20 @@ inline std::string classification_report(const ConfusionMatrix& cm, int digits =
   return report;
 }
 
+/// scikit-learn's classification_report for predicted against true class ids.
 inline std::string classification_report(std::span<const std::int32_t> y_true, std::span<const std::int32_t> y_pred,
                                          int digits = 2, const std::vector<std::string>& target_names = {}) {
   report_detail::check_lengths(y_true, y_pred, "classification_report");
   return classification_report(confusion_matrix(y_true, y_pred), digits, target_names);
 }
 
-// The confusion matrix as an aligned table, true classes down, predicted
-// classes across:
-//
-//   true\pred  0  1  2
-//           0  3  0  1
-//           1  0  2  0
+/// The confusion matrix as an aligned table, true classes down, predicted
+/// classes across:
+/// @verbatim
+///   true\pred  0  1  2
+///           0  3  0  1
+///           1  0  2  0
+/// @endverbatim
 inline std::string format_confusion_matrix(const ConfusionMatrix& cm, const std::vector<std::string>& target_names = {}) {
   using namespace report_detail;
   const std::vector<std::string> names = names_of(cm, target_names, "format_confusion_matrix");

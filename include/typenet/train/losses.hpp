@@ -20,6 +20,7 @@
 
 namespace typenet {
 
+/// How a loss reduces over elements: their mean or their sum.
 enum class Reduction { mean, sum };
 
 namespace loss_detail {
@@ -35,13 +36,14 @@ void check_same_shape(MatrixView<U> out, MatrixView<V> target, const char* loss)
 }
 }  // namespace loss_detail
 
-// loss = reduce over elements of E(s, t).
+/// loss = reduce over elements of E(s, t).
 template <class E, Reduction R>
 struct ElementwiseLoss {
-  static constexpr E expression{};
-  static constexpr auto gradient_expression = expr::derivative<0>(expression);
-  static constexpr bool takes_logits = false;
+  static constexpr E expression{};  ///< E(s, t), s the output and t the target
+  static constexpr auto gradient_expression = expr::derivative<0>(expression);  ///< dE/ds, derived at compile time
+  static constexpr bool takes_logits = false;  ///< it takes the network's output, not logits
 
+  /// The loss of out against target.
   template <class U, class T = std::remove_const_t<U>>
   T operator()(MatrixView<U> out, std::type_identity_t<MatrixView<const T>> target) const {
     loss_detail::check_same_shape(out, target, "loss");
@@ -52,7 +54,7 @@ struct ElementwiseLoss {
     return static_cast<T>(R == Reduction::mean ? total / static_cast<double>(out.rows * out.cols) : total);
   }
 
-  // The loss, and dLoss/dOutput into grad (same shape as out; may be dense).
+  /// The loss, and dLoss/dOutput into grad (same shape as out; may be dense).
   template <class U, class T = std::remove_const_t<U>>
   T operator()(MatrixView<U> out, std::type_identity_t<MatrixView<const T>> target,
                std::type_identity_t<MatrixView<T>> grad) const {
@@ -71,37 +73,39 @@ struct ElementwiseLoss {
 
 namespace loss_detail {
 using namespace expr;  // the formulas below read as mathematics
-// (s - t)^2
+/// (s - t)^2
 using Squared = decltype(pow<2>(s - t));
-// max(0, 1 - t s)
+/// max(0, 1 - t s)
 using Margin = decltype(max(lit<1.0> - t * s, lit<0.0>));
-// -(t log p + (1 - t) log(1 - p)), logs clamped at -100 as torch.nn.BCELoss
+/// -(t log p + (1 - t) log(1 - p)), logs clamped at -100 as torch.nn.BCELoss
 using BinaryCrossEntropy = decltype(-(t * max(log(s), lit<-100.0>) + (lit<1.0> - t) * max(log(lit<1.0> - s), lit<-100.0>)));
-// max(s, 0) - s t + log(1 + e^-|s|): BCE of sigmoid(s), without overflow
+/// max(s, 0) - s t + log(1 + e^-|s|): BCE of sigmoid(s), without overflow
 using BinaryCrossEntropyWithLogits = decltype(max(s, lit<0.0>) - s * t + log1p(exp(-abs(s))));
 }  // namespace loss_detail
 
-// mean (s - t)^2                                  (torch.nn.MSELoss)
+/// mean (s - t)^2                                  (torch.nn.MSELoss)
 using MeanSquaredError = ElementwiseLoss<loss_detail::Squared, Reduction::mean>;
-// sum (s - t)^2                                   (micrograd's regression loss)
+/// sum (s - t)^2                                   (micrograd's regression loss)
 using SumSquaredError = ElementwiseLoss<loss_detail::Squared, Reduction::sum>;
-// mean max(0, 1 - t s), t in {-1, +1}             (micrograd's max-margin loss)
+/// mean max(0, 1 - t s), t in {-1, +1}             (micrograd's max-margin loss)
 using Hinge = ElementwiseLoss<loss_detail::Margin, Reduction::mean>;
-// mean BCE on probabilities                       (torch.nn.BCELoss)
+/// mean BCE on probabilities                       (torch.nn.BCELoss)
 using BinaryCrossEntropy = ElementwiseLoss<loss_detail::BinaryCrossEntropy, Reduction::mean>;
-// mean BCE on logits                              (torch.nn.BCEWithLogitsLoss)
+/// mean BCE on logits                              (torch.nn.BCEWithLogitsLoss)
 using BinaryCrossEntropyWithLogits = ElementwiseLoss<loss_detail::BinaryCrossEntropyWithLogits, Reduction::mean>;
 
-// mean over samples of -log softmax(l)[label]     (torch.nn.CrossEntropyLoss)
-// Fused: computed from the logits with log-sum-exp, and its gradient with
-// respect to the logits is (softmax(l) - onehot(label)) / batch.
+/// mean over samples of -log softmax(l)[label]     (torch.nn.CrossEntropyLoss)
+/// Fused: computed from the logits with log-sum-exp, and its gradient with
+/// respect to the logits is (softmax(l) - onehot(label)) / batch.
 struct SoftmaxCrossEntropy {
-  static constexpr bool takes_logits = true;
+  static constexpr bool takes_logits = true;  ///< it takes logits (the network's last block before any Softmax)
 
+  /// The loss of the logits against class labels.
   template <class U, class T = std::remove_const_t<U>>
   T operator()(MatrixView<U> logits, std::span<const std::int32_t> labels) const {
     return compute<T>(MatrixView<const T>(logits), labels, nullptr);
   }
+  /// The loss, and dLoss/dLogits written into grad.
   template <class U, class T = std::remove_const_t<U>>
   T operator()(MatrixView<U> logits, std::span<const std::int32_t> labels,
                std::type_identity_t<MatrixView<T>> grad) const {

@@ -13,13 +13,13 @@
 
 namespace typenet {
 
-// The predicted class of each row: the index of its largest output.
+/// The predicted class of each row: the index of its largest output.
 template <class T>
 std::size_t argmax(const T* row, std::size_t n) {
   return static_cast<std::size_t>(std::max_element(row, row + n) - row);
 }
 
-// Fraction of rows whose argmax equals the label.
+/// Fraction of rows whose argmax equals the label.
 template <class T>
 double accuracy(MatrixView<const T> out, std::span<const std::int32_t> labels) {
   if (labels.size() != out.rows)
@@ -32,8 +32,8 @@ double accuracy(MatrixView<const T> out, std::span<const std::int32_t> labels) {
   return static_cast<double>(right) / static_cast<double>(out.rows);
 }
 
-// One output per row, targets in {-1, +1} (hinge) or {0, 1} (sigmoid,
-// logits): a prediction is positive when the output exceeds `threshold`.
+/// One output per row, targets in {-1, +1} (hinge) or {0, 1} (sigmoid,
+/// logits): a prediction is positive when the output exceeds `threshold`.
 template <class T>
 double binary_accuracy(MatrixView<const T> out, std::type_identity_t<MatrixView<const T>> targets,
                        std::type_identity_t<T> threshold, std::type_identity_t<T> positive = T(1)) {

@@ -24,13 +24,13 @@ bool all_finite(const T* p, std::size_t n) {
 }
 }  // namespace numerics_detail
 
-// After a training step: throws NumericsError if `loss` is not finite, or a
-// parameter is not, naming the step and the first block at fault (the first
-// whose forward output holds a NaN or an infinity, else the first whose
-// parameters do). A
-// non-finite gradient shows up here as non-finite parameters after the
-// update. The parameter scan is one read of the buffer, done every
-// `scan_every` steps (0: only when the loss is bad).
+/// After a training step: throws NumericsError if `loss` is not finite, or a
+/// parameter is not, naming the step and the first block at fault (the first
+/// whose forward output holds a NaN or an infinity, else the first whose
+/// parameters do). A
+/// non-finite gradient shows up here as non-finite parameters after the
+/// update. The parameter scan is one read of the buffer, done every
+/// `scan_every` steps (0: only when the loss is bad).
 template <class Net, class T>
 void check_finite(const Model<Net, T>& model, std::size_t step, T loss, std::size_t scan_every = 1) {
   const bool bad_loss = !std::isfinite(loss);
@@ -57,10 +57,10 @@ void check_finite(const Model<Net, T>& model, std::size_t step, T loss, std::siz
   throw NumericsError(what + ". Try a smaller learning rate, or gradient clipping.");
 }
 
-// Scales the gradients so that their global L2 norm is at most max_norm
-// (torch.nn.utils.clip_grad_norm_: factor max_norm / (norm + 1e-6) when the
-// norm exceeds it). Returns the norm before clipping. The sum runs in double,
-// in buffer order: the same on any number of threads.
+/// Scales the gradients so that their global L2 norm is at most max_norm
+/// (torch.nn.utils.clip_grad_norm_: factor max_norm / (norm + 1e-6) when the
+/// norm exceeds it). Returns the norm before clipping. The sum runs in double,
+/// in buffer order: the same on any number of threads.
 template <class Net, class T>
 double clip_gradient_norm(Model<Net, T>& model, double max_norm) {
   if (!(max_norm > 0)) throw std::invalid_argument("typenet: clip_gradient_norm: max_norm must be > 0.");

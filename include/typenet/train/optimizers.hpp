@@ -12,8 +12,8 @@
 
 namespace typenet {
 
-// Every optimizer a checkpoint can hold: describe_checkpoint reads a file
-// without knowing which one saved it, so it must know them all.
+/// Every optimizer a checkpoint can hold: describe_checkpoint reads a file
+/// without knowing which one saved it, so it must know them all.
 using all_optimizers = optim::OptimizerList<SGD, Adam, AdamW, RMSprop, Adagrad>;
 static_assert(optim::distinct_kinds(all_optimizers{}), "typenet: two optimizers share a checkpoint kind.");
 

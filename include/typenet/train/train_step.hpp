@@ -10,15 +10,15 @@
 
 namespace typenet {
 
-// Forward (train mode), loss and backward; returns the loss. The gradients
-// are in model.gradients() afterwards.
-//
-// `gradient_scale` multiplies dLoss/dOutput before backward. Data-parallel
-// training passes this process's share of the global batch (its rows / all
-// rows), which turns the mean over its own rows into its part of the mean
-// over the global batch, row by row, before synchronised BatchNorm's
-// backward sums anything across processes; scaling the parameter gradients
-// afterwards instead would be wrong there whenever the shares differ.
+/// Forward (train mode), loss and backward; returns the loss. The gradients
+/// are in model.gradients() afterwards.
+///
+/// `gradient_scale` multiplies dLoss/dOutput before backward. Data-parallel
+/// training passes this process's share of the global batch (its rows / all
+/// rows), which turns the mean over its own rows into its part of the mean
+/// over the global batch, row by row, before synchronised BatchNorm's
+/// backward sums anything across processes; scaling the parameter gradients
+/// afterwards instead would be wrong there whenever the shares differ.
 template <class Net, class T, class Loss, class Target>
 T loss_and_gradient(Model<Net, T>& model, std::type_identity_t<MatrixView<const T>> x, const Target& target,
                     const Loss& loss, std::type_identity_t<T> gradient_scale = T(1)) {
@@ -33,13 +33,13 @@ T loss_and_gradient(Model<Net, T>& model, std::type_identity_t<MatrixView<const 
   return value;
 }
 
-// An optimizer whose per-parameter update backward can apply directly.
+/// An optimizer whose per-parameter update backward can apply directly.
 template <class Optimizer, class T>
 concept FusableOptimizer = requires(Optimizer& o, std::span<T> p) { o.prepare(p); };
 
-// Forward, loss, backward and update. With a fusable optimizer (SGD, Adam,
-// AdamW) each parameter is updated as soon as its gradient is computed,
-// bitwise as optimizer.step() would; model.gradients() is then not written.
+/// Forward, loss, backward and update. With a fusable optimizer (SGD, Adam,
+/// AdamW) each parameter is updated as soon as its gradient is computed,
+/// bitwise as optimizer.step() would; model.gradients() is then not written.
 template <class Net, class T, class Loss, class Target, class Optimizer>
 T train_step(Model<Net, T>& model, std::type_identity_t<MatrixView<const T>> x, const Target& target, const Loss& loss,
              Optimizer& optimizer) {

@@ -59,7 +59,7 @@ namespace typenet::cuda {
 
 namespace block_kernel_detail {
 
-// Rows per thread in the two row-tiled products.
+/// Rows per thread in the two row-tiled products.
 inline constexpr std::size_t rows_per_thread = 4;
 
 TYPENET_HD inline std::size_t row_tiles(std::size_t batch) { return (batch + rows_per_thread - 1) / rows_per_thread; }
@@ -70,7 +70,7 @@ TYPENET_HD TYPENET_INLINE bool kept(std::uint32_t key, std::size_t row, std::siz
   return dropout_bits<std::uint32_t>(key, index) >= dropout_threshold(Block::dropout::probability);
 }
 
-// y = drop(act(u)) at (row, col).
+/// y = drop(act(u)) at (row, col).
 template <class Block, class T>
 TYPENET_HD TYPENET_INLINE T finish(const BlockStep& s, T u, std::size_t row, std::size_t col) {
   T y = evaluate_scalar<T, expression_type<decltype(Block::activation::expression)>>(u);
@@ -84,8 +84,8 @@ TYPENET_HD TYPENET_INLINE T finish(const BlockStep& s, T u, std::size_t row, std
   return y;
 }
 
-// dL/dU at (row, col) from dL/dY, the output y and the pre-activation u
-// (read only when the activation's derivative needs it).
+/// dL/dU at (row, col) from dL/dY, the output y and the pre-activation u
+/// (read only when the activation's derivative needs it).
 template <class Block, class T>
 TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockStep& s, T g, T y, T u, std::size_t row, std::size_t col) {
   using Backward = ActivationBackward<typename Block::activation>;
@@ -106,14 +106,16 @@ TYPENET_HD TYPENET_INLINE T output_to_preactivation(const BlockStep& s, T g, T y
 
 }  // namespace block_kernel_detail
 
-// z = x W with the block's epilogue. Thread t: column t % out, rows
-// [r0, r0 + 4) of row tile t / out.
+/// z = x W with the block's epilogue. Thread t: column t % out, rows
+/// [r0, r0 + 4) of row tile t / out.
 template <class Block, class T>
 struct ForwardProduct {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs.
   TYPENET_HD std::size_t threads() const { return block_kernel_detail::row_tiles(s.batch) * Block::out; }
+  /// One thread's work, thread t.
   TYPENET_HD void operator()(std::size_t t) const {
     using namespace block_kernel_detail;
     constexpr std::size_t In = Block::in, Out = Block::out, R = rows_per_thread;
@@ -163,14 +165,16 @@ struct ForwardProduct {
   }
 };
 
-// Per column: the sum of z over this batch, into mean (a sum until
-// BatchNormFinishStatistics divides it).
+/// Per column: the sum of z over this batch, into mean (a sum until
+/// BatchNormFinishStatistics divides it).
 template <class Block, class T>
 struct BatchNormColumnSums {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     T sum = 0;
     for (std::size_t i = 0; i < s.batch; ++i) sum += a.saved[i * Block::out + col];
@@ -178,15 +182,17 @@ struct BatchNormColumnSums {
   }
 };
 
-// Per column: sum (z - mean)^2 with the mean of the whole statistics batch
-// (the second pass of the variance: exact where E[z^2] - E[z]^2 would
-// cancel), into inv_std.
+/// Per column: sum (z - mean)^2 with the mean of the whole statistics batch
+/// (the second pass of the variance: exact where E[z^2] - E[z]^2 would
+/// cancel), into inv_std.
 template <class Block, class T>
 struct BatchNormSquaredDeviations {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     const T mean = a.stats.mean[col] / static_cast<T>(s.statistics_batch);
     T squares = 0;
@@ -198,14 +204,16 @@ struct BatchNormSquaredDeviations {
   }
 };
 
-// Per column: mean, biased variance and 1/std from the sums, and the running
-// statistics (PyTorch's momentum; the unbiased variance).
+/// Per column: mean, biased variance and 1/std from the sums, and the running
+/// statistics (PyTorch's momentum; the unbiased variance).
 template <class Block, class T>
 struct BatchNormFinishStatistics {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     const T n = static_cast<T>(s.statistics_batch);
     const T mean = a.stats.mean[col] / n, var = a.stats.inv_std[col] / n;
@@ -217,13 +225,15 @@ struct BatchNormFinishStatistics {
   }
 };
 
-// Per element: x-hat over z (in place), the affine, activation and dropout.
+/// Per element: x-hat over z (in place), the affine, activation and dropout.
 template <class Block, class T>
 struct BatchNormNormalise {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per output value.
   TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
+  /// One thread's work, thread at.
   TYPENET_HD void operator()(std::size_t at) const {
     const std::size_t row = at / Block::out, col = at % Block::out;
     const T xhat = evaluate_scalar<T, expression_type<decltype(cpu::pieces::normalize)>>(a.saved[at], a.stats.mean[col],
@@ -235,16 +245,18 @@ struct BatchNormNormalise {
   }
 };
 
-// Per sample (LayerNorm, RMSNorm), over the z + b ForwardProduct kept (in
-// saved when training, in y otherwise): the row's mean and variance in two
-// passes (RMSNorm: its mean square), 1/std, then x-hat (kept when training),
-// u = gamma x-hat + beta and y = drop(act(u)).
+/// Per sample (LayerNorm, RMSNorm), over the z + b ForwardProduct kept (in
+/// saved when training, in y otherwise): the row's mean and variance in two
+/// passes (RMSNorm: its mean square), 1/std, then x-hat (kept when training),
+/// u = gamma x-hat + beta and y = drop(act(u)).
 template <class Block, class T>
 struct RowNormalise {
-  BlockBuffers<T> a;
-  BlockStep s;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
 
+  /// How many threads the kernel runs: one per sample.
   TYPENET_HD std::size_t threads() const { return s.batch; }
+  /// One thread's work, thread row.
   TYPENET_HD void operator()(std::size_t row) const {
     using Norm = typename Block::normalization;
     constexpr std::size_t Out = Block::out;
@@ -275,14 +287,16 @@ struct RowNormalise {
   }
 };
 
-// dZ = dY drop' act' in place, per element (blocks without normalisation).
+/// dZ = dY drop' act' in place, per element (blocks without normalisation).
 template <class Block, class T>
 struct OutputGradient {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per output value.
   TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
+  /// One thread's work, thread at.
   TYPENET_HD void operator()(std::size_t at) const {
     const T u = Block::keeps == Keeps::preactivation ? a.saved[at] : T(0);
     dy[at] = block_kernel_detail::output_to_preactivation<Block, T>(s, dy[at], a.y[at], u, at / Block::out,
@@ -290,16 +304,18 @@ struct OutputGradient {
   }
 };
 
-// BatchNorm's backward, first pass, per column over this batch: dU (in
-// place of dY), its sums, and from them the parameter gradients
-// dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1).
+/// BatchNorm's backward, first pass, per column over this batch: dU (in
+/// place of dY), its sums, and from them the parameter gradients
+/// dgamma = sum dU * du/dgamma (= x-hat), dbeta = sum dU * du/dbeta (= 1).
 template <class Block, class T>
 struct BatchNormBackwardSums {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     constexpr std::size_t Out = Block::out;
     using Affine = expression_type<decltype(cpu::pieces::affine)>;
@@ -321,15 +337,17 @@ struct BatchNormBackwardSums {
   }
 };
 
-// BatchNorm's backward, second pass, per element, with the sums over the
-// whole statistics batch: dZ = gamma/std (dU - (sum dU + x-hat sum dU x-hat) / batch).
+/// BatchNorm's backward, second pass, per element, with the sums over the
+/// whole statistics batch: dZ = gamma/std (dU - (sum dU + x-hat sum dU x-hat) / batch).
 template <class Block, class T>
 struct BatchNormBackwardNormalise {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per output value.
   TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
+  /// One thread's work, thread at.
   TYPENET_HD void operator()(std::size_t at) const {
     const std::size_t col = at % Block::out;
     const T inv_n = T(1) / static_cast<T>(s.statistics_batch);
@@ -338,16 +356,18 @@ struct BatchNormBackwardNormalise {
   }
 };
 
-// Per-sample statistics' backward, first pass, per sample: dU (in place of
-// dY) with u = gamma x-hat + beta, and the row's sums of g = dU gamma
-// (dL/dx-hat) and of g x-hat.
+/// Per-sample statistics' backward, first pass, per sample: dU (in place of
+/// dY) with u = gamma x-hat + beta, and the row's sums of g = dU gamma
+/// (dL/dx-hat) and of g x-hat.
 template <class Block, class T>
 struct RowNormBackwardSums {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per sample.
   TYPENET_HD std::size_t threads() const { return s.batch; }
+  /// One thread's work, thread row.
   TYPENET_HD void operator()(std::size_t row) const {
     constexpr std::size_t Out = Block::out;
     T sum_g = 0, sum_g_xhat = 0;
@@ -371,15 +391,17 @@ struct RowNormBackwardSums {
   }
 };
 
-// Per column, over the batch: dgamma = sum dU x-hat, dbeta = sum dU (before
-// RowNormBackwardNormalise overwrites dU).
+/// Per column, over the batch: dgamma = sum dU x-hat, dbeta = sum dU (before
+/// RowNormBackwardNormalise overwrites dU).
 template <class Block, class T>
 struct RowNormParameterGradients {
-  BlockBuffers<T> a;
-  BlockStep s;
-  const T* du;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  const T* du;  ///< dLoss/du, the gradient of the normalised values
 
+  /// How many threads the kernel runs: one per output feature.
   TYPENET_HD std::size_t threads() const { return Block::out; }
+  /// One thread's work, thread col.
   TYPENET_HD void operator()(std::size_t col) const {
     T sum_du = 0, sum_du_xhat = 0;
     for (std::size_t i = 0; i < s.batch; ++i) {
@@ -392,15 +414,17 @@ struct RowNormParameterGradients {
   }
 };
 
-// Per element: dZ = 1/std (dU gamma - (sum g + x-hat sum g x-hat) / width)
-// (RMSNorm: without sum g).
+/// Per element: dZ = 1/std (dU gamma - (sum g + x-hat sum g x-hat) / width)
+/// (RMSNorm: without sum g).
 template <class Block, class T>
 struct RowNormBackwardNormalise {
-  BlockBuffers<T> a;
-  BlockStep s;
-  T* dy;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  T* dy;  ///< dLoss/dOutput of the block
 
+  /// How many threads the kernel runs: one per output value.
   TYPENET_HD std::size_t threads() const { return s.batch * Block::out; }
+  /// One thread's work, thread at.
   TYPENET_HD void operator()(std::size_t at) const {
     const std::size_t row = at / Block::out, col = at % Block::out;
     const T inv_n = T(1) / static_cast<T>(Block::out);
@@ -411,17 +435,20 @@ struct RowNormBackwardNormalise {
   }
 };
 
-// dW = X^T dZ (thread t: column t % out, rows [k0, k0 + 4) of W), and one
-// more row of threads for db = sum_rows dZ when the block has a bias.
+/// dW = X^T dZ (thread t: column t % out, rows [k0, k0 + 4) of W), and one
+/// more row of threads for db = sum_rows dZ when the block has a bias.
 template <class Block, class T>
 struct WeightGradient {
-  BlockBuffers<T> a;
-  BlockStep s;
-  const T* dz;
+  BlockBuffers<T> a;  ///< the block's buffers
+  BlockStep s;  ///< the step the kernel runs in
+  const T* dz;  ///< dLoss/dz, the gradient of the Linear's output
 
+  /// The number of tiles of rows_per_thread inputs each column's weights are split into.
   static constexpr std::size_t k_tiles = (Block::in + block_kernel_detail::rows_per_thread - 1) /
                                          block_kernel_detail::rows_per_thread;
+  /// How many threads the kernel runs.
   TYPENET_HD std::size_t threads() const { return (k_tiles + (Block::has_bias ? 1 : 0)) * Block::out; }
+  /// One thread's work, thread t.
   TYPENET_HD void operator()(std::size_t t) const {
     constexpr std::size_t In = Block::in, Out = Block::out, R = block_kernel_detail::rows_per_thread;
     const std::size_t col = t % Out, tile = t / Out;
@@ -445,29 +472,33 @@ struct WeightGradient {
   }
 };
 
-// wt (out x in) = W^T; thread t writes wt[t].
+/// wt (out x in) = W^T; thread t writes wt[t].
 template <class Block, class T>
 struct TransposeWeights {
-  const T* params;
-  T* wt;
+  const T* params;  ///< the model's parameters (the block's weights by offset)
+  T* wt;  ///< the transposed weights, out x in
 
+  /// How many threads the kernel runs: one per weight.
   TYPENET_HD std::size_t threads() const { return Block::in * Block::out; }
+  /// One thread's work, thread t.
   TYPENET_HD void operator()(std::size_t t) const {
     const std::size_t j = t / Block::in, k = t % Block::in;
     wt[t] = params[Block::weight_offset + k * Block::out + j];
   }
 };
 
-// dX = dZ W^T, reading W^T from TransposeWeights. Thread t: input column
-// t % in, rows [r0, r0 + 4) of row tile t / in.
+/// dX = dZ W^T, reading W^T from TransposeWeights. Thread t: input column
+/// t % in, rows [r0, r0 + 4) of row tile t / in.
 template <class Block, class T>
 struct InputGradient {
-  const T* dz;
-  const T* wt;
-  T* dx;
-  std::size_t batch;
+  const T* dz;  ///< dLoss/dz, batch x out
+  const T* wt;  ///< the transposed weights
+  T* dx;  ///< dLoss/dInput, batch x in
+  std::size_t batch;  ///< the samples in the step
 
+  /// How many threads the kernel runs.
   TYPENET_HD std::size_t threads() const { return block_kernel_detail::row_tiles(batch) * Block::in; }
+  /// One thread's work, thread t.
   TYPENET_HD void operator()(std::size_t t) const {
     constexpr std::size_t In = Block::in, Out = Block::out, R = block_kernel_detail::rows_per_thread;
     const std::size_t k = t % In, r0 = t / In * R;
@@ -484,32 +515,42 @@ struct InputGradient {
   }
 };
 
-// p = softmax(l) per row (thread = row), stable: exp(l - max l) / sum.
+/// p = softmax(l) per row (thread = row), stable: exp(l - max l) / sum.
 template <class T>
 struct SoftmaxRows {
-  const T* logits;
-  T* p;
+  const T* logits;  ///< the logits, rows x cols
+  T* p;  ///< the probabilities written
+  ///@{
+  /// The shape of the logits.
   std::size_t rows, cols;
+  ///@}
 
+  /// How many threads the kernel runs: one per row.
   TYPENET_HD std::size_t threads() const { return rows; }
+  /// One thread's work, thread i.
   TYPENET_HD void operator()(std::size_t i) const { softmax::probabilities(logits + i * cols, p + i * cols, cols); }
 };
 
-// dl = p (dp - sum_j dp_j p_j) per row, in place.
+/// dl = p (dp - sum_j dp_j p_j) per row, in place.
 template <class T>
 struct SoftmaxBackwardRows {
-  const T* p;
-  T* g;
+  const T* p;  ///< the probabilities of forward
+  T* g;  ///< dLoss/dProbabilities in, dLoss/dLogits out
+  ///@{
+  /// The shape of the probabilities.
   std::size_t rows, cols;
+  ///@}
 
+  /// How many threads the kernel runs: one per row.
   TYPENET_HD std::size_t threads() const { return rows; }
+  /// One thread's work, thread i.
   TYPENET_HD void operator()(std::size_t i) const { softmax::backward(p + i * cols, g + i * cols, cols); }
 };
 
-// The kernels of one block's forward, in order; `run(kernel)` runs one to
-// completion (a launch on a stream, or the host executor), and
-// `reduce(values, n)` sums BatchNorm's per-column sums over the processes
-// (synchronised BatchNorm; nothing for one process).
+/// The kernels of one block's forward, in order; `run(kernel)` runs one to
+/// completion (a launch on a stream, or the host executor), and
+/// `reduce(values, n)` sums BatchNorm's per-column sums over the processes
+/// (synchronised BatchNorm; nothing for one process).
 template <class Block, class T, class Run, class Reduce>
 void block_forward(const BlockBuffers<T>& a, const BlockStep& s, Run&& run, Reduce&& reduce) {
   run(ForwardProduct<Block, T>{a, s});
@@ -526,9 +567,9 @@ void block_forward(const BlockBuffers<T>& a, const BlockStep& s, Run&& run, Redu
   if constexpr (Block::sample_statistics) run(RowNormalise<Block, T>{a, s});
 }
 
-// The kernels of one block's backward: dy holds dL/dY and becomes dL/dZ;
-// parameter gradients go to a.grads; dx (with wt, in x out values of
-// scratch), when not null, receives dL/dX. `reduce` as for block_forward.
+/// The kernels of one block's backward: dy holds dL/dY and becomes dL/dZ;
+/// parameter gradients go to a.grads; dx (with wt, in x out values of
+/// scratch), when not null, receives dL/dX. `reduce` as for block_forward.
 template <class Block, class T, class Run, class Reduce>
 void block_backward(const BlockBuffers<T>& a, const BlockStep& s, T* dy, T* dx, T* wt, Run&& run, Reduce&& reduce) {
   if constexpr (Block::batch_statistics) {

@@ -19,10 +19,12 @@
 
 namespace typenet::cuda {
 
+/// count values of T in device memory, freed with the buffer (move-only).
 template <class T>
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
+  /// Allocates count values (cudaMalloc; a CudaError names the size when it fails).
   explicit DeviceBuffer(std::size_t count) : count_(count) {
     if (count == 0) return;
     if (count > std::numeric_limits<std::size_t>::max() / sizeof(T))
@@ -34,8 +36,10 @@ class DeviceBuffer {
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  /// Takes the other's memory; the other is left empty.
   DeviceBuffer(DeviceBuffer&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), count_(std::exchange(other.count_, 0)) {}
+  /// Frees this buffer's memory and takes the other's.
   DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
     if (this != &other) {
       release();
@@ -46,15 +50,20 @@ class DeviceBuffer {
   }
   ~DeviceBuffer() { release(); }
 
+  /// The device pointer.
   T* data() { return data_; }
+  /// The device pointer.
   const T* data() const { return data_; }
+  /// The number of values.
   std::size_t size() const { return count_; }
 
+  /// Copies count values from host memory, on the stream.
   void copy_from_host(const T* host, std::size_t count, cudaStream_t stream = nullptr) {
     check_count(count, "cudaMemcpyAsync to the device");
     check(cudaMemcpyAsync(data_, host, count * sizeof(T), cudaMemcpyHostToDevice, stream),
           "cudaMemcpyAsync(" + std::to_string(count * sizeof(T)) + " bytes to the device)");
   }
+  /// Copies count values to host memory, on the stream.
   void copy_to_host(T* host, std::size_t count, cudaStream_t stream = nullptr) const {
     check_count(count, "cudaMemcpyAsync to the host");
     check(cudaMemcpyAsync(host, data_, count * sizeof(T), cudaMemcpyDeviceToHost, stream),

@@ -22,14 +22,15 @@
 
 namespace typenet::cuda {
 
+/// N device arrays read by an elementwise kernel.
 template <class T, int N>
 struct Inputs {
-  const T* data[N];
+  const T* data[N];  ///< the arrays
 };
 
-// An expression is all type (variables by index, constants as template
-// arguments), so the kernel takes its type and builds it: nvcc cannot pass
-// empty classes as kernel parameters.
+/// An expression is all type (variables by index, constants as template
+/// arguments), so the kernel takes its type and builds it: nvcc cannot pass
+/// empty classes as kernel parameters.
 template <class T, int N, class E>
 __global__ void evaluate_kernel(Inputs<T, N> in, T* out, std::size_t n) {
   constexpr E e{};
@@ -42,8 +43,8 @@ __global__ void evaluate_kernel(Inputs<T, N> in, T* out, std::size_t n) {
   }
 }
 
-// Launches the evaluation of `e` over n elements on `stream` (device
-// pointers; one input per variable of e, Var<0> first).
+/// Launches the evaluation of `e` over n elements on `stream` (device
+/// pointers; one input per variable of e, Var<0> first).
 template <class T, expr::Expr E, class... In>
 void evaluate(const E&, T* out, std::size_t n, cudaStream_t stream, const In*... inputs) {
   static_assert((std::is_same_v<In, T> && ...), "typenet: cuda::evaluate: inputs and output must have one type.");

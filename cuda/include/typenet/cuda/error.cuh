@@ -11,12 +11,15 @@
 
 namespace typenet::cuda {
 
+/// A failed CUDA call: the call and CUDA's message in what(), the code kept.
 struct CudaError : std::runtime_error {
+  /// The error of `call`, which returned `code`.
   CudaError(const std::string& call, cudaError_t code)
       : std::runtime_error("typenet: " + call + " failed: " + cudaGetErrorString(code)), code(code) {}
-  cudaError_t code;
+  cudaError_t code;  ///< the CUDA error code
 };
 
+/// Throws CudaError when code is not cudaSuccess.
 inline void check(cudaError_t code, const std::string& call) {
   if (code != cudaSuccess) {
     (void)cudaGetLastError();  // clear the sticky error of this thread, so the next call starts clean
@@ -24,8 +27,8 @@ inline void check(cudaError_t code, const std::string& call) {
   }
 }
 
-// Why this process has no usable GPU ("" when it has one): for callers that
-// must not fail without a device (tests skip, examples say so).
+/// Why this process has no usable GPU ("" when it has one): for callers that
+/// must not fail without a device (tests skip, examples say so).
 inline std::string no_device_reason() {
   int count = 0;
   const cudaError_t code = cudaGetDeviceCount(&count);

@@ -46,22 +46,24 @@
 
 namespace typenet::cuda {
 
+/// The options of KernelDataParallel.
 struct KernelDataParallelOptions {
-  // Every this many steps, compare a checksum of the parameters across
-  // ranks and throw if any replica differs (0: never).
+  /// Every this many steps, compare a checksum of the parameters across
+  /// ranks and throw if any replica differs (0: never).
   std::size_t verify_every = 100;
-  // BatchNorm with the statistics of the whole global batch (N ranks with
-  // B/N rows then compute what one process with B rows computes), instead
-  // of each rank's own rows.
+  /// BatchNorm with the statistics of the whole global batch (N ranks with
+  /// B/N rows then compute what one process with B rows computes), instead
+  /// of each rank's own rows.
   bool synchronise_batchnorm = false;
-  std::uint64_t dropout_seed = 0;
+  std::uint64_t dropout_seed = 0;  ///< the seed of every rank's dropout stream (the same on all ranks)
 };
 
-// Synchronised BatchNorm's sums over a communicator: the per-column sums in
-// the executor's memory, the batch size on the host.
+/// Synchronised BatchNorm's sums over a communicator: the per-column sums in
+/// the executor's memory, the batch size on the host.
 template <class T, class Communicator>
 class CommunicatorBatchReducer final : public cpu::BatchStatisticsReducer<T> {
  public:
+  /// A reducer over comm, which must outlive it.
   explicit CommunicatorBatchReducer(Communicator& comm)
       : comm_(comm), sizes_(static_cast<std::size_t>(comm.size())) {}
   void sum(T* values, std::size_t n) override { comm_.sum(values, n, "synchronised BatchNorm's statistics sum"); }
@@ -77,11 +79,12 @@ class CommunicatorBatchReducer final : public cpu::BatchStatisticsReducer<T> {
   std::vector<std::uint64_t> sizes_;
 };
 
+/// Data-parallel training of a KernelModel: each rank a share of the batch, the gradients summed over the communicator (NCCL on GPUs, MPI in the host tests) before one step on every rank.
 template <class Net, class T, class Optimizer, class Executor, class Communicator>
 class KernelDataParallel {
  public:
-  // Collective. Takes over the optimizer's state when it has one (a
-  // checkpoint's), as KernelTrainer does.
+  /// Collective. Takes over the optimizer's state when it has one (a
+  /// checkpoint's), as KernelTrainer does.
   KernelDataParallel(KernelModel<Net, T, Executor>& model, Optimizer& optimizer, Communicator& comm,
                      KernelDataParallelOptions options = {})
       : model_(model),
@@ -102,13 +105,13 @@ class KernelDataParallel {
   }
   KernelDataParallel(const KernelDataParallel&) = delete;
   KernelDataParallel& operator=(const KernelDataParallel&) = delete;
-  // Leaves the model as it found it.
+  /// Leaves the model as it found it.
   ~KernelDataParallel() { model_.set_batch_statistics_reducer(nullptr); }
 
-  // One step on this rank's `rows` rows at x (and their targets: labels or
-  // a target matrix, as the loss wants), part of a global batch of
-  // `global_rows`. Collective. Returns the loss of the global batch, the
-  // same on every rank.
+  /// One step on this rank's `rows` rows at x (and their targets: labels or
+  /// a target matrix, as the loss wants), part of a global batch of
+  /// `global_rows`. Collective. Returns the loss of the global batch, the
+  /// same on every rank.
   template <class Target, class Loss>
   T step(const T* x, std::size_t rows, const Target* target, std::size_t global_rows, const Loss& loss) {
     if (rows == 0 || rows > global_rows)
@@ -132,9 +135,9 @@ class KernelDataParallel {
     return static_cast<T>(total[0]);
   }
 
-  // Collective: throws on every rank if any rank's parameters (and, with
-  // synchronised BatchNorm, running statistics) differ from another's by a
-  // single bit.
+  /// Collective: throws on every rank if any rank's parameters (and, with
+  /// synchronised BatchNorm, running statistics) differ from another's by a
+  /// single bit.
   void verify_replicas() {
     std::vector<T> p(Net::parameter_count);
     model_.executor().download(p.data(), model_.parameters(), p.size());
@@ -148,8 +151,9 @@ class KernelDataParallel {
       if (c != checksums_[0]) throw std::runtime_error(distributed::replica_mismatch_message(step_, checksums_));
   }
 
-  // The optimizer's state into the host optimizer (before a checkpoint).
+  /// The optimizer's state into the host optimizer (before a checkpoint).
   void copy_optimizer_state_to_host() const { trainer_.copy_optimizer_state_to_host(); }
+  /// The number of steps taken.
   std::uint64_t steps() const { return step_; }
 
  private:
@@ -158,7 +162,7 @@ class KernelDataParallel {
   KernelDataParallelOptions options_;
   KernelTrainer<Net, T, Optimizer, Executor> trainer_;
   CommunicatorBatchReducer<T, Communicator> reducer_;
-  typename Executor::template Buffer<double> sums_;  // the weighted loss and the rows, summed over ranks
+  typename Executor::template Buffer<double> sums_;  ///< the weighted loss and the rows, summed over ranks
   std::vector<std::uint64_t> checksums_;
   std::uint64_t step_ = 0;
 };

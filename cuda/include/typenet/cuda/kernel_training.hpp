@@ -30,17 +30,18 @@
 
 namespace typenet::cuda {
 
-// The losses of train/losses.hpp on an executor's memory: each returns the
-// batch's loss and writes dLoss/dOutput (dLoss/dLogits) into grad.
+/// The losses of train/losses.hpp on an executor's memory: each returns the
+/// batch's loss and writes dLoss/dOutput (dLoss/dLogits) into grad.
 template <class T, class Executor>
 class KernelLosses {
   template <class U>
   using Buffer = typename Executor::template Buffer<U>;
 
  public:
+  /// Losses whose kernels the executor runs; it must outlive them.
   explicit KernelLosses(Executor& executor) : executor_(executor) {}
 
-  // An elementwise loss over rows x cols outputs and targets.
+  /// An elementwise loss over rows x cols outputs and targets.
   template <class E, Reduction R>
   T operator()(const ElementwiseLoss<E, R>&, const T* out, const T* target, T* grad, std::size_t rows,
                std::size_t cols) {
@@ -53,8 +54,8 @@ class KernelLosses {
     return static_cast<T>(R == Reduction::mean ? r.total / n : r.total);
   }
 
-  // Softmax cross-entropy from logits and labels in [0, cols): the mean
-  // over rows. A label outside is an error with the CPU's sentence.
+  /// Softmax cross-entropy from logits and labels in [0, cols): the mean
+  /// over rows. A label outside is an error with the CPU's sentence.
   T operator()(const SoftmaxCrossEntropy&, const T* logits, const std::int32_t* labels, T* grad, std::size_t rows,
                std::size_t cols) {
     check_batch(rows, cols);
@@ -100,12 +101,12 @@ class KernelLosses {
   std::size_t capacity_ = 0;
 };
 
-// An optimizer's state in an executor's memory and its step as one kernel
-// over the whole parameter buffer, everything from the optimizer's
-// declaration (optim/declaration.hpp): the buffers the options use, sized
-// and started as the CPU's prepare() does. The options, counters and flags
-// stay in the (host) optimizer object, whose begin_step() each step reads
-// and advances, and whose options may change between steps.
+/// An optimizer's state in an executor's memory and its step as one kernel
+/// over the whole parameter buffer, everything from the optimizer's
+/// declaration (optim/declaration.hpp): the buffers the options use, sized
+/// and started as the CPU's prepare() does. The options, counters and flags
+/// stay in the (host) optimizer object, whose begin_step() each step reads
+/// and advances, and whose options may change between steps.
 template <class Optimizer, class Executor>
 class KernelOptimizerState {
   using Declaration = typename Optimizer::declaration;
@@ -114,12 +115,13 @@ class KernelOptimizerState {
   using Buffer = typename Executor::template Buffer<T>;
 
  public:
+  /// An empty state for the executor (allocated when the optimizer's is taken or a step needs it).
   explicit KernelOptimizerState(Executor& executor) : executor_(executor) {}
 
-  // params -= the optimizer's step for grads (n values). The buffers in use
-  // are allocated, at their declared initial values, on the first step and
-  // whenever they do not fit n, which restarts the optimizer as on the CPU;
-  // buffers out of use are released.
+  /// params -= the optimizer's step for grads (n values). The buffers in use
+  /// are allocated, at their declared initial values, on the first step and
+  /// whenever they do not fit n, which restarts the optimizer as on the CPU;
+  /// buffers out of use are released.
   void step(Optimizer& optimizer, T* params, const T* grads, std::size_t n) {
     if (n == 0) return;
     if (!optim::state_fits<Declaration>(optimizer.options, [&](std::size_t k) { return state_[k].size(); }, n)) {
@@ -143,13 +145,14 @@ class KernelOptimizerState {
     executor_.run(OptimizerUpdate<Update, Scalars, T, buffers>{params, state, grads, optimizer.begin_step(), n});
   }
 
-  // State buffer k, in the declaration's order (null when not allocated).
+  /// State buffer k, in the declaration's order (null when not allocated).
   const T* buffer(std::size_t k) const { return state_.at(k).size() == 0 ? nullptr : state_[k].data(); }
+  /// The number of values of buffer k.
   std::size_t size(std::size_t k) const { return state_.at(k).size(); }
 
-  // The buffers into the host optimizer, which already keeps the options,
-  // counters and flags: a checkpoint saved with it resumes exactly, on
-  // either backend.
+  /// The buffers into the host optimizer, which already keeps the options,
+  /// counters and flags: a checkpoint saved with it resumes exactly, on
+  /// either backend.
   void copy_to(Optimizer& optimizer) const {
     typename Optimizer::State host;
     host.counters = optimizer.state().counters;
@@ -162,8 +165,8 @@ class KernelOptimizerState {
     }
     optimizer.restore(std::move(host));
   }
-  // The host optimizer's buffers (from a checkpoint) onto the executor, for
-  // n parameters; an optimizer without state for n leaves it to the first step.
+  /// The host optimizer's buffers (from a checkpoint) onto the executor, for
+  /// n parameters; an optimizer without state for n leaves it to the first step.
   void copy_from(const Optimizer& optimizer, std::size_t n) {
     const auto& host = optimizer.state().buffers;
     if (!optim::state_fits<Declaration>(optimizer.options, [&](std::size_t k) { return host[k].size(); }, n)) return;
@@ -182,26 +185,26 @@ class KernelOptimizerState {
   std::array<Buffer, buffers> state_;
 };
 
-// One training step at a time: forward in train mode, the loss with its
-// gradient written straight into the model's output-gradient buffer
-// (softmax cross-entropy from the logits, fused as on the CPU), backward,
-// and the optimizer's step. Returns the batch's loss.
+/// One training step at a time: forward in train mode, the loss with its
+/// gradient written straight into the model's output-gradient buffer
+/// (softmax cross-entropy from the logits, fused as on the CPU), backward,
+/// and the optimizer's step. Returns the batch's loss.
 template <class Net, class T, class Optimizer, class Executor>
 class KernelTrainer {
  public:
-  // Takes over the optimizer's state when it has one for this network (a
-  // checkpoint's, or a CPU run's), so training resumes exactly.
+  /// Takes over the optimizer's state when it has one for this network (a
+  /// checkpoint's, or a CPU run's), so training resumes exactly.
   KernelTrainer(KernelModel<Net, T, Executor>& model, Optimizer& optimizer)
       : model_(model), optimizer_(optimizer), losses_(model.executor()), state_(model.executor()) {
     state_.copy_from(optimizer, Net::parameter_count);
   }
 
-  // One step on `rows` samples at x. The targets are what the loss reads:
-  // rows x output_size values for an elementwise loss, `rows` labels in
-  // [0, output_size) for softmax cross-entropy (from the logits, fused).
-  // `gradient_scale` multiplies dLoss/dOutput before backward (a
-  // data-parallel rank's share of the global batch, as loss_and_gradient on
-  // the CPU).
+  /// One step on `rows` samples at x. The targets are what the loss reads:
+  /// rows x output_size values for an elementwise loss, `rows` labels in
+  /// [0, output_size) for softmax cross-entropy (from the logits, fused).
+  /// `gradient_scale` multiplies dLoss/dOutput before backward (a
+  /// data-parallel rank's share of the global batch, as loss_and_gradient on
+  /// the CPU).
   template <class Loss, class Target>
   T step(const T* x, std::size_t rows, const Target* targets, const Loss& loss, T gradient_scale = T(1)) {
     model_.executor().check_device_memory(targets, Loss::takes_logits ? "the labels" : "the targets");
@@ -217,14 +220,16 @@ class KernelTrainer {
     return value;
   }
 
-  // Called with the gradient buffer after backward and before the update
-  // (a data-parallel trainer sums the gradients across ranks there).
+  /// Called with the gradient buffer after backward and before the update
+  /// (a data-parallel trainer sums the gradients across ranks there).
   using BeforeUpdate = std::function<void(T* gradients, std::size_t count)>;
+  /// Sets what runs just before each update, on the summed gradients (a data-parallel trainer sums them there).
   void set_before_update(BeforeUpdate f) { before_update_ = std::move(f); }
 
+  /// The optimizer's state in the executor's memory.
   const KernelOptimizerState<Optimizer, Executor>& optimizer_state() const { return state_; }
-  // The optimizer's state into the host optimizer object (before saving a
-  // checkpoint with it, or continuing on the CPU).
+  /// The optimizer's state into the host optimizer object (before saving a
+  /// checkpoint with it, or continuing on the CPU).
   void copy_optimizer_state_to_host() const { state_.copy_to(optimizer_); }
 
  private:

@@ -14,16 +14,18 @@
 
 namespace typenet::cuda {
 
+/// The CUDA kernel that runs threads 0 to n - 1 of `kernel`, each grid thread striding over them.
 template <class Kernel>
 __global__ void run_threads(Kernel kernel, std::size_t n) {
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t t = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < n; t += stride) kernel(t);
 }
 
-// Threads per block: a multiple of the warp; 128 leaves the scheduler
-// several blocks per SM for the small grids of small batches.
+/// Threads per block: a multiple of the warp; 128 leaves the scheduler
+/// several blocks per SM for the small grids of small batches.
 inline constexpr unsigned threads_per_block = 128;
 
+/// Launches the kernel's threads on the stream, threads_per_block to a block.
 template <class Kernel>
 void launch(const Kernel& kernel, cudaStream_t stream) {
   const std::size_t n = kernel.threads();

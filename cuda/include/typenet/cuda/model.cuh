@@ -29,7 +29,7 @@
 
 namespace typenet::cuda {
 
-// A stream that destroys itself.
+/// A stream that destroys itself.
 class Stream {
  public:
   Stream() {
@@ -37,7 +37,9 @@ class Stream {
     check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
     stream_.reset(s);
   }
+  /// The stream.
   cudaStream_t get() const { return stream_.get(); }
+  /// Waits for everything on the stream to finish (a CudaError if any of it failed).
   void synchronize() const { check(cudaStreamSynchronize(get()), "cudaStreamSynchronize"); }
 
  private:
@@ -47,34 +49,39 @@ class Stream {
   std::unique_ptr<CUstream_st, Destroy> stream_;
 };
 
-// KernelModel's executor on a GPU: device memory, launches on one stream.
+/// KernelModel's executor on a GPU: device memory, launches on one stream.
 class CudaExecutor {
  public:
+  /// Device memory of U values.
   template <class U>
   using Buffer = DeviceBuffer<U>;
 
+  /// Launches the kernel's threads on the stream.
   template <class Kernel>
   void run(const Kernel& kernel) const {
     launch(kernel, stream_.get());
   }
-  // Both copies complete before they return (the host memory may go).
+  /// Both copies complete before they return (the host memory may go).
   template <class U>
   void upload(U* device, const U* host, std::size_t n) const {
     check(cudaMemcpyAsync(device, host, n * sizeof(U), cudaMemcpyHostToDevice, stream_.get()),
           "cudaMemcpyAsync(" + std::to_string(n * sizeof(U)) + " bytes to the device)");
     stream_.synchronize();
   }
+  /// Copies n values from the device to host memory, waiting for the copy.
   template <class U>
   void download(U* host, const U* device, std::size_t n) const {
     check(cudaMemcpyAsync(host, device, n * sizeof(U), cudaMemcpyDeviceToHost, stream_.get()),
           "cudaMemcpyAsync(" + std::to_string(n * sizeof(U)) + " bytes to the host)");
     stream_.synchronize();
   }
+  /// The stream the kernels run on.
   cudaStream_t stream() const { return stream_.get(); }
+  /// Waits for the stream.
   void synchronize() const { stream_.synchronize(); }
 
-  // Throws with `what` named when p is not memory the GPU can read (a host
-  // pointer handed to a kernel would end the CUDA context instead).
+  /// Throws with `what` named when p is not memory the GPU can read (a host
+  /// pointer handed to a kernel would end the CUDA context instead).
   void check_device_memory(const void* p, const char* what) const {
     cudaPointerAttributes attributes{};
     check(cudaPointerGetAttributes(&attributes, p), std::string("cudaPointerGetAttributes (") + what + ")");
@@ -89,12 +96,16 @@ class CudaExecutor {
   Stream stream_;
 };
 
+/// The network's model on the GPU.
 template <class Net, class T = float>
 using Model = KernelModel<Net, T, CudaExecutor>;
+/// The GPU's trainer: the fused losses, the optimizer's step and its state on the device.
 template <class Net, class T, class Optimizer>
 using Trainer = KernelTrainer<Net, T, Optimizer, CudaExecutor>;
+/// The losses computed on the GPU.
 template <class T>
 using Losses = KernelLosses<T, CudaExecutor>;
+/// An optimizer's state on the GPU.
 template <class Optimizer>
 using OptimizerState = KernelOptimizerState<Optimizer, CudaExecutor>;
 

@@ -32,10 +32,11 @@
 
 namespace typenet::cuda {
 
+/// Sums over every rank's GPU with NCCL, MPI starting it (one rank per GPU).
 class NcclCommunicator {
  public:
-  // Collective over `mpi`'s ranks; the calling thread's current CUDA device
-  // is this rank's GPU.
+  /// Collective over `mpi`'s ranks; the calling thread's current CUDA device
+  /// is this rank's GPU.
   NcclCommunicator(distributed::MpiCommunicator& mpi, cudaStream_t stream) : mpi_(mpi), stream_(stream) {
     ncclUniqueId id{};
     if (mpi_.rank() == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -48,22 +49,24 @@ class NcclCommunicator {
     if (comm_) (void)ncclCommDestroy(comm_);
   }
 
+  /// This rank's number.
   int rank() const { return mpi_.rank(); }
+  /// The number of ranks.
   int size() const { return mpi_.size(); }
 
-  // values[0, n) (device memory) summed over the ranks, in place.
+  /// values[0, n) (device memory) summed over the ranks, in place.
   template <class T>
   void sum(T* values, std::size_t n, const char* what) {
     check_nccl(ncclAllReduce(values, values, n, datatype<T>(), ncclSum, comm_, stream_), what);
     wait(what);
   }
-  // Rank root's values[0, n) (device memory) on every rank.
+  /// Rank root's values[0, n) (device memory) on every rank.
   template <class T>
   void broadcast(T* values, std::size_t n, int root, const char* what) {
     check_nccl(ncclBroadcast(values, values, n, datatype<T>(), root, comm_, stream_), what);
     wait(what);
   }
-  // Every rank's `value` (host), in rank order: over MPI.
+  /// Every rank's `value` (host), in rank order: over MPI.
   void gather(std::uint64_t value, std::span<std::uint64_t> out, const char* what) { mpi_.gather(value, out, what); }
 
  private:
@@ -74,9 +77,9 @@ class NcclCommunicator {
     else static_assert(sizeof(T) == 0, "typenet: NcclCommunicator sums float and double.");
   }
 
-  // Polls the stream until the collective is done, NCCL reports an error,
-  // or MPI's deadline passes (then the communicator is aborted, so that no
-  // kernel keeps waiting for a peer that will not come).
+  /// Polls the stream until the collective is done, NCCL reports an error,
+  /// or MPI's deadline passes (then the communicator is aborted, so that no
+  /// kernel keeps waiting for a peer that will not come).
   void wait(const char* what) {
     const auto deadline = std::chrono::steady_clock::now() + mpi_.timeout();
     for (int polls = 0;; ++polls) {

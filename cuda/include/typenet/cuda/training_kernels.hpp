@@ -26,25 +26,31 @@
 
 namespace typenet::cuda {
 
-// What a loss computation leaves for the host: the sum of the rows' values,
-// and the first row whose label was outside the output (none: ~0).
+/// What a loss computation leaves for the host: the sum of the rows' values,
+/// and the first row whose label was outside the output (none: ~0).
 struct LossResult {
-  double total = 0;
-  std::uint64_t bad_row = ~std::uint64_t{0};
+  double total = 0;  ///< the sum of the rows' loss values
+  std::uint64_t bad_row = ~std::uint64_t{0};  ///< the first row with a label outside the output (~0: none)
 };
 
-inline constexpr std::size_t loss_rows_per_chunk = 256;
+inline constexpr std::size_t loss_rows_per_chunk = 256;  ///< rows summed by one thread of the loss's reduction (fixed, so the sum is the same on any GPU)
 
+/// An elementwise loss row by row: each row's value and the gradient of the loss in place.
 template <class T, class E, class Gradient>
 struct ElementwiseLossRows {
-  const T* out;
-  const T* target;
-  T* grad;
-  double* row_value;
-  T scale;  // 1/(rows cols) for the mean, 1 for the sum
+  const T* out;  ///< the network's output, rows x cols
+  const T* target;  ///< the targets
+  T* grad;  ///< dLoss/dOutput written
+  double* row_value;  ///< each row's loss value
+  T scale;  ///< 1/(rows cols) for the mean, 1 for the sum
+  ///@{
+  /// The shape of the output.
   std::size_t rows, cols;
+  ///@}
 
+  /// How many threads the kernel runs: one per row.
   TYPENET_HD std::size_t threads() const { return rows; }
+  /// One thread's work, thread i.
   TYPENET_HD void operator()(std::size_t i) const {
     constexpr E e{};
     constexpr Gradient g{};
@@ -59,17 +65,22 @@ struct ElementwiseLossRows {
   }
 };
 
-// A label outside [0, cols) marks its row (row_bad) and leaves it alone.
+/// A label outside [0, cols) marks its row (row_bad) and leaves it alone.
 template <class T>
 struct SoftmaxCrossEntropyRows {
-  const T* logits;
-  const std::int32_t* labels;
-  T* grad;
-  double* row_value;
-  std::int32_t* row_bad;
+  const T* logits;  ///< the logits, rows x cols
+  const std::int32_t* labels;  ///< one class label per row
+  T* grad;  ///< dLoss/dLogits written
+  double* row_value;  ///< each row's loss value
+  std::int32_t* row_bad;  ///< per row, whether its label is outside the output
+  ///@{
+  /// The shape of the logits.
   std::size_t rows, cols;
+  ///@}
 
+  /// How many threads the kernel runs: one per row.
   TYPENET_HD std::size_t threads() const { return rows; }
+  /// One thread's work, thread i.
   TYPENET_HD void operator()(std::size_t i) const {
     const std::int32_t label = labels[i];
     row_bad[i] = label < 0 || static_cast<std::size_t>(label) >= cols;
@@ -86,15 +97,17 @@ struct SoftmaxCrossEntropyRows {
   }
 };
 
-// Thread c adds rows [256 c, 256 c + 256) in order; row_bad may be null.
+/// Thread c adds rows [256 c, 256 c + 256) in order; row_bad may be null.
 struct SumInChunks {
-  const double* row_value;
-  const std::int32_t* row_bad;
-  double* chunk_value;
-  std::uint64_t* chunk_bad;
-  std::size_t rows;
+  const double* row_value;  ///< each row's loss value
+  const std::int32_t* row_bad;  ///< per row, whether its label is bad
+  double* chunk_value;  ///< each chunk's sum
+  std::uint64_t* chunk_bad;  ///< each chunk's first bad row
+  std::size_t rows;  ///< the number of rows
 
+  /// How many threads the kernel runs.
   TYPENET_HD std::size_t threads() const { return (rows + loss_rows_per_chunk - 1) / loss_rows_per_chunk; }
+  /// One thread's work, thread c.
   TYPENET_HD void operator()(std::size_t c) const {
     const std::size_t begin = c * loss_rows_per_chunk;
     const std::size_t end = rows - begin < loss_rows_per_chunk ? rows : begin + loss_rows_per_chunk;
@@ -109,14 +122,16 @@ struct SumInChunks {
   }
 };
 
-// One thread: the chunks in order.
+/// One thread: the chunks in order.
 struct FinishSum {
-  const double* chunk_value;
-  const std::uint64_t* chunk_bad;
-  LossResult* result;
-  std::size_t chunks;
+  const double* chunk_value;  ///< each chunk's sum
+  const std::uint64_t* chunk_bad;  ///< each chunk's first bad row
+  LossResult* result;  ///< the result written
+  std::size_t chunks;  ///< the number of chunks
 
+  /// How many threads the kernel runs: one.
   TYPENET_HD std::size_t threads() const { return 1; }
+  /// The one thread's work.
   TYPENET_HD void operator()(std::size_t) const {
     LossResult r;
     for (std::size_t c = 0; c < chunks; ++c) {
@@ -127,31 +142,35 @@ struct FinishSum {
   }
 };
 
-// values[i] *= scale (a data-parallel rank's share of the global batch,
-// applied to dLoss/dOutput before backward).
+/// values[i] *= scale (a data-parallel rank's share of the global batch,
+/// applied to dLoss/dOutput before backward).
 template <class T>
 struct ScaleValues {
-  T* values;
-  T scale;
-  std::size_t n;
+  T* values;  ///< the values scaled in place
+  T scale;  ///< the factor
+  std::size_t n;  ///< the number of values
 
+  /// How many threads the kernel runs: one per value.
   TYPENET_HD std::size_t threads() const { return n; }
+  /// One thread's work, thread i.
   TYPENET_HD void operator()(std::size_t i) const { values[i] *= scale; }
 };
 
-// params[i] updated from grads[i] by the optimizer's Update functor, built
-// on each thread from the step's Scalars (optim/optimizer_base.hpp). One value
-// per thread: on the device a "vector" is one lane; on the host the functor
-// runs on vectors with one active lane, the same arithmetic as the CPU's.
+/// params[i] updated from grads[i] by the optimizer's Update functor, built
+/// on each thread from the step's Scalars (optim/optimizer_base.hpp). One value
+/// per thread: on the device a "vector" is one lane; on the host the functor
+/// runs on vectors with one active lane, the same arithmetic as the CPU's.
 template <class Update, class Scalars, class T, std::size_t S>
 struct OptimizerUpdate {
-  T* params;
-  std::array<T*, S> state;
-  const T* grads;
-  Scalars scalars;
-  std::size_t n;
+  T* params;  ///< the parameters
+  std::array<T*, S> state;  ///< the optimizer's state buffers
+  const T* grads;  ///< the gradients
+  Scalars scalars;  ///< the step's scalars
+  std::size_t n;  ///< the number of parameters
 
+  /// How many threads the kernel runs: one per value.
   TYPENET_HD std::size_t threads() const { return n; }
+  /// One thread's work, thread i.
   TYPENET_HD void operator()(std::size_t i) const {
     const Update u = Update::make(params, state.data(), scalars);
     const simd::Tail<T> one(1);
