@@ -1,5 +1,6 @@
 // Serving a trained MNIST network: a checkpoint written by the mnist
-// example (`mnist --save FILE`) loads into an InferenceModel (BatchNorm
+// example (`mnist --save FILE`), or the network as safetensors (`mnist --save
+// FILE.safetensors`, or typenet_torch.save from PyTorch), loads into an InferenceModel (BatchNorm
 // folded, Dropout gone), which N threads share to answer requests of B test
 // images each. Prints the throughput, the p50 and p99 latency of a request,
 // and the test accuracy, which is the mnist example's for the same file.
@@ -7,7 +8,7 @@
 //   build/examples/mnist --variant batchnorm --save mnist.tn
 //   build/examples/serve --load mnist.tn --threads 2 --batch 1
 //
-// The checkpoint says which network it holds; serve knows the mnist
+// The file says which network it holds; serve knows the mnist
 // example's (plain, l2, dropout, batchnorm) and refuses any other with
 // their names.
 #include <algorithm>
@@ -21,7 +22,7 @@
 #include "support/example_main.hpp"
 #include "support/mnist_common.hpp"
 #include "support/networks.hpp"
-#include "typenet/io/checkpoint.hpp"
+#include "support/model_files.hpp"
 #include "typenet/model/inference_model.hpp"
 #include "typenet/train/metrics.hpp"
 
@@ -36,7 +37,7 @@ struct Settings {
 
 template <class Net>
 int serve(const Settings& s) {
-  const InferenceModel<Net> served(s.load, [](const auto& path, auto& model) { load_checkpoint(path, model); });
+  const InferenceModel<Net> served(s.load, [](const auto& path, auto& model) { examples::load_model(path, model); });
   const auto scaling = data::PixelScaling::standardise({0.1307f, 0.3081f});  // as the mnist example
   const data::MnistSet test = examples::load_mnist_or_explain(s.data, "t10k", scaling);
   data::check_width<Net::input_size>(test);
@@ -77,24 +78,36 @@ int serve(const Settings& s) {
   return 0;
 }
 
+// The network a file holds: a checkpoint's signature, or the type a
+// safetensors file's metadata names.
+std::string network_of(const std::string& path) {
+  if (!examples::is_safetensors(path)) return describe_checkpoint(path).signature;
+  const SafetensorsFile file = read_safetensors(path);
+  const auto network = file.metadata.find(safetensors_network_key);
+  if (network == file.metadata.end())
+    throw SafetensorsError(path, std::string("its metadata names no network (") + safetensors_network_key +
+                                     "); serve needs to know which of the mnist networks it holds");
+  return network->second;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Settings s;
   examples::CommandLine cli("serve", "Serve a trained MNIST checkpoint from N threads through an InferenceModel.");
-  cli.text("--load", s.load, "the checkpoint to serve (written by mnist --save)", "FILE")
+  cli.text("--load", s.load, "the checkpoint (or FILE.safetensors) to serve, written by mnist --save", "FILE")
       .text("--data", s.data, "folder with MNIST's test images (t10k, IDX, plain or .gz)", "DIR")
       .number("--threads", s.threads, "threads answering requests", std::size_t{1}, std::size_t{256})
       .number("--batch", s.batch, "images per request", std::size_t{1}, std::size_t{10000})
       .number("--repeat", s.repeat, "passes over the test set", std::size_t{1}, std::size_t{1000});
   return examples::run_example("serve", cli, argc, argv, [&] {
     if (s.load.empty()) throw std::runtime_error("--load FILE is needed: a checkpoint written by mnist --save FILE");
-    const std::string signature = describe_checkpoint(s.load).signature;
+    const std::string signature = network_of(s.load);
     using namespace examples::mnist_mlp;
     if (signature == Plain::name()) return serve<Plain>(s);
     if (signature == WithDropout::name()) return serve<WithDropout>(s);
     if (signature == WithBatchNorm::name()) return serve<WithBatchNorm>(s);
-    throw std::runtime_error(s.load + ": a checkpoint of " + signature +
+    throw std::runtime_error(s.load + ": holds " + signature +
                              "; serve knows the mnist example's networks: " + Plain::name() + ", " +
                              WithDropout::name() + ", " + WithBatchNorm::name());
   });

@@ -4,7 +4,8 @@
   serve_matches_mnist.py MNIST SERVE MOONS DIR
 
 Trains each mnist variant briefly on same_output.py's synthetic MNIST-format
-set (CI has no MNIST) with --save, serves the checkpoint from three threads
+set (CI has no MNIST) with --save (the BatchNorm one also as safetensors),
+serves the file from three threads
 in requests of 7 images, and compares the two `final test accuracy` lines:
 equal. Then the refusals: a missing file, another network's checkpoint.
 """
@@ -25,17 +26,18 @@ def main():
     mnist, serve, moons, folder = sys.argv[1:5]
     write_mnist_like(folder)
     failures = []
-    for variant in ("plain", "dropout", "batchnorm"):
-        checkpoint = os.path.join(folder, f"serve-{variant}.tn")
+    # The checkpoints, and the BatchNorm network as safetensors too.
+    for variant, suffix in (("plain", "tn"), ("dropout", "tn"), ("batchnorm", "tn"), ("batchnorm", "safetensors")):
+        checkpoint = os.path.join(folder, f"serve-{variant}.{suffix}")
         trained = subprocess.run([mnist, "--variant", variant, "--epochs", "1", "--threads", "1", "--data", folder,
                                   "--save", checkpoint], capture_output=True, text=True, timeout=600)
         served = subprocess.run([serve, "--load", checkpoint, "--data", folder, "--threads", "3", "--batch", "7"],
                                 capture_output=True, text=True, timeout=600)
         a, b = final_accuracy(trained.stdout), final_accuracy(served.stdout)
-        print(f"{variant}: mnist {a}%, serve {b}%")
+        print(f"{variant} ({suffix}): mnist {a}%, serve {b}%")
         print(served.stdout)
         if trained.returncode or served.returncode or a is None or a != b:
-            failures.append(f"{variant}: mnist said {a}, serve said {b}\n{trained.stderr}{served.stderr}")
+            failures.append(f"{variant} ({suffix}): mnist said {a}, serve said {b}\n{trained.stderr}{served.stderr}")
     missing = subprocess.run([serve, "--load", os.path.join(folder, "no-such.tn"), "--data", folder],
                              capture_output=True, text=True)
     if missing.returncode != 1 or "no-such.tn" not in missing.stderr:

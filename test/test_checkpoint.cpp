@@ -851,8 +851,8 @@ BOOST_AUTO_TEST_CASE(each_optimizer_refuses_the_others_state) {
 // no temporary file behind. The faults are injected through the documented
 // test hook: as root, permissions cannot make a write fail.
 BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_checkpoint) {
-  using checkpoint_testing::SaveFault;
-  using checkpoint_testing::SaveStage;
+  using save_testing::SaveFault;
+  using save_testing::SaveStage;
   ScratchDirectory dir;
   const fs::path file = dir.path / "model.tn";
   const auto old_model = make_model<float>(1);
@@ -874,9 +874,9 @@ BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_checkpoint) {
       {{SaveStage::rename, 0, EIO}, "renaming"},
   };
   for (const auto& [fault, verb] : faults) {
-    checkpoint_testing::save_fault = fault;
+    save_testing::save_fault = fault;
     const std::string message = error_of([&] { save_checkpoint(file, new_model, new_adam); });
-    checkpoint_testing::save_fault.reset();
+    save_testing::save_fault.reset();
     BOOST_TEST_INFO("fault at " << verb << " after " << fault.after_bytes << " bytes");
     BOOST_TEST(message.starts_with("typenet: " + file.string() + ": cannot save (the existing file is untouched): " +
                                    verb + " " + (dir.path / ".model.tn.tmp-").string()));
@@ -891,11 +891,11 @@ BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_checkpoint) {
 
   // Failing to sync the directory comes after the rename: the new file is in
   // place and complete, and the error says it may not be durable.
-  checkpoint_testing::save_fault = SaveFault{SaveStage::sync_directory, 0, EIO};
+  save_testing::save_fault = SaveFault{SaveStage::sync_directory, 0, EIO};
   const std::string message = error_of([&] { save_checkpoint(file, new_model, new_adam); });
-  checkpoint_testing::save_fault.reset();
+  save_testing::save_fault.reset();
   BOOST_TEST(message == "typenet: " + file.string() + ": saved, but syncing the directory " + dir.path.string() +
-                            " failed: " + io_error + "; the new checkpoint may not survive a power loss");
+                            " failed: " + io_error + "; the new file may not survive a power loss");
   BOOST_TEST((dir.entries() == std::vector<std::string>{"model.tn"}));
   auto loaded = make_model<float>(3);
   Adam<float> loaded_adam;

@@ -187,3 +187,20 @@ BOOST_AUTO_TEST_CASE(from_a_checkpoint) {
                     CheckpointError);
   std::filesystem::remove(path);
 }
+
+BOOST_AUTO_TEST_CASE(from_a_safetensors_file) {
+  using Net = Sequential<Input<6>, Linear<12>, BatchNorm<>, ReLU, Linear<3>>;
+  const auto path = std::filesystem::temp_directory_path() / "typenet_test_inference.safetensors";
+  auto model = trained<Net>(2);
+  save_safetensors(path, model);
+  const InferenceModel<Net> served(path, [](const auto& p, auto& m) { load_safetensors(p, m); });
+  const auto x = random_input<float>(4, 6, 1);
+  Matrix<float> a(4, 3), b(4, 3);
+  served.predict(x.view(), a.view());
+  InferenceModel<Net>(model).predict(x.view(), b.view());
+  BOOST_TEST(std::equal(a.data(), a.data() + 12, b.data()));
+  using Other = Sequential<Input<6>, Linear<12>, ReLU, Linear<3>>;
+  BOOST_CHECK_THROW(InferenceModel<Other>(path, [](const auto& p, auto& m) { load_safetensors(p, m); }),
+                    SafetensorsError);
+  std::filesystem::remove(path);
+}

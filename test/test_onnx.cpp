@@ -242,21 +242,21 @@ BOOST_AUTO_TEST_CASE(double_models_keep_the_formulas) {
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_export_leaves_the_old_file) {
-  using checkpoint_testing::SaveFault;
-  using checkpoint_testing::SaveStage;
+  using save_testing::SaveFault;
+  using save_testing::SaveStage;
   ScratchDirectory dir;
   const fs::path target = dir.path / "net.onnx";
   Model<Net, float> a(Init::torch_default, 1), b(Init::torch_default, 2);
   export_onnx(target, a);
   const std::string old = read_file(target);
-  checkpoint_testing::save_fault = SaveFault{SaveStage::write, 50, ENOSPC};
+  save_testing::save_fault = SaveFault{SaveStage::write, 50, ENOSPC};
   std::string message;
   try {
     export_onnx(target, b);
   } catch (const OnnxError& e) {
     message = e.what();
   }
-  checkpoint_testing::save_fault.reset();
+  save_testing::save_fault.reset();
   BOOST_TEST(message.find("typenet: " + target.string() + ": cannot save (the existing file is untouched)") == 0u,
              message);
   BOOST_TEST(read_file(target) == old);

@@ -560,17 +560,17 @@ BOOST_AUTO_TEST_CASE(a_negative_batch_count_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_old_file) {
-  using checkpoint_testing::SaveFault;
-  using checkpoint_testing::SaveStage;
+  using save_testing::SaveFault;
+  using save_testing::SaveStage;
   ScratchDirectory dir;
   Model<Mixed, float> a(Init::torch_default, 1), b(Init::torch_default, 2);
   const fs::path target = dir.path / "m.safetensors";
   save_safetensors(target, a);
   const Bytes old = read_file(target);
   for (SaveStage stage : {SaveStage::write, SaveStage::fsync, SaveStage::rename}) {
-    checkpoint_testing::save_fault = SaveFault{stage, 100, ENOSPC};
+    save_testing::save_fault = SaveFault{stage, 100, ENOSPC};
     const std::string e = error_of([&] { save_safetensors(target, b); });
-    checkpoint_testing::save_fault.reset();
+    save_testing::save_fault.reset();
     BOOST_TEST(contains(e, "typenet: " + target.string() + ": cannot save (the existing file is untouched)"), e);
     BOOST_TEST(read_file(target) == old);
     BOOST_TEST(dir.entry_count() == 1u);

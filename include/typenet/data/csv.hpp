@@ -96,6 +96,9 @@ namespace typenet::data {
 
 struct CsvError : std::runtime_error {
   using std::runtime_error::runtime_error;
+  /// The error `problem` with the file it concerns (how the atomic writer reports).
+  CsvError(const std::filesystem::path& file, const std::string& problem)
+      : std::runtime_error("typenet: " + file.string() + ": " + problem) {}
 };
 
 /// A column by its name in the header row, or by its position: 0 the first,

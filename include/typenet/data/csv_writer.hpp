@@ -23,9 +23,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "typenet/base/atomic_file.hpp"
 #include "typenet/base/matrix.hpp"
 #include "typenet/data/csv.hpp"
-#include "typenet/data/file_io.hpp"
 
 namespace typenet::data {
 
@@ -37,7 +37,7 @@ struct CsvWriteOptions {
 
 namespace csv_writer_detail {
 
-using Output = file_io_detail::AtomicOutputFile<CsvError>;
+using Output = AtomicFile<CsvError>;
 
 inline void write_name(Output& out, std::string_view name, char separator) {
   const bool quote = name.find_first_of(std::string{separator, '"', '\n', '\r'}) != std::string_view::npos ||

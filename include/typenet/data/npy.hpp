@@ -55,6 +55,7 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/base/atomic_file.hpp"
 #include "typenet/base/matrix.hpp"
 #include "typenet/data/file_io.hpp"
 
@@ -62,6 +63,9 @@ namespace typenet::data {
 
 struct NpyError : std::runtime_error {
   using std::runtime_error::runtime_error;
+  /// The error `problem` with the file it concerns (how the atomic writer reports).
+  NpyError(const std::filesystem::path& file, const std::string& problem)
+      : std::runtime_error("typenet: " + file.string() + ": " + problem) {}
 };
 
 /// The element type of an .npy array, from its 'descr'.
@@ -615,7 +619,7 @@ void write_npy(const std::filesystem::path& file, MatrixView<T> x) {
   using Value = std::remove_const_t<T>;
   static_assert(std::is_same_v<Value, float> || std::is_same_v<Value, double>,
                 "typenet: write_npy writes float or double matrices (and write_npy_labels int32 labels).");
-  file_io_detail::AtomicOutputFile<NpyError> out(file);
+  AtomicFile<NpyError> out(file);
   const std::string header =
       npy_detail::header_bytes(npy_detail::header_dict(sizeof(Value) == 4 ? "<f4" : "<f8", {x.rows, x.cols}));
   out.write(header.data(), header.size());
@@ -636,7 +640,7 @@ void write_npy(const std::filesystem::path& file, const Matrix<T>& x) {
 
 /// As numpy.save(path, numpy.array(labels, dtype=numpy.int32)): one dimension.
 inline void write_npy_labels(const std::filesystem::path& file, std::span<const std::int32_t> labels) {
-  file_io_detail::AtomicOutputFile<NpyError> out(file);
+  AtomicFile<NpyError> out(file);
   const std::string header = npy_detail::header_bytes(npy_detail::header_dict("<i4", {labels.size()}));
   out.write(header.data(), header.size());
   if constexpr (std::endian::native == std::endian::little) {

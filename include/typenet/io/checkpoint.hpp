@@ -7,7 +7,7 @@
 //   load_checkpoint_bytes(label, bytes, model); // bytes another process read
 //
 // This header is the format: the frame, the body, parsing, loading and
-// saving. Saving replaces the file atomically (io/atomic_file.hpp), so a
+// saving. Saving replaces the file atomically (base/atomic_file.hpp), so a
 // crash, a full disk or an error leaves the previous checkpoint in place.
 // The optimizer's section is written and read from the optimizer's own
 // declaration (optim/checkpoint_section.hpp). Loading reads and checks the
@@ -35,7 +35,6 @@
 #include <type_traits>
 #include <vector>
 
-#include "typenet/io/atomic_file.hpp"
 #include "typenet/io/checkpoint_bytes.hpp"
 #include "typenet/io/checkpoint_error.hpp"
 #include "typenet/io/crc32c.hpp"
@@ -130,7 +129,7 @@ void save(const path& target, const Model<Net, T>& model, const Optimizer* optim
                                   (model.parameters().size() + model.state().size()) * sizeof(T) + section +
                                   trailer_size;
 
-  AtomicFile file(target);
+  AtomicFile<CheckpointError> file(target);
   ChecksummedWriter w(file);
   std::array<unsigned char, header_size> header{};
   std::copy(magic.begin(), magic.end(), header.begin());
@@ -195,7 +194,7 @@ inline std::size_t read_fully(const path& file, int fd, unsigned char* out, std:
     const ssize_t r = ::read(fd, out + got, n - got);
     if (r < 0) {
       if (errno == EINTR) continue;
-      throw CheckpointError(file, "cannot read: " + os_error(errno));
+      throw CheckpointError(file, "cannot read: " + file_detail::os_error(errno));
     }
     if (r == 0) break;
     got += static_cast<std::size_t>(r);
@@ -219,13 +218,13 @@ inline std::vector<unsigned char> verified_bytes(const path& label, std::span<co
 
 /// The whole file, its frame and both checksums verified.
 inline std::vector<unsigned char> read_verified(const path& file) {
-  FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  file_detail::FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     const int error = errno;
-    throw CheckpointError(file, "cannot open: " + os_error(error));
+    throw CheckpointError(file, "cannot open: " + file_detail::os_error(error));
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw CheckpointError(file, "cannot read: " + os_error(errno));
+  if (::fstat(fd.get(), &st) != 0) throw CheckpointError(file, "cannot read: " + file_detail::os_error(errno));
   if (!S_ISREG(st.st_mode)) throw CheckpointError(file, "not a regular file");
   const auto actual = static_cast<std::uint64_t>(st.st_size);
 

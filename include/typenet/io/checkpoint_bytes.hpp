@@ -15,7 +15,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "typenet/io/atomic_file.hpp"
+#include "typenet/base/atomic_file.hpp"
+#include "typenet/io/checkpoint_error.hpp"
 #include "typenet/io/checkpoint_error.hpp"
 #include "typenet/io/crc32c.hpp"
 
@@ -52,7 +53,7 @@ void decode_scalars(std::span<const unsigned char> bytes, std::span<T> out) {
 /// CRC-32C of everything written, which finish() appends.
 class ChecksummedWriter {
  public:
-  explicit ChecksummedWriter(AtomicFile& file) : file_(file), buffer_(std::size_t{1} << 20) {}
+  explicit ChecksummedWriter(AtomicFile<CheckpointError>& file) : file_(file), buffer_(std::size_t{1} << 20) {}
 
   void bytes(std::span<const unsigned char> data) {
     while (!data.empty()) {
@@ -99,7 +100,7 @@ class ChecksummedWriter {
     used_ = 0;
   }
 
-  AtomicFile& file_;
+  AtomicFile<CheckpointError>& file_;
   std::vector<unsigned char> buffer_;
   std::size_t used_ = 0;
   std::uint64_t flushed_ = 0;

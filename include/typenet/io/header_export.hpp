@@ -17,11 +17,12 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 
+#include "typenet/base/atomic_file.hpp"
 #include "typenet/expr/cpp_code.hpp"
-#include "typenet/io/atomic_file.hpp"
 #include "typenet/model/inference_network.hpp"
 #include "typenet/model/model.hpp"
 
@@ -81,8 +82,17 @@ void block_code(std::string& out, const std::string& n) {
 
 }  // namespace header_export_detail
 
+/// A header export that could not be written; what() is "typenet: <path>: <problem>".
+class HeaderExportError : public std::runtime_error {
+ public:
+  /// The error `problem` with the file it concerns.
+  HeaderExportError(const std::filesystem::path& path, const std::string& problem)
+      : std::runtime_error("typenet: " + path.string() + ": " + problem) {}
+};
+
 /// Writes the header (atomically: a failed export leaves an old file as it
-/// was). `name` becomes its namespace: a C++ identifier.
+/// was; HeaderExportError says why). `name` becomes its namespace: a C++
+/// identifier.
 template <class Net, class T>
 void export_header(const std::filesystem::path& path, const Model<Net, T>& model, const std::string& name) {
   using namespace header_export_detail;
@@ -143,8 +153,8 @@ void export_header(const std::filesystem::path& path, const Model<Net, T>& model
   out += "  for (std::size_t i = 0; i < rows; ++i) predict(x + i * input_size, y + i * output_size);\n}\n\n";
   out += "}  // namespace " + name + "\n";
 
-  checkpoint_detail::AtomicFile file(path);
-  file.write(reinterpret_cast<const unsigned char*>(out.data()), out.size());
+  AtomicFile<HeaderExportError> file(path);
+  file.write(out.data(), out.size());
   file.commit();
 }
 

@@ -13,7 +13,7 @@
 //     expression alone; ONNX operators it has no node for here are refused
 //     at compile time, naming the function;
 // and a Softmax head is Softmax over the last axis. The batch dimension is
-// symbolic ("batch"). The file is written atomically (io/atomic_file.hpp);
+// symbolic ("batch"). The file is written atomically (base/atomic_file.hpp);
 // the writer is protobuf_writer.hpp (docs/architecture.md says why not
 // libprotobuf). docs/interop.md: what is checked, with ONNX's checker and
 // ONNX Runtime.
@@ -30,8 +30,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "typenet/base/atomic_file.hpp"
 #include "typenet/expr/nodes.hpp"
-#include "typenet/io/atomic_file.hpp"
 #include "typenet/io/protobuf_writer.hpp"
 #include "typenet/model/inference_network.hpp"
 #include "typenet/topology/sequential.hpp"
@@ -45,7 +45,9 @@ class Model;
 // A failed export; what() is "typenet: <path>: <problem>".
 class OnnxError : public std::runtime_error {
  public:
-  explicit OnnxError(const CheckpointError& e) : std::runtime_error(e.what()) {}
+  /// The error `problem` with the file it concerns.
+  OnnxError(const std::filesystem::path& path, const std::string& problem)
+      : std::runtime_error("typenet: " + path.string() + ": " + problem) {}
 };
 
 namespace onnx_detail {
@@ -416,13 +418,9 @@ void export_onnx(const std::filesystem::path& path, const Model<Net, T>& model) 
   m.message(field::model_metadata_props,
             Message().bytes(field::entry_key, "typenet_version").bytes(field::entry_value, version));
   const std::string& bytes = m.encoded();
-  try {
-    checkpoint_detail::AtomicFile file(path);
-    file.write(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    file.commit();
-  } catch (const CheckpointError& e) {
-    throw OnnxError(e);
-  }
+  AtomicFile<OnnxError> file(path);
+  file.write(bytes.data(), bytes.size());
+  file.commit();
 }
 
 }  // namespace typenet

@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "typenet/config.hpp"
+
 namespace typenet::protobuf {
 
 enum class WireType : std::uint32_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };

@@ -40,7 +40,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "typenet/io/atomic_file.hpp"
+#include "typenet/base/atomic_file.hpp"
+#include "typenet/base/file_descriptor.hpp"
 #include "typenet/io/checkpoint_bytes.hpp"
 #include "typenet/io/checkpoint_error.hpp"
 
@@ -51,8 +52,6 @@ class SafetensorsError : public std::runtime_error {
  public:
   SafetensorsError(const std::filesystem::path& path, const std::string& problem)
       : std::runtime_error(CheckpointError::prefix(path) + problem) {}
-  // The atomic writer's errors (io/atomic_file.hpp), which already name the file.
-  explicit SafetensorsError(const CheckpointError& e) : std::runtime_error(e.what()) {}
 };
 
 // The format's element types, in the order of its alignment rule: a writer
@@ -397,8 +396,8 @@ SafetensorsFile parse_safetensors(const std::filesystem::path& label, std::vecto
 // size is checked against the file's before the rest is read.
 template <class Json = nlohmann::json>
 SafetensorsFile read_safetensors(const std::filesystem::path& file) {
-  using checkpoint_detail::FileDescriptor;
-  using checkpoint_detail::os_error;
+  using file_detail::FileDescriptor;
+  using file_detail::os_error;
   FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     const int error = errno;
@@ -497,19 +496,15 @@ std::vector<unsigned char> encode_safetensors(std::vector<SafetensorsTensorData>
   return out;
 }
 
-// Writes encode_safetensors' bytes to `target`, atomically (io/atomic_file.hpp):
+// Writes encode_safetensors' bytes to `target`, atomically (base/atomic_file.hpp):
 // a failed save throws SafetensorsError and leaves the old file as it was.
 template <class Json = nlohmann::ordered_json>
 void write_safetensors(const std::filesystem::path& target, std::vector<SafetensorsTensorData> tensors,
                        const std::map<std::string, std::string>& metadata = {}) {
   const std::vector<unsigned char> bytes = encode_safetensors<Json>(std::move(tensors), metadata);
-  try {
-    checkpoint_detail::AtomicFile file(target);
-    file.write(bytes.data(), bytes.size());
-    file.commit();
-  } catch (const CheckpointError& e) {
-    throw SafetensorsError(e);
-  }
+  AtomicFile<SafetensorsError> file(target);
+  file.write(bytes.data(), bytes.size());
+  file.commit();
 }
 
 }  // namespace typenet

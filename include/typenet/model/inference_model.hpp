@@ -85,8 +85,9 @@ class InferenceModel {
     fold_parameters<Trained, T>(trained.parameters(), trained.state(), parameters_.span());
     pack();
   }
-  /// From a checkpoint of Net (io/checkpoint.hpp's load_checkpoint, with
-  /// every check it makes): loader(path, model) fills a model of Net.
+  /// From a file of Net: loader(path, model) fills a model of Net, with
+  /// every check its reader makes (load_checkpoint, io/checkpoint.hpp, or
+  /// load_safetensors, io/safetensors.hpp).
   template <class Loader>
   InferenceModel(const std::filesystem::path& path, Loader&& loader)
       : InferenceModel(load_with(path, std::forward<Loader>(loader))) {}
