@@ -28,6 +28,7 @@
 
 // Counts heap allocations, to show that iterating a loader allocates nothing.
 #include "count_allocations.hpp"
+#include "error_messages.hpp"
 
 using namespace typenet;
 namespace fs = std::filesystem;
@@ -48,25 +49,6 @@ std::vector<std::size_t> sample_indices(const data::LabelledData<float>& part) {
   std::vector<std::size_t> v;
   for (std::size_t i = 0; i < part.size(); ++i) v.push_back(static_cast<std::size_t>(part.x(i, 0)));
   return v;
-}
-
-// The message of the exception f throws, checked to be of type E.
-template <class E = data::IdxError, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("(wrong exception type) ") + e.what();
-  }
-  return "(no exception)";
-}
-
-void check_contains(const std::string& message, std::initializer_list<std::string_view> parts) {
-  for (const std::string_view part : parts)
-    BOOST_CHECK_MESSAGE(message.find(part) != std::string::npos,
-                        "the message\n  " << message << "\nlacks\n  " << part);
 }
 
 }  // namespace
@@ -553,7 +535,7 @@ BOOST_AUTO_TEST_CASE(standardisation_given_or_from_the_data) {
                  {"stddev", "> 0"});
   Bytes flat = idx_header(0x803, {2, 1, 2});
   flat.insert(flat.end(), {7, 7, 7, 7});
-  check_contains(error_of([&] {
+  check_contains(error_of<data::IdxError>([&] {
                    data::read_idx_images(dir.write("flat", flat), data::PixelScaling::standardise_from_data());
                  }),
                  {"flat", "same value", "standard deviation 0"});
@@ -572,16 +554,16 @@ BOOST_AUTO_TEST_CASE(load_mnist_finds_plain_or_gz_and_checks_the_pair) {
 
   check_contains(error_of<std::invalid_argument>([&] { data::load_mnist(dir.path, "test"); }),
                  {"\"test\"", "\"train\" and \"t10k\""});
-  check_contains(error_of([&] { data::load_mnist(dir.path, "train"); }),
+  check_contains(error_of<data::IdxError>([&] { data::load_mnist(dir.path, "train"); }),
                  {"neither train-images-idx3-ubyte nor train-images-idx3-ubyte.gz", dir.path.string(),
                   "fetch_mnist.py"});
 
   dir.write("train-images-idx3-ubyte", small_images());
   dir.write("train-labels-idx1-ubyte", small_labels({1, 2}));
-  check_contains(error_of([&] { data::load_mnist(dir.path, "train"); }),
+  check_contains(error_of<data::IdxError>([&] { data::load_mnist(dir.path, "train"); }),
                  {"train-images-idx3-ubyte has 3 images but", "train-labels-idx1-ubyte has 2 labels"});
   dir.write("train-labels-idx1-ubyte", small_labels({1, 12, 3}));
-  check_contains(error_of([&] { data::load_mnist(dir.path, "train"); }),
+  check_contains(error_of<data::IdxError>([&] { data::load_mnist(dir.path, "train"); }),
                  {"train-labels-idx1-ubyte", "label 1 is 12, not a digit"});
 }
 
@@ -590,7 +572,7 @@ BOOST_AUTO_TEST_CASE(every_bad_input_has_a_message_naming_the_file_and_the_probl
   TempDir dir;
   auto images_error = [&](const std::string& name, const Bytes& bytes) {
     const fs::path file = dir.write(name, bytes);
-    const std::string message = error_of([&] { data::read_idx_images(file); });
+    const std::string message = error_of<data::IdxError>([&] { data::read_idx_images(file); });
     check_contains(message, {file.string()});
     return message;
   };
@@ -644,20 +626,20 @@ BOOST_AUTO_TEST_CASE(every_bad_input_has_a_message_naming_the_file_and_the_probl
   check_contains(images_error("garbage-after.gz", concat(compressed, {'j', 'u', 'n', 'k'})),
                  {"the data after gzip member 1 is not gzip"});
 
-  check_contains(error_of([&] { data::read_idx_images(dir.path / "no-such-file"); }),
+  check_contains(error_of<data::IdxError>([&] { data::read_idx_images(dir.path / "no-such-file"); }),
                  {(dir.path / "no-such-file").string(), "no such file"});
-  check_contains(error_of([&] { data::read_idx_images(dir.path); }), {dir.path.string(), "is a directory"});
-  check_contains(error_of([&] { data::read_idx_labels(dir.write("images-as-labels", good)); }),
+  check_contains(error_of<data::IdxError>([&] { data::read_idx_images(dir.path); }), {dir.path.string(), "is a directory"});
+  check_contains(error_of<data::IdxError>([&] { data::read_idx_labels(dir.write("images-as-labels", good)); }),
                  {"found 0x00000803", "expected 0x00000801", "images file"});
-  check_contains(error_of([&] { data::read_idx_labels(dir.write("labels-trailing", concat(small_labels(), {0}))); }),
+  check_contains(error_of<data::IdxError>([&] { data::read_idx_labels(dir.write("labels-trailing", concat(small_labels(), {0}))); }),
                  {"has 1 bytes of trailing data after the 11 bytes its header describes (3 labels)"});
 
   // The image width against the network's input.
   const auto images = data::read_idx_images(dir.write("good", good));
   const std::string expected = "the images in " + (dir.path / "good").string() +
                                " have 6 pixels each but the network's Input<784> expects 784";
-  check_contains(error_of([&] { data::check_width<784>(images); }), {expected});
-  check_contains(error_of([&] { data::check_width<784>(images.pixels.view(), images.file); }), {expected});
+  check_contains(error_of<data::IdxError>([&] { data::check_width<784>(images); }), {expected});
+  check_contains(error_of<data::IdxError>([&] { data::check_width<784>(images.pixels.view(), images.file); }), {expected});
   BOOST_CHECK_NO_THROW(data::check_width<6>(images));
 }
 

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -171,36 +172,33 @@ BOOST_AUTO_TEST_CASE(bad_calls_are_sentences) {
   BOOST_CHECK_EXCEPTION(served.predict(x.view(), y.view(), small), std::invalid_argument, says("workspace holds 4"));
 }
 
-BOOST_AUTO_TEST_CASE(from_a_checkpoint) {
+// Saved by `save`, loaded by `load` into an InferenceModel: the same outputs
+// as the model's own; a file of another network is refused with Error.
+template <class Error, class Save, class Load>
+void check_served_from_file(const std::string& name, Save save, Load load) {
   using Net = Sequential<Input<6>, Linear<12>, BatchNorm<>, ReLU, Linear<3>>;
-  const auto path = std::filesystem::temp_directory_path() / "typenet_test_inference.tn";
+  const auto path = std::filesystem::temp_directory_path() / name;
   auto model = trained<Net>(2);
-  save_checkpoint(path, model);
-  const InferenceModel<Net> served(path, [](const auto& p, auto& m) { load_checkpoint(p, m); });
+  save(path, model);
+  const InferenceModel<Net> served(path, load);
   const auto x = random_input<float>(4, 6, 1);
   Matrix<float> a(4, 3), b(4, 3);
   served.predict(x.view(), a.view());
   InferenceModel<Net>(model).predict(x.view(), b.view());
   BOOST_TEST(std::equal(a.data(), a.data() + 12, b.data()));
   using Other = Sequential<Input<6>, Linear<12>, ReLU, Linear<3>>;
-  BOOST_CHECK_THROW(InferenceModel<Other>(path, [](const auto& p, auto& m) { load_checkpoint(p, m); }),
-                    CheckpointError);
+  BOOST_CHECK_THROW(InferenceModel<Other>(path, load), Error);
   std::filesystem::remove(path);
 }
 
+BOOST_AUTO_TEST_CASE(from_a_checkpoint) {
+  check_served_from_file<CheckpointError>(
+      "typenet_test_inference.tn", [](const auto& p, const auto& m) { save_checkpoint(p, m); },
+      [](const auto& p, auto& m) { load_checkpoint(p, m); });
+}
+
 BOOST_AUTO_TEST_CASE(from_a_safetensors_file) {
-  using Net = Sequential<Input<6>, Linear<12>, BatchNorm<>, ReLU, Linear<3>>;
-  const auto path = std::filesystem::temp_directory_path() / "typenet_test_inference.safetensors";
-  auto model = trained<Net>(2);
-  save_safetensors(path, model);
-  const InferenceModel<Net> served(path, [](const auto& p, auto& m) { load_safetensors(p, m); });
-  const auto x = random_input<float>(4, 6, 1);
-  Matrix<float> a(4, 3), b(4, 3);
-  served.predict(x.view(), a.view());
-  InferenceModel<Net>(model).predict(x.view(), b.view());
-  BOOST_TEST(std::equal(a.data(), a.data() + 12, b.data()));
-  using Other = Sequential<Input<6>, Linear<12>, ReLU, Linear<3>>;
-  BOOST_CHECK_THROW(InferenceModel<Other>(path, [](const auto& p, auto& m) { load_safetensors(p, m); }),
-                    SafetensorsError);
-  std::filesystem::remove(path);
+  check_served_from_file<SafetensorsError>(
+      "typenet_test_inference.safetensors", [](const auto& p, const auto& m) { save_safetensors(p, m); },
+      [](const auto& p, auto& m) { load_safetensors(p, m); });
 }

@@ -32,6 +32,7 @@
 
 // Counts heap allocations: reading a CSV allocates the same whatever its rows.
 #include "count_allocations.hpp"
+#include "error_messages.hpp"
 
 using namespace typenet;
 namespace fs = std::filesystem;
@@ -66,25 +67,6 @@ std::string contents(const fs::path& file) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// The message of the exception f throws, checked to be of type E.
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("(wrong exception type) ") + e.what();
-  }
-  return "(no exception)";
-}
-
-void check_contains(const std::string& message, std::initializer_list<std::string_view> parts) {
-  for (const std::string_view part : parts)
-    BOOST_CHECK_MESSAGE(message.find(part) != std::string::npos,
-                        "the message\n  " << message << "\nlacks\n  " << part);
 }
 
 // ---------------------------------------------------------------- .npy bytes

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "typenet/typenet.hpp"
+#include "every_layer_networks.hpp"
 
 using namespace typenet;
 namespace fs = std::filesystem;
@@ -27,11 +28,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // Every layer and activation typenet has, across three networks.
-using Deep = Sequential<Input<5>, Linear<12>, BatchNorm<>, ReLU, Dropout<0.2f>, Linear<10>, LayerNorm<>, GELU, Linear<9>,
-                        RMSNorm<>, Tanh, Linear<8>, LeakyReLU<0.1f>, Linear<8>, BatchNorm<1e-3f, 0.2f>, ELU<0.5f>,
-                        Linear<7>, Sigmoid, Linear<6>, Identity, Linear<6, false>, LayerNorm<1e-4f, false>, Linear<4>,
-                        Softmax>;
-using Unbiased = Sequential<Input<4>, Linear<6, false>, BatchNorm<>, Tanh, Linear<5>, RMSNorm<1e-6f>, ELU<>, Linear<3>>;
+using every_layer::Deep;
+using every_layer::Unbiased;
 using Smooth = Sequential<Input<6>, Linear<9>, LayerNorm<>, SiLU, Linear<8>, BatchNorm<>, Softplus<2.0f, 10.0f>,
                           Linear<8>, Mish, Linear<7>, RMSNorm<>, Hardswish, Linear<5>, Softplus<>, Linear<3>>;
 constexpr std::size_t batch = 13;

@@ -54,7 +54,7 @@
 //    kept in class_names. A column of numbers that are not all integers is
 //    an error (regression targets belong in read_csv_regression).
 //
-// Errors: every problem throws CsvError (a std::runtime_error) whose message
+// Errors: every problem throws CsvError (a FileError, base/file_error.hpp) whose message
 // starts "typenet: <path>: " and names the line and, for a cell, the column
 // (both counted from 1, as editors do; the column's name too when there is a
 // header) and what is wrong: a ragged row (its number of cells and the
@@ -88,17 +88,15 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/base/file_error.hpp"
 #include "typenet/base/matrix.hpp"
 #include "typenet/data/file_io.hpp"
 #include "typenet/data/generators.hpp"
 
 namespace typenet::data {
 
-struct CsvError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-  /// The error `problem` with the file it concerns (how the atomic writer reports).
-  CsvError(const std::filesystem::path& file, const std::string& problem)
-      : std::runtime_error("typenet: " + file.string() + ": " + problem) {}
+struct CsvError : FileError {
+  using FileError::FileError;
 };
 
 /// A column by its name in the header row, or by its position: 0 the first,

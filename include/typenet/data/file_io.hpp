@@ -1,8 +1,8 @@
 // Files for the data readers (npy.hpp, csv.hpp): an input file read whole
 // or in exact pieces. The writers save through base/atomic_file.hpp.
 //
-// Every failure throws the caller's error type (a std::runtime_error) with
-// the sentence "typenet: <path>: <what went wrong>".
+// Every failure throws the caller's error type (a FileError,
+// base/file_error.hpp): "typenet: <path>: <what went wrong>".
 //
 // POSIX (open, fstat, read, mmap): Linux and the BSDs.
 #pragma once
@@ -37,7 +37,7 @@ using Descriptor = file_detail::FileDescriptor;
 
 template <class Error>
 [[noreturn]] void fail(const path& file, const std::string& problem) {
-  throw Error("typenet: " + file.string() + ": " + problem);
+  throw Error(file, problem);
 }
 
 /// A file's bytes in memory. Large files go to anonymous memory the kernel

@@ -34,7 +34,7 @@
 // a temporary file beside the target, fsync, rename (file_io.hpp); a failed
 // save leaves the old file as it was.
 //
-// Every problem throws NpyError (a std::runtime_error): "typenet: <path>: ...".
+// Every problem throws NpyError (a FileError, base/file_error.hpp): "typenet: <path>: ...".
 #pragma once
 
 #include <bit>
@@ -56,16 +56,14 @@
 #include <vector>
 
 #include "typenet/base/atomic_file.hpp"
+#include "typenet/base/file_error.hpp"
 #include "typenet/base/matrix.hpp"
 #include "typenet/data/file_io.hpp"
 
 namespace typenet::data {
 
-struct NpyError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-  /// The error `problem` with the file it concerns (how the atomic writer reports).
-  NpyError(const std::filesystem::path& file, const std::string& problem)
-      : std::runtime_error("typenet: " + file.string() + ": " + problem) {}
+struct NpyError : FileError {
+  using FileError::FileError;
 };
 
 /// The element type of an .npy array, from its 'descr'.

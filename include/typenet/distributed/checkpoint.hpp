@@ -57,7 +57,7 @@ inline std::vector<unsigned char> from_rank_zero(MpiCommunicator& comm, const st
   if (header[0] != 0) {
     std::string message(bytes.begin(), bytes.end());
     // CheckpointError's messages start with "typenet: <path>: ", which it adds again.
-    const std::string prefix = CheckpointError::prefix(path);
+    const std::string prefix = FileError::prefix(path);
     if (message.starts_with(prefix)) message.erase(0, prefix.size());
     throw CheckpointError(path, "on rank 0: " + message);
   }

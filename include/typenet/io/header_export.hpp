@@ -22,6 +22,7 @@
 #include <type_traits>
 
 #include "typenet/base/atomic_file.hpp"
+#include "typenet/base/file_error.hpp"
 #include "typenet/expr/cpp_code.hpp"
 #include "typenet/model/inference_network.hpp"
 #include "typenet/model/model.hpp"
@@ -83,11 +84,9 @@ void block_code(std::string& out, const std::string& n) {
 }  // namespace header_export_detail
 
 /// A header export that could not be written; what() is "typenet: <path>: <problem>".
-class HeaderExportError : public std::runtime_error {
+class HeaderExportError : public FileError {
  public:
-  /// The error `problem` with the file it concerns.
-  HeaderExportError(const std::filesystem::path& path, const std::string& problem)
-      : std::runtime_error("typenet: " + path.string() + ": " + problem) {}
+  using FileError::FileError;
 };
 
 /// Writes the header (atomically: a failed export leaves an old file as it

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "typenet/base/atomic_file.hpp"
+#include "typenet/base/file_error.hpp"
 #include "typenet/expr/nodes.hpp"
 #include "typenet/io/protobuf_writer.hpp"
 #include "typenet/model/inference_network.hpp"
@@ -43,11 +44,9 @@ template <class Net, class T>
 class Model;
 
 // A failed export; what() is "typenet: <path>: <problem>".
-class OnnxError : public std::runtime_error {
+class OnnxError : public FileError {
  public:
-  /// The error `problem` with the file it concerns.
-  OnnxError(const std::filesystem::path& path, const std::string& problem)
-      : std::runtime_error("typenet: " + path.string() + ": " + problem) {}
+  using FileError::FileError;
 };
 
 namespace onnx_detail {

@@ -42,16 +42,15 @@
 
 #include "typenet/base/atomic_file.hpp"
 #include "typenet/base/file_descriptor.hpp"
+#include "typenet/base/file_error.hpp"
 #include "typenet/io/checkpoint_bytes.hpp"
-#include "typenet/io/checkpoint_error.hpp"
 
 namespace typenet {
 
 // Every problem with a safetensors file; what() is "typenet: <path>: <problem>".
-class SafetensorsError : public std::runtime_error {
+class SafetensorsError : public FileError {
  public:
-  SafetensorsError(const std::filesystem::path& path, const std::string& problem)
-      : std::runtime_error(CheckpointError::prefix(path) + problem) {}
+  using FileError::FileError;
 };
 
 // The format's element types, in the order of its alignment rule: a writer
