@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/example_main.hpp"
+#include "typenet/io/safetensors.hpp"
 #include "typenet/train/classification_report.hpp"
 #include "typenet/typenet.hpp"
 

@@ -16,9 +16,9 @@
 
 #include "support/example_main.hpp"
 #include "support/mnist_mlp.hpp"
-#include "support/model_files.hpp"
 #include "support/training_steps.hpp"
 #include "typenet/data/loader.hpp"
+#include "typenet/io/checkpoint.hpp"
 #ifdef TYPENET_EXAMPLES_MPI
 #include "support/mnist_distributed.hpp"
 #endif
@@ -37,7 +37,7 @@ int run(const Settings& s) {
   Model<Net> model(Init::torch_default, s.seed);
   model.set_thread_pool(pool.get());
   if (!s.common.load.empty()) {
-    examples::load_model(s.common.load, model);
+    load_checkpoint(s.common.load, model);
     std::printf("loaded %s\n", s.common.load.c_str());
   } else {
     Adam<> adam({.lr = s.lr, .weight_decay = s.weight_decay});
@@ -62,7 +62,8 @@ int run(const Settings& s) {
                 static_cast<double>(train.size() * s.epochs) / seconds);
     log.write(pictures, "mnist_training", "MNIST (" + s.variant + "): loss and validation accuracy per epoch");
     if (!s.common.save.empty()) {
-      examples::save_model(s.common.save, model, adam);
+      save_checkpoint(s.common.save, model, adam);
+      std::printf("saved %s\n", s.common.save.c_str());
     }
   }
   examples::mnist_mlp::report_test(model, data.test, pictures);
@@ -72,7 +73,7 @@ int run(const Settings& s) {
 int main(int argc, char** argv) {
   Settings s;
   bool distributed = false;
-  examples::CommandLine cli("mnist", "MNIST MLP 784-256-256-10 with Adam; --variant plain|l2|dropout|batchnorm; --save and --load take a checkpoint or FILE.safetensors (PyTorch's names).");
+  examples::CommandLine cli("mnist", "MNIST MLP 784-256-256-10 with Adam; --variant plain|l2|dropout|batchnorm.");
   examples::mnist_mlp::add_flags(cli, s, "samples per step (with --distributed: all ranks together)");
   cli.flag("--distributed", distributed, "train data-parallel over MPI: mpirun -np N build/examples/mnist --distributed");
 #ifdef TYPENET_EXAMPLES_MPI

@@ -1,6 +1,6 @@
 // Serving a trained MNIST network: a checkpoint written by the mnist
-// example (`mnist --save FILE`), or the network as safetensors (`mnist --save
-// FILE.safetensors`, or typenet_torch.save from PyTorch), loads into an InferenceModel (BatchNorm
+// example (`mnist --save FILE`), or the network as safetensors (written by
+// typenet_torch.save from PyTorch, or save_safetensors), loads into an InferenceModel (BatchNorm
 // folded, Dropout gone), which N threads share to answer requests of B test
 // images each. Prints the throughput, the p50 and p99 latency of a request,
 // and the test accuracy, which is the mnist example's for the same file.
@@ -95,7 +95,7 @@ std::string network_of(const std::string& path) {
 int main(int argc, char** argv) {
   Settings s;
   examples::CommandLine cli("serve", "Serve a trained MNIST checkpoint from N threads through an InferenceModel.");
-  cli.text("--load", s.load, "the checkpoint (or FILE.safetensors) to serve, written by mnist --save", "FILE")
+  cli.text("--load", s.load, "the checkpoint (mnist --save) or FILE.safetensors to serve", "FILE")
       .text("--data", s.data, "folder with MNIST's test images (t10k, IDX, plain or .gz)", "DIR")
       .number("--threads", s.threads, "threads answering requests", std::size_t{1}, std::size_t{256})
       .number("--batch", s.batch, "images per request", std::size_t{1}, std::size_t{10000})

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The serve example answers with the mnist example's accuracy for the same checkpoint.
 
-  serve_matches_mnist.py MNIST SERVE MOONS DIR
+  serve_matches_mnist.py MNIST SERVE MOONS CHECKPOINT_TO_SAFETENSORS DIR
 
 Trains each mnist variant briefly on same_output.py's synthetic MNIST-format
-set (CI has no MNIST) with --save (the BatchNorm one also as safetensors),
-serves the file from three threads
+set (CI has no MNIST) with --save, serves the checkpoint (and the BatchNorm
+one converted to safetensors) from three threads
 in requests of 7 images, and compares the two `final test accuracy` lines:
 equal. Then the refusals: a missing file, another network's checkpoint.
 """
@@ -23,14 +23,20 @@ def final_accuracy(out):
 
 
 def main():
-    mnist, serve, moons, folder = sys.argv[1:5]
+    mnist, serve, moons, convert, folder = sys.argv[1:6]
     write_mnist_like(folder)
     failures = []
-    # The checkpoints, and the BatchNorm network as safetensors too.
     for variant, suffix in (("plain", "tn"), ("dropout", "tn"), ("batchnorm", "tn"), ("batchnorm", "safetensors")):
         checkpoint = os.path.join(folder, f"serve-{variant}.{suffix}")
-        trained = subprocess.run([mnist, "--variant", variant, "--epochs", "1", "--threads", "1", "--data", folder,
-                                  "--save", checkpoint], capture_output=True, text=True, timeout=600)
+        if suffix == "tn":
+            trained = subprocess.run([mnist, "--variant", variant, "--epochs", "1", "--threads", "1", "--data", folder,
+                                      "--save", checkpoint], capture_output=True, text=True, timeout=600)
+        else:  # the BatchNorm checkpoint just trained, as safetensors; mnist's accuracy is that run's
+            converted = subprocess.run([convert, os.path.join(folder, f"serve-{variant}.tn"), checkpoint],
+                                       capture_output=True, text=True)
+            if converted.returncode:
+                failures.append(f"converting to safetensors: {converted.stderr}")
+                continue
         served = subprocess.run([serve, "--load", checkpoint, "--data", folder, "--threads", "3", "--batch", "7"],
                                 capture_output=True, text=True, timeout=600)
         a, b = final_accuracy(trained.stdout), final_accuracy(served.stdout)

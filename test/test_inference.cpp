@@ -15,6 +15,7 @@
 
 #include "count_allocations.hpp"
 #include "typenet/io/checkpoint.hpp"
+#include "typenet/io/safetensors.hpp"
 #include "typenet/model/inference_model.hpp"
 #include "typenet/typenet.hpp"
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "typenet/io/safetensors.hpp"
 #include "typenet/typenet.hpp"
 
 using namespace typenet;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "typenet/io/safetensors.hpp"
 #include "typenet/typenet.hpp"
 #include "every_layer_networks.hpp"
 
