@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "support/networks.hpp"
+#include "typenet/model/model.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/io/safetensors.hpp"
 
