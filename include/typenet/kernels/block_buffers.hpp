@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "typenet/base/mode.hpp"
+#include "typenet/config.hpp"
 
 namespace typenet {
 
@@ -52,8 +53,9 @@ struct BlockStep {
   std::size_t statistics_batch = 0;
   Mode mode = Mode::eval;  ///< train or eval
   std::uint32_t dropout_key = 0;  ///< the dropout stream's key for this block and step (random/counter_hash.hpp)
-  /// Whether the step trains (batch statistics, dropout).
-  bool train() const { return mode == Mode::train; }
+  /// Whether the step trains (batch statistics, dropout). The GPU's block
+  /// kernels ask it too.
+  TYPENET_HD bool train() const { return mode == Mode::train; }
 };
 
 }  // namespace typenet

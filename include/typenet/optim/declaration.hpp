@@ -40,14 +40,18 @@ struct Tag {
 /// A numeric option: its name in messages and checkpoints, and its field.
 template <class Options>
 struct Number {
+  /// A pointer to a member of Options (an alias: nvcc's host code would
+  /// otherwise spell the member with parentheses GCC warns of).
+  using Field = double Options::*;
   const char* name;  ///< the option's name
-  double Options::*field;  ///< the field of Options that holds it
+  Field field;  ///< the field of Options that holds it
 };
 /// A boolean option: its name in messages and checkpoints, and its field.
 template <class Options>
 struct Flag {
+  using Field = bool Options::*;  ///< a pointer to a member of Options (see Number)
   const char* name;  ///< the option's name
-  bool Options::*field;  ///< the field of Options that holds it
+  Field field;  ///< the field of Options that holds it
 };
 /// (Functions, not class template argument deduction: clang before 17, which
 /// builds the fuzzer, cannot deduce aggregates.)

@@ -114,7 +114,9 @@ struct Block {
   /// The block's state values (BatchNorm's running statistics) as declared, with their offsets.
   static constexpr std::array<BlockValue, state_value_count> state = [] {
     std::array<BlockValue, state_value_count> v{};
-    for (std::size_t i = 0; i < state_value_count; ++i) v[i] = state_layout.first[i];
+    // (Not compiled with no state: nvcc's front end warns of the loop's i < 0.)
+    if constexpr (state_value_count > 0)
+      for (std::size_t i = 0; i < state_value_count; ++i) v[i] = state_layout.first[i];
     return v;
   }();
 
