@@ -17,7 +17,9 @@
 /// One number that orders versions: major * 10000 + minor * 100 + patch.
 #define TYPENET_VERSION (TYPENET_VERSION_MAJOR * 10000 + TYPENET_VERSION_MINOR * 100 + TYPENET_VERSION_PATCH)
 
+/// A macro argument as a string (a helper of typenet::version).
 #define TYPENET_VERSION_STRINGIFY_(x) #x
+/// A macro's value as a string (a helper of typenet::version).
 #define TYPENET_VERSION_STRINGIFY(x) TYPENET_VERSION_STRINGIFY_(x)
 
 namespace typenet {

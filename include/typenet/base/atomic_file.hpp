@@ -65,6 +65,7 @@ class AtomicFile {
   using FileDescriptor = file_detail::FileDescriptor;
 
  public:
+  /// Creates the temporary file beside `target`.
   explicit AtomicFile(const path& target) : target_(target) {
     if (!target.has_filename()) throw Error(target, "cannot save: the path names a directory, not a file");
     directory_ = target.has_parent_path() ? target.parent_path() : path(".");
@@ -94,6 +95,7 @@ class AtomicFile {
     }
   }
 
+  /// The temporary file's name.
   const path& name() const { return path_; }
 
   /// Appends n bytes to the temporary file.

@@ -395,11 +395,11 @@ Message graph(std::span<const T> parameters, std::span<const T> state) {
 
 }  // namespace onnx_detail
 
-// Writes the model's evaluation-mode network as an ONNX model (opset 17,
-// IR version 8): input "input" and output "output", [batch, features], of the
-// model's scalar type (float, or double). Its metadata holds the network
-// type (typenet_network) and typenet's version. Throws OnnxError, naming the
-// file, when it cannot be written; an existing file is then untouched.
+/// Writes the model's evaluation-mode network as an ONNX model (opset 17,
+/// IR version 8): input "input" and output "output", [batch, features], of the
+/// model's scalar type (float, or double). Its metadata holds the network
+/// type (typenet_network) and typenet's version. Throws OnnxError, naming the
+/// file, when it cannot be written; an existing file is then untouched.
 template <class Net, class T>
 void export_onnx(const std::filesystem::path& path, const Model<Net, T>& model) {
   using namespace onnx_detail;

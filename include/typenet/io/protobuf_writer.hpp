@@ -19,36 +19,40 @@ namespace typenet::protobuf {
 
 enum class WireType : std::uint32_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };
 
+/// A protobuf message being encoded: its fields, in the order they are appended.
 class Message {
  public:
-  // int32, int64, uint64, bool and enum fields: a varint (a negative value
-  // as its 64-bit two's complement, ten bytes, as protobuf writes int64).
+  /// int32, int64, uint64, bool and enum fields: a varint (a negative value
+  /// as its 64-bit two's complement, ten bytes, as protobuf writes int64).
   Message& varint(std::uint32_t field, std::uint64_t value) {
     key(field, WireType::varint);
     append_varint(value);
     return *this;
   }
+  /// An int64 field (a varint).
   Message& int64(std::uint32_t field, std::int64_t value) { return varint(field, static_cast<std::uint64_t>(value)); }
-  // float fields: four bytes, little-endian.
+  /// float fields: four bytes, little-endian.
   Message& float32(std::uint32_t field, float value) {
     key(field, WireType::fixed32);
     const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
     for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<char>(bits >> (8 * i)));
     return *this;
   }
-  // string and bytes fields.
+  /// string and bytes fields.
   Message& bytes(std::uint32_t field, std::string_view data) {
     key(field, WireType::length_delimited);
     append_varint(data.size());
     bytes_.append(data);
     return *this;
   }
+  /// A bytes field from raw bytes.
   Message& bytes(std::uint32_t field, std::span<const unsigned char> data) {
     return bytes(field, std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
   }
-  // A nested message field.
+  /// A nested message field.
   Message& message(std::uint32_t field, const Message& m) { return bytes(field, m.bytes_); }
 
+  /// The encoded message.
   const std::string& encoded() const { return bytes_; }
 
  private:

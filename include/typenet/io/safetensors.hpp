@@ -46,33 +46,35 @@ namespace typenet {
 template <class Net, class T>
 class Model;
 
-// Module names other than nn.Sequential's "0", "1", ...: one per layer after
-// Input, in order (layers without values, like ReLU, need a name too, which
-// is not used), and a prefix before each, e.g. {.prefix = "net.", .modules =
-// {"fc1", "bn1", "act", "fc2"}} for "net.fc1.weight", "net.bn1.running_mean".
+/// Module names other than nn.Sequential's "0", "1", ...: one per layer after
+/// Input, in order (layers without values, like ReLU, need a name too, which
+/// is not used), and a prefix before each, e.g. {.prefix = "net.", .modules =
+/// {"fc1", "bn1", "act", "fc2"}} for "net.fc1.weight", "net.bn1.running_mean".
 struct SafetensorsNames {
-  std::string prefix = {};
-  std::vector<std::string> modules = {};
+  std::string prefix = {};  ///< put before every name, e.g. "net."
+  std::vector<std::string> modules = {};  ///< one name per layer after Input; empty: "0", "1", ...
 };
 
+/// How save_safetensors names and stores the tensors.
 struct SafetensorsSaveOptions {
-  SafetensorsNames names = {};
-  // F32 or F64; by default the model's scalar type.
+  SafetensorsNames names = {};  ///< the names to write under
+  /// F32 or F64; by default the model's scalar type.
   std::optional<SafetensorsDtype> dtype = std::nullopt;
 };
 
+/// How load_safetensors finds and checks the tensors.
 struct SafetensorsLoadOptions {
-  SafetensorsNames names = {};
-  // The files typenet and typenet_torch.py write name their network type in
-  // the metadata (typenet_network); it must then be this model's: activations
-  // have no tensors, so only this check can tell a ReLU file from a Tanh
-  // network. false skips it. Files without that entry are not checked.
+  SafetensorsNames names = {};  ///< the names to read
+  /// The files typenet and typenet_torch.py write name their network type in
+  /// the metadata (typenet_network); it must then be this model's: activations
+  /// have no tensors, so only this check can tell a ReLU file from a Tanh
+  /// network. false skips it. Files without that entry are not checked.
   bool check_network = true;
 };
 
 // The metadata keys typenet writes.
-inline constexpr const char* safetensors_network_key = "typenet_network";
-inline constexpr const char* safetensors_version_key = "typenet_version";
+inline constexpr const char* safetensors_network_key = "typenet_network";  ///< the metadata key of the network's type
+inline constexpr const char* safetensors_version_key = "typenet_version";  ///< the metadata key of typenet's version
 
 namespace safetensors_detail {
 
@@ -209,11 +211,11 @@ inline std::string join_names(const std::vector<std::string>& names) {
 
 }  // namespace safetensors_detail
 
-// Writes the model's parameters and state as a safetensors file (atomically:
-// a failed save throws SafetensorsError and leaves any old file as it was).
-// The metadata holds format "pt", the network type (Net::name()) and
-// typenet's version; num_batches_tracked is model.dropout_step(), the
-// model's count of train-mode forward passes (one per training step).
+/// Writes the model's parameters and state as a safetensors file (atomically:
+/// a failed save throws SafetensorsError and leaves any old file as it was).
+/// The metadata holds format "pt", the network type (Net::name()) and
+/// typenet's version; num_batches_tracked is model.dropout_step(), the
+/// model's count of train-mode forward passes (one per training step).
 template <class Net, class T>
 void save_safetensors(const std::filesystem::path& path, const Model<Net, T>& model,
                       const SafetensorsSaveOptions& options = {}) {
@@ -248,14 +250,14 @@ void save_safetensors(const std::filesystem::path& path, const Model<Net, T>& mo
                     {{"format", "pt"}, {safetensors_network_key, Net::name()}, {safetensors_version_key, version}});
 }
 
-// Loads a file save_safetensors, typenet_torch.save or PyTorch (a
-// state_dict saved as safetensors) wrote. F32, F64, F16 and BF16 values are
-// read (converted to the model's type); num_batches_tracked sets
-// model.dropout_step() (the largest, if layers differ). Everything is
-// checked before the model changes: the format (io/safetensors_format.hpp),
-// the network named in the metadata, then every tensor against the type.
-// One SafetensorsError lists every missing tensor, every unexpected one,
-// and every shape or dtype that differs from what the type expects.
+/// Loads a file save_safetensors, typenet_torch.save or PyTorch (a
+/// state_dict saved as safetensors) wrote. F32, F64, F16 and BF16 values are
+/// read (converted to the model's type); num_batches_tracked sets
+/// model.dropout_step() (the largest, if layers differ). Everything is
+/// checked before the model changes: the format (io/safetensors_format.hpp),
+/// the network named in the metadata, then every tensor against the type.
+/// One SafetensorsError lists every missing tensor, every unexpected one,
+/// and every shape or dtype that differs from what the type expects.
 template <class Net, class T>
 void load_safetensors(const std::filesystem::path& path, Model<Net, T>& model,
                       const SafetensorsLoadOptions& options = {}) {

@@ -53,9 +53,9 @@ class SafetensorsError : public FileError {
   using FileError::FileError;
 };
 
-// The format's element types, in the order of its alignment rule: a writer
-// puts the tensors of later types first (then by name), so that each
-// starts aligned to its element size when the header is padded to 8 bytes.
+/// The format's element types, in the order of its alignment rule: a writer
+/// puts the tensors of later types first (then by name), so that each
+/// starts aligned to its element size when the header is padded to 8 bytes.
 enum class SafetensorsDtype { BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64 };
 
 namespace safetensors_detail {
@@ -85,12 +85,14 @@ inline constexpr std::array<DtypeInfo, 15> dtypes{{
 
 }  // namespace safetensors_detail
 
+/// The dtype's name in the format ("F32", "BF16", ...).
 inline std::string_view to_string(SafetensorsDtype d) {
   return safetensors_detail::dtypes[static_cast<std::size_t>(d)].name;
 }
+/// Bytes per element of the dtype.
 inline std::size_t element_size(SafetensorsDtype d) { return safetensors_detail::dtypes[static_cast<std::size_t>(d)].size; }
 
-// The dtype of a scalar type: F32 for float, F64 for double, I64 for std::int64_t...
+/// The dtype of a scalar type: F32 for float, F64 for double, I64 for std::int64_t...
 template <class T>
 constexpr SafetensorsDtype safetensors_dtype_of() {
   if constexpr (std::is_same_v<T, float>) return SafetensorsDtype::F32;
@@ -100,20 +102,22 @@ constexpr SafetensorsDtype safetensors_dtype_of() {
   else static_assert(sizeof(T) == 0, "typenet: safetensors_dtype_of: float, double, std::int64_t or std::int32_t.");
 }
 
-// "[16, 2]"
+/// A shape as text: "[16, 2]".
 inline std::string shape_string(std::span<const std::uint64_t> shape) {
   std::string s = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
 
-// One tensor of a parsed file: where its bytes are in the file's data section.
+/// One tensor of a parsed file: where its bytes are in the file's data section.
 struct SafetensorsTensor {
-  std::string name;
-  SafetensorsDtype dtype = SafetensorsDtype::F32;
-  std::vector<std::uint64_t> shape;
-  std::uint64_t begin = 0, end = 0;  // data_offsets
+  std::string name;  ///< the tensor's name
+  SafetensorsDtype dtype = SafetensorsDtype::F32;  ///< its element type
+  std::vector<std::uint64_t> shape;  ///< its dimensions
+  std::uint64_t begin = 0;  ///< where its bytes start in the data section (data_offsets[0])
+  std::uint64_t end = 0;    ///< where they end (data_offsets[1])
 
+  /// The product of the shape.
   std::uint64_t element_count() const {
     std::uint64_t n = 1;
     for (std::uint64_t d : shape) n *= d;  // checked against overflow when parsed
@@ -121,19 +125,21 @@ struct SafetensorsTensor {
   }
 };
 
-// A whole file, checked: the tensors in the order of their bytes.
+/// A whole file, checked: the tensors in the order of their bytes.
 struct SafetensorsFile {
-  std::filesystem::path path;  // for messages
-  std::vector<unsigned char> bytes;
-  std::uint64_t data_start = 0;  // 8 + the header's size
-  std::map<std::string, std::string> metadata;
-  std::vector<SafetensorsTensor> tensors;
+  std::filesystem::path path;  ///< the file, for messages
+  std::vector<unsigned char> bytes;  ///< the whole file
+  std::uint64_t data_start = 0;  ///< where the data section starts: 8 + the header's size
+  std::map<std::string, std::string> metadata;  ///< the header's __metadata__
+  std::vector<SafetensorsTensor> tensors;  ///< the tensors, in the order of their bytes
 
+  /// The tensor named `name`, or nullptr.
   const SafetensorsTensor* find(std::string_view name) const {
     for (const SafetensorsTensor& t : tensors)
       if (t.name == name) return &t;
     return nullptr;
   }
+  /// A tensor's bytes in the file.
   std::span<const unsigned char> data(const SafetensorsTensor& t) const {
     return std::span<const unsigned char>(bytes).subspan(static_cast<std::size_t>(data_start + t.begin),
                                                          static_cast<std::size_t>(t.end - t.begin));
@@ -184,9 +190,9 @@ inline bool is_signed(SafetensorsDtype d) {
 
 }  // namespace safetensors_detail
 
-// A tensor's values as T: a floating-point T from F16, BF16, F32 or F64 (F64
-// into float rounds to nearest); an integer T from the integer types and
-// BOOL, each value checked to fit. Anything else is a SafetensorsError.
+/// A tensor's values as T: a floating-point T from F16, BF16, F32 or F64 (F64
+/// into float rounds to nearest); an integer T from the integer types and
+/// BOOL, each value checked to fit. Anything else is a SafetensorsError.
 template <class T>
 std::vector<T> tensor_values(const SafetensorsFile& file, const SafetensorsTensor& t) {
   using namespace safetensors_detail;
@@ -321,14 +327,14 @@ Json parse_json(const std::filesystem::path& file, std::string_view text) {
 
 }  // namespace safetensors_detail
 
-// Takes apart a whole file already in memory (`label` names it in errors),
-// checking everything the format requires before returning:
-//   the header's size is at most 100 MB and within the file;
-//   the header is a well-formed JSON object, starting with '{', no key twice;
-//   each tensor has a known dtype, a shape of non-negative integers, and
-//   data_offsets whose size is its element count times its dtype's size;
-//   the offsets are contiguous from 0, and the data ends where the file ends;
-//   __metadata__, if present, maps strings to strings.
+/// Takes apart a whole file already in memory (`label` names it in errors),
+/// checking everything the format requires before returning:
+///   the header's size is at most 100 MB and within the file;
+///   the header is a well-formed JSON object, starting with '{', no key twice;
+///   each tensor has a known dtype, a shape of non-negative integers, and
+///   data_offsets whose size is its element count times its dtype's size;
+///   the offsets are contiguous from 0, and the data ends where the file ends;
+///   __metadata__, if present, maps strings to strings.
 template <class Json = nlohmann::json>
 SafetensorsFile parse_safetensors(const std::filesystem::path& label, std::vector<unsigned char> bytes) {
   using namespace safetensors_detail;
@@ -391,8 +397,8 @@ SafetensorsFile parse_safetensors(const std::filesystem::path& label, std::vecto
   return f;
 }
 
-// Reads and parses a file (all of parse_safetensors' checks). The header's
-// size is checked against the file's before the rest is read.
+/// Reads and parses a file (all of parse_safetensors' checks). The header's
+/// size is checked against the file's before the rest is read.
 template <class Json = nlohmann::json>
 SafetensorsFile read_safetensors(const std::filesystem::path& file) {
   using file_detail::FileDescriptor;
@@ -429,17 +435,18 @@ SafetensorsFile read_safetensors(const std::filesystem::path& file) {
   return parse_safetensors<Json>(file, std::move(bytes));
 }
 
-// ------------------------------------------------------------ writing
-// One tensor to write: its bytes already little-endian (make_safetensor
-// encodes them from values).
+/// ------------------------------------------------------------ writing
+/// One tensor to write: its bytes already little-endian (make_safetensor
+/// encodes them from values).
 struct SafetensorsTensorData {
-  std::string name;
-  SafetensorsDtype dtype = SafetensorsDtype::F32;
-  std::vector<std::uint64_t> shape;
-  std::vector<unsigned char> bytes;
+  std::string name;  ///< the tensor's name
+  SafetensorsDtype dtype = SafetensorsDtype::F32;  ///< its element type
+  std::vector<std::uint64_t> shape;  ///< its dimensions
+  std::vector<unsigned char> bytes;  ///< its values, little-endian
 };
 
 template <class T>
+/// A tensor to write from values of T (its dtype is T's), encoded little-endian.
 SafetensorsTensorData make_safetensor(std::string name, std::vector<std::uint64_t> shape, std::span<const T> values) {
   SafetensorsTensorData t{std::move(name), safetensors_dtype_of<T>(), std::move(shape), {}};
   t.bytes.resize(values.size() * sizeof(T));
@@ -449,11 +456,11 @@ SafetensorsTensorData make_safetensor(std::string name, std::vector<std::uint64_
   return t;
 }
 
-// The file's bytes, laid out as the format's reference writer lays them
-// out: the tensors ordered by dtype (the alignment rule above), then by
-// name; the header compact, __metadata__ first, padded with spaces to a
-// multiple of 8 bytes. Throws std::invalid_argument for a tensor whose
-// bytes do not match its shape and dtype, or a name used twice.
+/// The file's bytes, laid out as the format's reference writer lays them
+/// out: the tensors ordered by dtype (the alignment rule above), then by
+/// name; the header compact, __metadata__ first, padded with spaces to a
+/// multiple of 8 bytes. Throws std::invalid_argument for a tensor whose
+/// bytes do not match its shape and dtype, or a name used twice.
 template <class Json = nlohmann::ordered_json>
 std::vector<unsigned char> encode_safetensors(std::vector<SafetensorsTensorData> tensors,
                                               const std::map<std::string, std::string>& metadata = {}) {
@@ -495,8 +502,8 @@ std::vector<unsigned char> encode_safetensors(std::vector<SafetensorsTensorData>
   return out;
 }
 
-// Writes encode_safetensors' bytes to `target`, atomically (base/atomic_file.hpp):
-// a failed save throws SafetensorsError and leaves the old file as it was.
+/// Writes encode_safetensors' bytes to `target`, atomically (base/atomic_file.hpp):
+/// a failed save throws SafetensorsError and leaves the old file as it was.
 template <class Json = nlohmann::ordered_json>
 void write_safetensors(const std::filesystem::path& target, std::vector<SafetensorsTensorData> tensors,
                        const std::map<std::string, std::string>& metadata = {}) {
