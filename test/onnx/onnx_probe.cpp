@@ -33,14 +33,8 @@ template <class Net, class T>
 void probe(const char* label, const fs::path& dir, std::uint64_t seed) {
   Model<Net, T> model(Init::torch_default, seed);
   Rng rng(seed + 1);
-  for (T& p : model.parameters()) p += static_cast<T>(0.1 * rng.normal());
-  Matrix<T> x(rows, Net::input_size), y(rows, Net::output_size);
-  for (std::size_t i = 0; i < rows; ++i) {
-    for (std::size_t j = 0; j < Net::input_size; ++j) x(i, j) = static_cast<T>(1.5 * rng.normal() + 0.5);
-    for (std::size_t j = 0; j < Net::output_size; ++j) y(i, j) = static_cast<T>(rng.uniform(0.0, 1.0));
-  }
-  SGD<T> sgd({.lr = 0.05});
-  for (int s = 0; s < 5; ++s) train_step(model, x.view(), y.view(), MeanSquaredError{}, sgd);
+  Matrix<T> x(rows, Net::input_size);
+  every_layer::move_off_initial_values(model, x, rng);
   // Typical inputs, and a few rows forty times larger (the activations'
   // saturated and overflowing ranges).
   for (std::size_t i = 0; i < rows; ++i)

@@ -51,15 +51,8 @@ template <class Net>
 void export_one(const char* label, const fs::path& dir, std::uint64_t seed) {
   Model<Net, float> model(Init::torch_default, seed);
   Rng rng(seed + 1);
-  for (float& p : model.parameters()) p += static_cast<float>(0.1 * rng.normal());
-  // A few training steps move the running statistics away from 0 and 1.
-  Matrix<float> x(batch, Net::input_size), y(batch, Net::output_size);
-  for (std::size_t i = 0; i < batch; ++i) {
-    for (std::size_t j = 0; j < Net::input_size; ++j) x(i, j) = static_cast<float>(1.5 * rng.normal() + 0.5);
-    for (std::size_t j = 0; j < Net::output_size; ++j) y(i, j) = static_cast<float>(rng.uniform(0.0, 1.0));
-  }
-  SGD<float> sgd({.lr = 0.05});
-  for (int s = 0; s < 5; ++s) train_step(model, x.view(), y.view(), MeanSquaredError{}, sgd);
+  Matrix<float> x(batch, Net::input_size);
+  every_layer::move_off_initial_values(model, x, rng);
   save_safetensors(dir / (std::string(label) + ".safetensors"), model);
   for (std::size_t i = 0; i < batch; ++i)
     for (std::size_t j = 0; j < Net::input_size; ++j) x(i, j) = static_cast<float>(rng.normal());

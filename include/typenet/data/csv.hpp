@@ -194,19 +194,7 @@ using std::filesystem::path;
 /// A cell's text for a message: quoted, non-printable bytes escaped, long
 /// text cut.
 inline std::string show(std::string_view text, std::size_t limit = 40) {
-  std::string out = "'";
-  for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out + (text.size() > limit ? "...'" : "'");
+  return "'" + file_io_detail::escaped(text, limit, /*keep_high=*/true) + "'";
 }
 
 inline std::string line_text(std::size_t line) { return "line " + std::to_string(line); }

@@ -22,6 +22,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,26 @@ using Descriptor = file_detail::FileDescriptor;
 template <class Error>
 [[noreturn]] void fail(const path& file, const std::string& problem) {
   throw Error(file, problem);
+}
+
+/// Text from a file for a message: at most `limit` bytes, "..." when cut;
+/// control bytes, and unless `keep_high` (UTF-8 text) every byte from 0x7f
+/// up, as \xNN.
+inline std::string escaped(std::string_view text, std::size_t limit, bool keep_high) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != 0x7f && (keep_high || c < 0x7f)) {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  if (text.size() > limit) out += "...";
+  return out;
 }
 
 /// A file's bytes in memory. Large files go to anonymous memory the kernel

@@ -121,20 +121,7 @@ inline constexpr std::size_t chunk_bytes = std::size_t{1} << 16;
 /// Header text for a message: printable ASCII as it is, the rest escaped,
 /// and at most `limit` characters.
 inline std::string printable(std::string_view text, std::size_t limit = 120) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  if (text.size() > limit) out += "...";
-  return out;
+  return file_io_detail::escaped(text, limit, /*keep_high=*/false);
 }
 
 // ------------------------------------------------------------ the header dict
