@@ -3,25 +3,18 @@
 // the rest is served as the file (memfd: no disk) to read_csv,
 // read_csv_regression and read_csv_matrix; the only acceptable outcome of bad
 // input is a CsvError.
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstdint>
 #include <string>
 
+#include "memory_file.hpp"
 #include "typenet/data/csv.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::uint8_t pick = data[0];
-  const int fd = memfd_create("csv", 0);
-  if (fd < 0) return 0;
-  for (std::size_t done = 1; done < size;) {
-    const ssize_t n = write(fd, data + done, size - done);
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  const MemoryFile file("csv", data + 1, size - 1);
+  if (!file.ok()) return 0;
+  const std::string path = file.path();
   using namespace typenet::data;
   CsvOptions o;
   o.header = static_cast<CsvHeader>(pick & 3);
@@ -48,6 +41,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)read_csv_matrix<double>(path, o);
   } catch (const CsvError&) {
   }
-  close(fd);
   return 0;
 }
