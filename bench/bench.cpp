@@ -297,6 +297,14 @@ std::vector<Workload> workloads(const Context& context) {
       {"fma_peak_" + threads + "threads", "loop", {1, 5, 1}, context.threads * fma_flop_per_thread, 0,
        [](const Plan& p, const Context& c) { return fma_peak(p, c.threads); }},
   };
+  // The peak loop's independent check (ceilings.hpp): the same chains in
+  // assembly. compare.py warns when the two disagree.
+  if constexpr (bench::has_fma_check) {
+    list.push_back({"fma_check_1thread", "loop", {1, 5, 1}, fma_flop_per_thread, 0,
+                    [](const Plan& p, const Context&) { return fma_peak(p, 1, true); }});
+    list.push_back({"fma_check_" + threads + "threads", "loop", {1, 5, 1}, context.threads * fma_flop_per_thread, 0,
+                    [](const Plan& p, const Context& c) { return fma_peak(p, c.threads, true); }});
+  }
 #if !defined(TYPENET_BENCH_NO_OPENBLAS)
   // Last: OpenBLAS's own threads spin for a while after each call and would
   // steal the core from whatever ran next.

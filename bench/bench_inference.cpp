@@ -199,8 +199,13 @@ int main(int argc, char** argv) {
     // that holds each workload's weights.
     const Timing peak = bench::fma_peak(Plan{1, 5, 1}, 1);
     const double flops = bench::fma_flop_per_thread / peak.median_seconds;
-    std::printf("{\n  \"instruction_set\": %s,\n  \"fma_peak_flops_1thread\": %.6g,\n  \"results\": [",
-                bench::json_string(simd::instruction_set).c_str(), flops);
+    // Its independent check (the same chains in assembly; 0: not built here).
+    const double check =
+        bench::has_fma_check ? bench::fma_flop_per_thread / bench::fma_peak(Plan{1, 5, 1}, 1, true).median_seconds : 0;
+    std::printf(
+        "{\n  \"instruction_set\": %s,\n  \"fma_peak_flops_1thread\": %.6g,\n  \"fma_check_flops_1thread\": %.6g,\n"
+        "  \"results\": [",
+        bench::json_string(simd::instruction_set).c_str(), flops, check);
     for (std::size_t i = 0; i < results.size(); ++i) {
       const Result& r = results[i];
       const double bandwidth = bench::read_bandwidth(static_cast<std::size_t>(r.weight_bytes), Plan{1, 5, 1});

@@ -101,7 +101,11 @@ def main():
         rows.setdefault(r["name"], {})[r["system"]] = r
     print(f"# Inference latency, {time.strftime('%Y-%m-%d %H:%M')}, one thread each\n")
     print(f"- machine: {platform.processor() or platform.machine()}; typenet kernels {ours['instruction_set']}; "
-          f"FMA peak of one core {peak / 1e9:.1f} GFLOP/s (bench/ceilings.hpp)")
+          f"FMA peak of one core {peak / 1e9:.1f} GFLOP/s (bench/ceilings.hpp; its assembly check "
+          f"{ours.get('fma_check_flops_1thread', 0) / 1e9:.1f})")
+    if ours.get("fma_check_flops_1thread") and peak < 0.9 * ours["fma_check_flops_1thread"]:
+        print("- **Warning: the C++ FMA loop reaches less than 0.9 of its assembly check: the limits below are "
+              "understated.**")
     print(f"- PyTorch {theirs['torch']} (torch.inference_mode(), 1 thread); oneDNN matmul + post-ops, "
           "OMP_NUM_THREADS=1; medians of the per-call times\n")
     print("| workload | typenet | oneDNN | PyTorch | oneDNN / typenet | PyTorch / typenet | limit | typenet / limit |")
