@@ -4,7 +4,7 @@
 Run it with Debian's interpreter, the one that can import PyTorch
 (python3-torch, PyTorch 1.13 for the CPU):
 
-    /usr/bin/python3 bench/compare.py            # full run, about a minute
+    /usr/bin/python3 bench/compare.py            # full run: 12 minutes on the 2-vCPU machine, busy, compiles included
     /usr/bin/python3 bench/compare.py --quick    # smoke test: 3 repetitions
     /usr/bin/python3 bench/compare.py --wait-idle 600   # shared machine: wait for quiet first
 
