@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""typenet side by side with PyTorch on the workloads of issue 4.
+"""typenet side by side with PyTorch and oneDNN on the workloads of issue 4.
 
 Run it with Debian's interpreter, the one that can import PyTorch
 (python3-torch, PyTorch 1.13 for the CPU):
 
-    /usr/bin/python3 bench/compare.py            # full run, about a minute
+    /usr/bin/python3 bench/compare.py            # full run: 12 minutes on the 2-vCPU machine, busy, compiles included
     /usr/bin/python3 bench/compare.py --quick    # smoke test: 3 repetitions
     /usr/bin/python3 bench/compare.py --wait-idle 600   # shared machine: wait for quiet first
 
@@ -17,23 +17,35 @@ What it does, in one run:
      uses an already built binary;
   2. runs the C++ benchmark (typenet on a 2-thread pool, the OpenBLAS ceiling
      on 1 and 2 threads, the FP32 FMA peak on 1 and 2 threads);
-  3. runs the same workloads in PyTorch, in a subprocess of this script with
+  3. runs the same workloads in oneDNN (bench/bench_onednn.cpp, issue 16:
+     Debian's libdnnl-dev, matmul primitives with bias and ReLU post-ops,
+     created once, with hand-written losses and Adam), compiled with
+     g++ -std=c++20 -O2 -march=native -fopenmp -fno-math-errno -Iinclude
+     ... -ldnnl (--onednn PATH uses an already built binary), with
+     OMP_NUM_THREADS 1 and 2, keeping the faster per workload; without
+     oneDNN its column says "not built" and the rest goes on;
+  4. runs the same workloads in PyTorch, in a subprocess of this script with
      PyTorch's best configuration: OPENBLAS_CORETYPE unset (the environment
      may force OpenBLAS's Haswell kernels; the ceilings table shows what that
      costs on the step's GEMMs), MALLOC_TOP_PAD_=100000000
      (otherwise glibc maps and unmaps Adam's buffers every step),
      torch.set_num_threads(1), and OPENBLAS_NUM_THREADS 1 and 2, keeping the
      faster per workload;
-  4. prints Markdown tables: each workload's medians, the ratio
-     PyTorch / typenet (> 1: typenet is faster), the issue's required and goal
-     figures and whether they are met; then the ceilings and compile times,
+  5. prints Markdown tables: each workload's medians, the ratios
+     PyTorch / typenet and oneDNN / typenet (> 1: typenet is faster), the
+     issue's required and goal figures and whether they are met; then the
+     ceilings and compile times (typenet's translation units),
      with how much CPU time others took during the run (the machine is shared;
      a busy neighbour hurts typenet's 2-thread pool most).
 
 The PyTorch workloads are built from the parameters the C++ binary reports
 (shapes, batch, steps, learning rates, repetitions, calls per repetition), so
-the two sides cannot drift apart. The C++ side also runs with
-OPENBLAS_CORETYPE unset, so the OpenBLAS ceiling is OpenBLAS at its best.
+the two sides cannot drift apart; bench_onednn reports the same parameters,
+and a run where they differ from bench.cpp's stops with the difference.
+bench_onednn checks itself before timing (its forward against plain loops,
+its gradients and first losses against typenet's); a failed check shows in
+its column. The C++ side also runs with OPENBLAS_CORETYPE unset, so the
+OpenBLAS ceiling is OpenBLAS at its best.
 """
 
 import argparse
@@ -53,7 +65,12 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPILE_COMMAND = ["g++", "-std=c++20", "-O2", "-march=native", "-Iinclude"]
+# bench_onednn's loops run on oneDNN's OpenMP threads and vectorise by omp
+# simd pragmas (-fopenmp); Adam's sqrt vectorises only without errno.
+ONEDNN_SOURCE = "bench/bench_onednn.cpp"
+ONEDNN_COMPILE_COMMAND = COMPILE_COMMAND + ["-fopenmp", "-fno-math-errno"]
 PYTORCH_BLAS_THREADS = (1, 2)
+ONEDNN_THREADS = (1, 2)
 
 # The issue's targets for typenet, in seconds per call: (required, goal).
 TARGETS = {
@@ -63,7 +80,7 @@ TARGETS = {
     "inference_batch1": (8e-6, 5e-6),
     "inference_batch1000": (2.0e-3, 1.6e-3),
 }
-# The workloads PyTorch runs too, in the order of the table.
+# The workloads PyTorch and oneDNN run too, in the order of the table.
 COMPARED = list(TARGETS)
 
 
@@ -241,6 +258,53 @@ def compile_all(build_dir):
     return binary, times
 
 
+def compile_onednn(build_dir):
+    """Compiles and links bench_onednn; returns (binary, None), or (None, why
+    not) when it does not build (no libdnnl-dev, say)."""
+    binary = os.path.join(build_dir, "bench_onednn")
+    command = ONEDNN_COMPILE_COMMAND + [ONEDNN_SOURCE, "-ldnnl", "-o", binary]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        errors = [line for line in done.stderr.splitlines() if "error" in line] or done.stderr.splitlines() or ["?"]
+        print(f"compare.py: {shlex.join(command)} failed; the oneDNN column is left out:\n{done.stderr}",
+              file=sys.stderr)
+        return None, f"{ONEDNN_SOURCE} does not build: {errors[0].strip()}"
+    return binary, None
+
+
+def run_onednn(binary, threads, extra):
+    """bench_onednn's JSON with OMP_NUM_THREADS=threads, or a string saying
+    why there is none (a failed self-check: exit status 3)."""
+    env = without_coretype()
+    env["OMP_NUM_THREADS"] = str(threads)
+    done = subprocess.run([binary, "--json"] + extra, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode == 3:
+        print(f"compare.py: {done.stderr.strip()}", file=sys.stderr)
+        return done.stderr.strip().removeprefix("bench_onednn: ").removeprefix("check failed: ")
+    if done.returncode != 0:
+        sys.exit(f"compare.py: {binary} failed ({done.returncode}):\n{done.stderr}{done.stdout}")
+    report = json.loads(done.stdout)
+    if report["threads"] != threads:
+        sys.exit(f"compare.py: bench_onednn ran on {report['threads']} threads with OMP_NUM_THREADS={threads}")
+    return report
+
+
+def check_same_workloads(cxx, onednn):
+    """Stops the run when bench_onednn's workloads are not bench.cpp's (the
+    two sources define them separately)."""
+    ours = {r["name"]: r for r in cxx["results"]}
+    theirs = {r["name"]: r for r in onednn["results"]}
+    differences = [f"{key}: bench {cxx[key]} vs bench_onednn {onednn[key]}"
+                   for key in ("mnist", "moons") if cxx[key] != onednn[key]]
+    for name in COMPARED:
+        for key in ("per", "warmup", "reps", "calls_per_rep", "flop_per_call", "samples_per_call"):
+            if ours[name][key] != theirs[name][key]:
+                differences.append(f"{name} {key}: bench {ours[name][key]} vs bench_onednn {theirs[name][key]}")
+    if differences:
+        sys.exit("compare.py: bench.cpp and bench_onednn.cpp define different workloads:\n  " +
+                 "\n  ".join(differences))
+
+
 def run_bench(binary, extra, coretype=None):
     env = without_coretype()
     if coretype:
@@ -363,8 +427,10 @@ def gflops(result):
     return result["flop_per_call"] / result["median_seconds"] / 1e9
 
 
-def run_everything(args, binary):
-    """Runs the C++ side, then PyTorch; returns the raw results."""
+def run_everything(args, binary, onednn, onednn_missing):
+    """Runs the C++ side, then oneDNN (the binary `onednn`; None, and why in
+    `onednn_missing`, when there is none), then PyTorch; returns the raw
+    results."""
     reps = ["--reps", "3", "--warmup", "1"] if args.quick else []
     blas_alone = ["--threads", "1", "--only", "openblas_step_gemms"] + reps
     # The memory side of this machine has slow spells (other tenants; docs/
@@ -384,6 +450,21 @@ def run_everything(args, binary):
     raw["openblas_1thread"] = run_bench(binary, blas_alone)["results"][0]
     # What forcing OpenBLAS's Haswell kernels (as this environment may) costs on these shapes.
     raw["openblas_1thread_haswell"] = run_bench(binary, blas_alone, coretype="Haswell")["results"][0]
+
+    # oneDNN's column: its reports by thread count, or what the column says instead and why.
+    raw["onednn"], raw["onednn_missing"] = {}, None
+    if onednn is None:
+        raw["onednn_missing"] = {"cell": "not built", "why": onednn_missing}
+    else:
+        for threads in ONEDNN_THREADS:
+            print(f"running oneDNN with OMP_NUM_THREADS={threads} ...", file=sys.stderr)
+            report = run_onednn(onednn, threads, ["--only", ",".join(COMPARED)] + reps)
+            if isinstance(report, str):
+                raw["onednn"], raw["onednn_missing"] = {}, {"cell": "check failed", "why": report}
+                break
+            check_same_workloads(raw["cxx"], report)
+            raw["onednn"][threads] = report
+        canary()
 
     cxx = raw["cxx"]
     by_name = {r["name"]: r for r in cxx["results"]}
@@ -406,24 +487,34 @@ def print_header(args, raw, started, load_before, others):
     cxx, torch_run = raw["cxx"], raw["torch"][PYTORCH_BLAS_THREADS[0]]
     built = (f"binary {args.bench} (given with --bench)" if args.bench
              else f"compiled with {' '.join(COMPILE_COMMAND)} -lopenblas")
-    print(f"# typenet vs PyTorch, measured on {started:%Y-%m-%d %H:%M} at commit {git_revision()}\n")
+    print(f"# typenet vs PyTorch and oneDNN, measured on {started:%Y-%m-%d %H:%M} at commit {git_revision()}\n")
     print(f"- machine: {machine_summary()}")
     print(f"- command: /usr/bin/python3 bench/compare.py{' --quick' if args.quick else ''}")
     print(f"- typenet: {cxx['threads']} threads, kernels {cxx['typenet_instruction_set']}; {built}")
     print(f"- PyTorch {torch_run['torch']} (Python {platform.python_version()}), torch.set_num_threads(1), "
           f"BLAS {', '.join(torch_run['blas']['libraries'])} (OpenBLAS kernels: {torch_run['blas']['openblas_core']}), "
           "OPENBLAS_CORETYPE unset, MALLOC_TOP_PAD_=100000000")
+    if raw["onednn"]:
+        dnn = raw["onednn"][ONEDNN_THREADS[0]]
+        dnn_built = (f"binary {args.onednn} (given with --onednn)" if args.onednn
+                     else f"compiled with {' '.join(ONEDNN_COMPILE_COMMAND)} {ONEDNN_SOURCE} -ldnnl")
+        impls = sorted(set(dnn["implementations"].values()))
+        print(f"- oneDNN {dnn['onednn']} ({dnn['cpu_runtime']} runtime, ISA {dnn['cpu_isa']}; implementations "
+              f"{', '.join(impls)}), bench/bench_onednn.cpp {dnn_built}; its self-checks passed")
+    else:
+        missing = raw["onednn_missing"]
+        print(f"- oneDNN: {missing['cell']} ({missing['why']})")
     print(f"- load average (1 min) before the run: {load_before:.2f}; during it, other processes used "
           f"{others['others']:.1f} CPU-seconds and the hypervisor gave {others['stolen']:.1f} to other machines "
           f"({100 * others['others_fraction']:.1f}% of the CPU time)")
     print("- times are medians over repetitions (minimum in parentheses); PyTorch: the faster of "
-          "OPENBLAS_NUM_THREADS=1 and 2, named in the column")
+          "OPENBLAS_NUM_THREADS=1 and 2, oneDNN: the faster of OMP_NUM_THREADS=1 and 2, named in the column")
     canary = raw["canary"]
-    print(f"- memory-side canary (adam_update, {raw['cxx']['threads']} threads) before the C++ side, between the "
-          f"sides and after: {', '.join(seconds(c) for c in canary)}")
+    print(f"- memory-side canary (adam_update, {raw['cxx']['threads']} threads) before the C++ side, after it, "
+          f"{'after oneDNN, ' if raw['onednn'] else ''}and after PyTorch: {', '.join(seconds(c) for c in canary)}")
     if max(canary) > 1.3 * min(canary):
         print(f"\n**Warning: the canary moved by {max(canary) / min(canary):.2f}x during this run: the machine's memory "
-              "side changed speed (a slow spell began or ended), so the two sides did not run under the same "
+              "side changed speed (a slow spell began or ended), so the sides did not run under the same "
               "conditions and the ratios below are not representative. Run again.**")
     if others["others_fraction"] > 0.05:
         print(f"\n**Warning: others used {100 * others['others_fraction']:.0f}% of the CPU time during this run; "
@@ -431,8 +522,12 @@ def print_header(args, raw, started, load_before, others):
               "Run again on an idle machine (--wait-idle 600).**")
 
 
+def by_name_of(report):
+    return {r["name"]: r for r in report["results"]}
+
+
 def print_comparison(raw):
-    by_name = {r["name"]: r for r in raw["cxx"]["results"]}
+    by_name = by_name_of(raw["cxx"])
     rows = []
     for name in COMPARED:
         ours = by_name[name]
@@ -440,18 +535,27 @@ def print_comparison(raw):
         theirs = raw["torch"][best_threads]["results"][name]
         required, goal = TARGETS[name]
         median = ours["median_seconds"]
+        if raw["onednn"]:
+            dnn_threads = min(ONEDNN_THREADS,
+                              key=lambda t: by_name_of(raw["onednn"][t])[name]["median_seconds"])
+            dnn = by_name_of(raw["onednn"][dnn_threads])[name]
+            dnn_cells = [f"{seconds(dnn['median_seconds'])} ({seconds(dnn['min_seconds'])}), {dnn_threads}",
+                         f"{dnn['median_seconds'] / median:.2f}"]
+        else:
+            dnn_cells = [raw["onednn_missing"]["cell"], "-"]
         rows.append([
             name, ours["per"],
             f"{seconds(median)} ({seconds(ours['min_seconds'])})",
             f"{seconds(theirs['median_seconds'])} ({seconds(theirs['min_seconds'])}), {best_threads}",
             f"{theirs['median_seconds'] / median:.2f}",
+            *dnn_cells,
             f"<= {seconds(required)}: {'met' if median <= required else 'NOT met'}",
             f"<= {seconds(goal)}: {'met' if median <= goal else 'not met'}",
             ours["reps"],
         ])
     print()
     print(table(["workload", "per", "typenet", "PyTorch, OPENBLAS_NUM_THREADS", "PyTorch / typenet",
-                 "required", "goal", "reps"], rows))
+                 "oneDNN, OMP_NUM_THREADS", "oneDNN / typenet", "required", "goal", "reps"], rows))
 
 
 def print_ceilings(args, raw):
@@ -548,6 +652,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repetitions per workload (smoke test)")
     parser.add_argument("--bench", help="an already built bench binary (skips compiling and compile times)")
+    parser.add_argument("--onednn", help="an already built bench_onednn binary (skips compiling it; meson builds "
+                        "it as bench/bench_onednn when dnnl is found)")
     parser.add_argument("--threads", type=int, default=2, help="typenet's thread pool (default 2)")
     parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                         help="on a shared machine: before compiling and again before running, wait up to SECONDS "
@@ -577,11 +683,18 @@ def main():
             print("compiling examples and bench/bench.cpp ...", file=sys.stderr)
             binary, compile_seconds = compile_all(build_dir)
             compile_others = compile_meter.stop()["others_fraction"]
+        if args.onednn:
+            onednn, onednn_missing = os.path.abspath(args.onednn), None
+            if not (os.path.isfile(onednn) and os.access(onednn, os.X_OK)):
+                sys.exit(f"compare.py: --onednn {args.onednn}: not an executable file")
+        else:
+            print(f"compiling {ONEDNN_SOURCE} ...", file=sys.stderr)
+            onednn, onednn_missing = compile_onednn(build_dir)
         wait(binary)
         started = datetime.datetime.now()
         load_before = load_average()
         meter = OtherProcessesMeter()
-        raw = run_everything(args, binary)
+        raw = run_everything(args, binary, onednn, onednn_missing)
         others = meter.stop()
     raw["compile_seconds"] = compile_seconds
     raw["compile_others_fraction"] = compile_others

@@ -60,6 +60,7 @@ inline volatile double result_sink = 0;
 
 struct Options {
   unsigned threads = 2;
+  bool threads_given = false;  // --threads was on the command line (bench_onednn otherwise takes OpenMP's count)
   std::optional<int> reps, warmup;
   std::set<std::string> only;
   bool json = false, list = false;
@@ -83,8 +84,10 @@ inline Options parse(int argc, char** argv, const char* usage) {
       if (i + 1 >= argc) throw std::invalid_argument(std::string(a) + " needs a value");
       return argv[++i];
     };
-    if (a == "--threads") o.threads = static_cast<unsigned>(parse_count(a, value(), 1));
-    else if (a == "--reps") o.reps = parse_count(a, value(), 1);
+    if (a == "--threads") {
+      o.threads = static_cast<unsigned>(parse_count(a, value(), 1));
+      o.threads_given = true;
+    } else if (a == "--reps") o.reps = parse_count(a, value(), 1);
     else if (a == "--warmup") o.warmup = parse_count(a, value(), 0);
     else if (a == "--only") {
       std::string names = value();
