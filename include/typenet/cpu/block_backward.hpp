@@ -31,13 +31,16 @@ namespace backward_detail {
 
 /// Rows of W handled by one phase-2 task: a whole number of vectors for dX,
 /// three by default; four where that splits the rows into an even number of
-/// equal tasks and three does not (256 rows: 4 x 64 rather than 5 x 48 + 16,
-/// after which one of two threads waits two thirds of a task).
+/// equal tasks and three does not (256 rows with AVX-512: 4 x 64 rather than
+/// 5 x 48 + 16, after which one of two threads waits two thirds of a task),
+/// and where the register file holds a tile four vectors wide (AVX-512's 32
+/// registers; with AVX2's 16, MR x 4 accumulators would live in memory).
 template <class T, std::size_t In>
 inline constexpr int row_block = [] {
   constexpr std::size_t w = static_cast<std::size_t>(simd::lanes<T>);
   auto even_split = [](std::size_t kb) { return In % kb == 0 && (In / kb) % 2 == 0; };
-  return static_cast<int>(!even_split(3 * w) && even_split(4 * w) ? 4 * w : 3 * w);
+  const bool four_fit = Blocking<T>::NV >= 4;
+  return static_cast<int>(four_fit && !even_split(3 * w) && even_split(4 * w) ? 4 * w : 3 * w);
 }();
 
 /// The prologue's passes (see BatchNormPass): `all` for one process;

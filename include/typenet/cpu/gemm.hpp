@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "typenet/simd/vec.hpp"
 
@@ -62,20 +63,28 @@ TYPENET_INLINE void outer_tile(const T* TYPENET_RESTRICT a, std::ptrdiff_t a_row
   for (int m = 0; m < MR; ++m)
     TYPENET_UNROLL
     for (int v = 0; v < NV; ++v) acc[m][v] = V{};
-  for (int r = 0; r < depth; ++r) {
-    V bv[NV];
-    TYPENET_UNROLL
-    for (int v = 0; v < NV - 1; ++v) bv[v] = simd::load(b + v * W);
-    bv[NV - 1] = simd::load(b + (NV - 1) * W, tail);
-    const std::ptrdiff_t off = r * a_depth;
-    TYPENET_UNROLL
-    for (int m = 0; m < MR; ++m) {
-      const V av = simd::splat<V>(ar[m][off]);
+  // Two copies of the loop: where the panel is whole (every panel but a
+  // matrix's last) its loads are plain; only the last panel's loop carries
+  // the tail's mask, so the common loop keeps every register for the tile.
+  auto product = [&](auto whole) {
+    for (int r = 0; r < depth; ++r) {
+      V bv[NV];
       TYPENET_UNROLL
-      for (int v = 0; v < NV; ++v) acc[m][v] = simd::fma(av, bv[v], acc[m][v]);
+      for (int v = 0; v < NV - 1; ++v) bv[v] = simd::load(b + v * W);
+      if constexpr (decltype(whole)::value) bv[NV - 1] = simd::load(b + (NV - 1) * W);
+      else bv[NV - 1] = simd::load(b + (NV - 1) * W, tail);
+      const std::ptrdiff_t off = r * a_depth;
+      TYPENET_UNROLL
+      for (int m = 0; m < MR; ++m) {
+        const V av = simd::splat<V>(ar[m][off]);
+        TYPENET_UNROLL
+        for (int v = 0; v < NV; ++v) acc[m][v] = simd::fma(av, bv[v], acc[m][v]);
+      }
+      b += ldb;
     }
-    b += ldb;
-  }
+  };
+  if (tail.full()) product(std::true_type{});
+  else product(std::false_type{});
 }
 
 /// Column panels of an `n`-wide matrix: `full` panels of NV vectors, then one

@@ -156,6 +156,23 @@ TYPENET_HD TYPENET_INLINE void store(T* p, vec<T> v) {
   std::memcpy(p, &v, sizeof v);
 }
 
+#if TYPENET_AVX2_FMA
+/// All-ones in lanes [0, n), zero beyond: AVX2's mask for n valid lanes.
+template <class T>
+TYPENET_INLINE typename native<typename std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>>::type
+tail_mask(int n) {
+  using I = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  using M = typename native<I>::type;
+  // An array copied in, not subscripts: nvcc's front end parses this host
+  // code too and has no vector subscripts; GCC folds it to one constant.
+  I lane[lanes<T>];
+  for (int i = 0; i < lanes<T>; ++i) lane[i] = i;
+  M index;
+  std::memcpy(&index, lane, sizeof index);
+  return index < static_cast<I>(n);
+}
+#endif
+
 /// Loads the first n lanes (0 < n <= lanes<T>) and zeroes the rest, never
 /// touching memory past p[n-1]: column tails of widths that are not a multiple
 /// of the vector width end exactly where the matrix ends.
@@ -168,6 +185,12 @@ TYPENET_HD TYPENET_INLINE vec<T> load_n(const T* p, int n) {
   } else {
     return (vec<T>)_mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1u), p);
   }
+#elif TYPENET_AVX2_FMA
+  // AVX2's masked load (no fault on the lanes left out), not a copy of n
+  // elements: a copy is a call inside the kernels' loops, around which the
+  // compiler moves accumulators out of the registers.
+  if constexpr (std::is_same_v<T, float>) return (vec<T>)_mm256_maskload_ps(p, (__m256i)tail_mask<T>(n));
+  else return (vec<T>)_mm256_maskload_pd(p, (__m256i)tail_mask<T>(n));
 #else
   vec<T> v{};
   std::memcpy(&v, p, sizeof(T) * static_cast<std::size_t>(n));
@@ -185,6 +208,9 @@ TYPENET_HD TYPENET_INLINE void store_n(T* p, vec<T> v, int n) {
   } else {
     _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << n) - 1u), (__m512d)v);
   }
+#elif TYPENET_AVX2_FMA
+  if constexpr (std::is_same_v<T, float>) _mm256_maskstore_ps(p, (__m256i)tail_mask<T>(n), (__m256)v);
+  else _mm256_maskstore_pd(p, (__m256i)tail_mask<T>(n), (__m256d)v);
 #else
   std::memcpy(p, &v, sizeof(T) * static_cast<std::size_t>(n));
 #endif
