@@ -7,12 +7,10 @@
 //   - what backward keeps, and why nothing less would do;
 //   - float evaluation (SIMD vectors, the CPU kernels' path; scalars, the
 //     GPU's) against double;
-//   - finite-difference gradients in double of small networks: plain, with
-//     Dropout, with BatchNorm, with both, one-output blocks;
-//   - the GPU's kernels run on the host (KernelModel over HostExecutor):
-//     finite differences, and the CPU Model's results in float and double;
-//   - bitwise equal results on 1 and 2 threads;
 //   - checkpoint round trips.
+// Their gradients in networks (finite differences, thread counts) are in
+// test_activation_gradients.cpp, the GPU's kernels on the host in
+// test_activation_kernels.cpp.
 // PyTorch itself is compared in test/torch/activations.py.
 #define BOOST_TEST_MODULE activations
 #include <boost/mpl/list.hpp>
@@ -28,12 +26,12 @@
 #include <string>
 #include <vector>
 
-#include "kernel_model_check.hpp"
+#include "activation_networks.hpp"
 #include "typenet/cpu/elementwise.hpp"
-#include "typenet/cuda/kernel_model.hpp"
 #include "typenet/io/checkpoint.hpp"
 
 using namespace typenet;
+using testing::NetworkActivations;
 
 
 namespace {
@@ -94,7 +92,6 @@ struct Case<Hardswish> {
 
 // Softplus<2, 1> takes its threshold branch (x > 0.5) on ordinary inputs.
 using Activations = boost::mpl::list<SiLU, Softplus<>, Softplus<2.0f, 1.0f>, Softplus<0.5f, 5.0f>, Mish, Hardswish>;
-using NetworkActivations = boost::mpl::list<SiLU, Softplus<>, Softplus<2.0f, 1.0f>, Mish, Hardswish>;
 
 template <class A, class T>
 T value_of(T x) {
@@ -335,87 +332,6 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(nan_stays_nan, A, Activations) {
   BOOST_TEST(std::isnan(y[0]));
   BOOST_TEST(std::isnan(value_of<A>(nan)));
   BOOST_TEST(std::isnan(value_of<A>(std::numeric_limits<double>::quiet_NaN())));
-}
-
-// ============================================================ gradients (finite differences, double)
-
-namespace {
-template <class Net, class M = Model<Net, double>>
-void expect_exact_gradients(std::size_t batch = 7) {
-  const auto e = testing::check_network_gradients<Net, M>(Mode::train, batch, 42);
-  BOOST_TEST_INFO("network " << Net::name());
-  BOOST_TEST(e.checked > Net::parameter_count);
-  BOOST_TEST(e.parameters < 1e-6);
-  BOOST_TEST(e.input < 1e-6);
-}
-}  // namespace
-
-BOOST_AUTO_TEST_SUITE(finite_differences)
-BOOST_AUTO_TEST_CASE_TEMPLATE(plain, A, NetworkActivations) {
-  expect_exact_gradients<Sequential<Input<4>, Linear<9>, A, Linear<3>>>();
-}
-BOOST_AUTO_TEST_CASE_TEMPLATE(with_dropout, A, NetworkActivations) {
-  expect_exact_gradients<Sequential<Input<5>, Linear<20>, A, Dropout<0.3f>, Linear<3>>>();
-}
-BOOST_AUTO_TEST_CASE_TEMPLATE(with_batchnorm, A, NetworkActivations) {
-  expect_exact_gradients<Sequential<Input<5>, Linear<19>, BatchNorm<>, A, Linear<3>>>();
-}
-BOOST_AUTO_TEST_CASE_TEMPLATE(with_batchnorm_and_dropout, A, NetworkActivations) {
-  expect_exact_gradients<Sequential<Input<6>, Linear<20>, BatchNorm<>, A, Dropout<0.2f>, Linear<4>>>(11);
-}
-// One-output blocks have kernels of their own (cpu/single_output.hpp).
-BOOST_AUTO_TEST_CASE_TEMPLATE(one_output_block, A, NetworkActivations) {
-  expect_exact_gradients<Sequential<Input<7>, Linear<1>, A, Linear<2>>>(19);
-}
-BOOST_AUTO_TEST_CASE(all_four_in_one_network_with_odd_widths) {
-  expect_exact_gradients<Sequential<Input<37>, Linear<67>, SiLU, Linear<17>, BatchNorm<>, Mish, Dropout<0.25f>,
-                                    Linear<9>, Hardswish, Linear<5>, Softplus<>, Linear<3>>>(13);
-}
-BOOST_AUTO_TEST_SUITE_END()
-
-// ============================================================ the GPU's kernels, on the host
-
-
-BOOST_AUTO_TEST_SUITE(gpu_kernels_on_the_host)
-BOOST_AUTO_TEST_CASE_TEMPLATE(finite_differences, A, NetworkActivations) {
-  using Net = Sequential<Input<5>, Linear<12>, A, Linear<10>, BatchNorm<>, A, Dropout<0.3f>, Linear<3>>;
-  expect_exact_gradients<Net, HostKernelModel<Net, double>>();
-}
-BOOST_AUTO_TEST_CASE_TEMPLATE(same_as_the_cpu_in_float_and_double, A, NetworkActivations) {
-  using Net = Sequential<Input<37>, Linear<67>, BatchNorm<>, A, Dropout<0.2f>, Linear<17>, A, Linear<5>>;
-  testing::expect_same_as_cpu<Net, float>(21, 5, 3.0);
-  testing::expect_same_as_cpu<Net, double>(21, 5, 3.0);
-}
-BOOST_AUTO_TEST_SUITE_END()
-
-// ============================================================ threads
-
-// Each output element is one task's work in a fixed order: the pool's size
-// changes nothing.
-BOOST_AUTO_TEST_CASE(results_do_not_depend_on_the_thread_count) {
-  using Net = Sequential<Input<64>, Linear<256>, SiLU, Linear<256>, BatchNorm<>, Mish, Dropout<0.2f>, Linear<128>,
-                         Hardswish, Linear<64>, Softplus<>, Linear<10>>;
-  Matrix<float> x(96, 64), g(96, 10);
-  Rng rng(3);
-  for (std::size_t i = 0; i < 96; ++i) {
-    for (std::size_t j = 0; j < 64; ++j) x(i, j) = static_cast<float>(rng.normal());
-    for (std::size_t j = 0; j < 10; ++j) g(i, j) = static_cast<float>(rng.normal());
-  }
-  auto run = [&](cpu::ThreadPool* pool) {
-    Model<Net> model(Init::torch_default, 4);
-    model.set_thread_pool(pool);
-    const auto y = model.forward(x.view(), Mode::train);
-    std::vector<float> out(y.data, y.data + y.rows * y.cols);
-    model.backward(g.view(), true);
-    out.insert(out.end(), model.gradients().begin(), model.gradients().end());
-    const auto dx = model.input_gradient();
-    out.insert(out.end(), dx.data, dx.data + dx.rows * dx.cols);
-    return out;
-  };
-  cpu::ThreadPool two(2);
-  const auto single = run(nullptr), pair = run(&two);
-  BOOST_TEST(single.size() == pair.size());
-  BOOST_TEST(std::memcmp(single.data(), pair.data(), single.size() * sizeof(float)) == 0);
 }
 
 // ============================================================ checkpoints
