@@ -4,8 +4,10 @@
 //
 // GCC/Clang vector extensions carry the arithmetic and comparisons, so the
 // kernels read like scalar code; intrinsics appear only where the extensions
-// have no spelling (masked memory access, explicit FMA: with -std=c++20 GCC
-// does not contract a*b+c by itself).
+// have no spelling (masked memory access, explicit FMA). GCC contracts a
+// plain a*b+c into an FMA wherever it chooses in C++ (-ffp-contract=fast is
+// its default there, even with -std=c++20), and on aarch64 it chose
+// differently in two paths meant to round alike: see docs/reliability.md.
 #pragma once
 
 #include <cmath>
