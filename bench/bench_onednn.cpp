@@ -991,26 +991,8 @@ void print_json(const std::vector<Result>& results) {
         c.last_loss);
   }
   std::printf("\n  ],\n  \"results\": [");
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const Result& r = results[i];
-    std::printf(
-        "%s\n    {\"name\": %s, \"per\": %s, \"median_seconds\": %.9g, \"min_seconds\": %.9g, \"reps\": %d, "
-        "\"warmup\": %d, \"calls_per_rep\": %ld, \"flop_per_call\": %.0f, \"samples_per_call\": %.0f}",
-        i ? "," : "", json_string(r.workload->name).c_str(), json_string(r.workload->per).c_str(),
-        r.timing.median_seconds, r.timing.min_seconds, r.plan.reps, r.plan.warmup, r.plan.calls,
-        r.workload->flop_per_call, r.workload->samples_per_call);
-  }
+  for (std::size_t i = 0; i < results.size(); ++i) bench::print_result_json(results[i], i == 0);
   std::printf("\n  ]\n}\n");
-}
-
-void print_line(const Result& r) {
-  const Workload& w = *r.workload;
-  std::printf("%s %.9g %.9g %d\n", w.name.c_str(), r.timing.median_seconds, r.timing.min_seconds, r.plan.reps);
-  std::printf("#   per %s (median of %d x %ld calls):", w.per.c_str(), r.plan.reps, r.plan.calls);
-  if (w.samples_per_call > 0) std::printf(" %.0f samples/s", w.samples_per_call / r.timing.median_seconds);
-  if (w.flop_per_call > 0) std::printf(" %.1f GFLOP/s", w.flop_per_call / r.timing.median_seconds * 1e-9);
-  std::printf("\n");
-  std::fflush(stdout);
 }
 
 }  // namespace
@@ -1059,7 +1041,7 @@ int main(int argc, char** argv) {
       if (options.reps) plan.reps = *options.reps;
       if (options.warmup) plan.warmup = *options.warmup;
       results.push_back({&w, plan, w.run(plan)});
-      if (!options.json) print_line(results.back());
+      if (!options.json) bench::print_line(results.back());
     }
     if (options.json) print_json(results);
     return 0;

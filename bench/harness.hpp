@@ -130,4 +130,29 @@ inline std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
+// The two outputs of a benchmark binary (bench, bench_onednn), for any
+// result with a workload (name, per, flop_per_call, samples_per_call), a
+// plan and a timing: one element of the JSON "results" array, and the
+// plain-text line with its comment of rates.
+template <class Result>
+void print_result_json(const Result& r, bool first) {
+  std::printf(
+      "%s\n    {\"name\": %s, \"per\": %s, \"median_seconds\": %.9g, \"min_seconds\": %.9g, \"reps\": %d, "
+      "\"warmup\": %d, \"calls_per_rep\": %ld, \"flop_per_call\": %.0f, \"samples_per_call\": %.0f}",
+      first ? "" : ",", json_string(r.workload->name).c_str(), json_string(r.workload->per).c_str(),
+      r.timing.median_seconds, r.timing.min_seconds, r.plan.reps, r.plan.warmup, r.plan.calls,
+      r.workload->flop_per_call, r.workload->samples_per_call);
+}
+
+template <class Result>
+void print_line(const Result& r) {
+  const auto& w = *r.workload;
+  std::printf("%s %.9g %.9g %d\n", w.name.c_str(), r.timing.median_seconds, r.timing.min_seconds, r.plan.reps);
+  std::printf("#   per %s (median of %d x %ld calls):", w.per.c_str(), r.plan.reps, r.plan.calls);
+  if (w.samples_per_call > 0) std::printf(" %.0f samples/s", w.samples_per_call / r.timing.median_seconds);
+  if (w.flop_per_call > 0) std::printf(" %.1f GFLOP/s", w.flop_per_call / r.timing.median_seconds * 1e-9);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
 }  // namespace bench
