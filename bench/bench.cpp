@@ -33,6 +33,7 @@
 
 #include "ceilings.hpp"
 #include "harness.hpp"
+#include "workloads.hpp"
 #include "typenet/typenet.hpp"
 
 #if !defined(TYPENET_BENCH_NO_OPENBLAS)
@@ -53,26 +54,7 @@ using bench::fma_peak;
 
 // ------------------------------------------------------------------ workloads' definitions
 
-// MNIST-shaped training: 48,000 samples of 784 features, 10 classes, batch 64.
-constexpr std::size_t mnist_samples = 48000;
-constexpr std::size_t mnist_batch = 64;
-constexpr std::size_t mnist_steps_per_epoch = mnist_samples / mnist_batch;
-constexpr std::array<std::size_t, 4> mnist_widths{784, 256, 256, 10};
-constexpr double mnist_lr = 1e-3;
-
-using MnistNet = Sequential<Input<784>, Linear<256>, ReLU, Linear<256>, ReLU, Linear<10>>;
-using MnistBatchNormNet =
-    Sequential<Input<784>, Linear<256>, BatchNorm<>, ReLU, Linear<256>, BatchNorm<>, ReLU, Linear<10>>;
-
-// micrograd's two moons: 100 samples, MLP 2-16-16-1, hinge loss, plain SGD.
-constexpr std::size_t moons_samples = 100;
-constexpr double moons_noise = 0.1;
-constexpr double moons_lr = 0.1;
-constexpr std::array<std::size_t, 4> moons_widths{2, 16, 16, 1};
-using MoonsNet = Sequential<Input<2>, Linear<16>, ReLU, Linear<16>, ReLU, Linear<1>>;
-
-constexpr std::uint64_t data_seed = 42;
-constexpr std::uint64_t init_seed = 1;
+using namespace bench::workloads;  // the networks, data and constants (workloads.hpp)
 
 // The FLOPs of the three products of a dense layer stack at batch B
 // (2 per multiply-add; elementwise work is not counted):

@@ -65,6 +65,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "workloads.hpp"
 #include "onednn_mlp.hpp"
 #include "typenet/typenet.hpp"
 
@@ -79,30 +80,11 @@ using bench::result_sink;
 
 // ------------------------------------------------------------------ bench.cpp's workloads
 
-// As bench/bench.cpp defines them (compare.py checks that both binaries
-// report the same "mnist" and "moons"); the networks are its types, read
+// bench/workloads.hpp, which bench.cpp uses too (and compare.py checks that
+// both binaries report the same "mnist" and "moons"); the networks are its types, read
 // block by block into oneDNN layers below, and the optimizers' and
 // BatchNorm's constants are typenet's defaults, which bench.cpp uses.
-constexpr std::size_t mnist_samples = 48000;
-constexpr std::size_t mnist_batch = 64;
-constexpr std::size_t mnist_steps_per_epoch = mnist_samples / mnist_batch;
-constexpr std::array<std::size_t, 4> mnist_widths{784, 256, 256, 10};
-constexpr double mnist_lr = 1e-3;
-using MnistNet = typenet::Sequential<typenet::Input<784>, typenet::Linear<256>, typenet::ReLU, typenet::Linear<256>,
-                                     typenet::ReLU, typenet::Linear<10>>;
-using MnistBatchNormNet =
-    typenet::Sequential<typenet::Input<784>, typenet::Linear<256>, typenet::BatchNorm<>, typenet::ReLU,
-                        typenet::Linear<256>, typenet::BatchNorm<>, typenet::ReLU, typenet::Linear<10>>;
-
-constexpr std::size_t moons_samples = 100;
-constexpr double moons_noise = 0.1;
-constexpr double moons_lr = 0.1;
-constexpr std::array<std::size_t, 4> moons_widths{2, 16, 16, 1};
-using MoonsNet = typenet::Sequential<typenet::Input<2>, typenet::Linear<16>, typenet::ReLU, typenet::Linear<16>,
-                                     typenet::ReLU, typenet::Linear<1>>;
-
-constexpr std::uint64_t data_seed = 42;
-constexpr std::uint64_t init_seed = 1;
+using namespace bench::workloads;
 
 const typenet::AdamOptions adam_options{.lr = mnist_lr};  // bench.cpp: Adam<>({.lr = mnist_lr})
 constexpr float batchnorm_eps = typenet::BatchNorm<>::epsilon<float>();
