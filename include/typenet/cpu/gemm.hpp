@@ -39,6 +39,9 @@ struct Blocking {
   ///@}
 #endif
   static constexpr int panel = NV * W;  ///< columns per panel of the outer kernel
+  /// The vector registers of the instruction set (AVX-512: 32; AVX2, SSE
+  /// and, as counted here, NEON: 16).
+  static constexpr int registers = TYPENET_AVX512 ? 32 : 16;
 };
 
 /// The register tile of accumulators: MR rows of NV vectors.

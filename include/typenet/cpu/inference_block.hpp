@@ -6,9 +6,11 @@
 // together once (PackedWeights): a panel is then one contiguous stream of
 // in x panel-width values, which the hardware prefetcher follows, and
 // which a batch of one sample reads exactly once, as a matrix-vector
-// product must. The product and its epilogue are the training kernels':
-// outer_tile, then u = z + b and y = act(u) while the tile is in registers;
-// LayerNorm and RMSNorm finish the rows as in training (normalise_rows).
+// product must. Tiles of rows use the training kernels' product and
+// epilogue: outer_tile, then u = z + b and y = act(u) while the tile is in
+// registers; a single row has its own kernel (single_row_block), several
+// panels at a time. LayerNorm and RMSNorm finish the rows as in training
+// (normalise_rows).
 #pragma once
 
 #include <algorithm>
@@ -42,48 +44,99 @@ struct PackedWeights {
   }
 };
 
-/// One row's product, for a single sample: acc = x[0, depth) B. With one row
-/// a tile holds only NV accumulators, each a chain of `depth` dependent fmas,
-/// and the product waits on the fma latency; so the depth is split into S
-/// interleaved partial sums (S NV chains in flight, as many as the registers
-/// hold beside the loaded vectors), added in a fixed order at the end.
-template <class T, int NV>
-TYPENET_INLINE void single_row_tile(const T* TYPENET_RESTRICT x, const T* TYPENET_RESTRICT b, std::ptrdiff_t ldb,
-                                    int depth, simd::Tail<T> tail, Tile<T, 1, NV>& acc) {
+/// How many interleaved partial sums (at most `most`) one sample's product
+/// of `depth` fmas per accumulator should keep: the fewest cycles of its
+/// critical path, the longest chain (depth / S fmas, then the depth % S
+/// left over on the first sum) and then the S - 1 additions, with an fma's
+/// latency taken as 4 cycles and an addition's as 3 (AVX2 and AVX-512 on
+/// current x86 cores).
+constexpr int partial_sums(int depth, int most) {
+  int best = 1, best_cycles = 4 * depth;
+  for (int s = 2; s <= most; ++s) {
+    const int cycles = 4 * (depth / s + depth % s) + 3 * (s - 1);
+    if (cycles < best_cycles) best = s, best_cycles = cycles;
+  }
+  return best;
+}
+
+/// One sample through the block: y = act(x W + b) (z + b only, into y, for
+/// the blocks whose rows are normalised afterwards). A batch of one is a
+/// matrix-vector product, bound by the loads of W (one per fma, nothing to
+/// reuse), not by the fmas; so the panels are taken G at a time, as many as
+/// leave room for their accumulators in the register file, and each x value
+/// is broadcast once per group rather than once per panel. The packed
+/// panels are zero-padded to full width, so no load in the loop needs a
+/// mask. Where a group has few accumulators, each is a chain of dependent
+/// fmas that waits on their latency: the depth is then split into S
+/// interleaved partial sums, added in a fixed order at the end. The
+/// group's epilogue (bias, activation) has G panels' vectors in flight, so
+/// the activations' latencies overlap.
+template <class Block, class T>
+TYPENET_INLINE void single_row_block(const T* params, const T* packed, const T* TYPENET_RESTRICT x,
+                                     T* TYPENET_RESTRICT y) {
   using V = simd::vec<T>;
+  using Weights = PackedWeights<Block, T>;
+  using P = typename Weights::Panels_;
   constexpr int W = simd::lanes<T>;
-  constexpr int registers = TYPENET_AVX512 ? 32 : 16;
-  constexpr int S = std::max(1, (registers - NV - 1) / NV);
-  V partial[S][NV];
-  TYPENET_UNROLL
-  for (int s = 0; s < S; ++s)
+  constexpr int panel_vectors = Blocking<T>::NV;
+  constexpr int registers = Blocking<T>::registers;
+  // Accumulators of a group: the register file less the broadcast x value
+  // and room for the epilogue's constants.
+  constexpr int G = std::max(1, (registers - 4) / panel_vectors);
+  constexpr int groups = (P::count + G - 1) / G;
+  constexpr int depth = static_cast<int>(Block::in);
+  const BlockStep step{1, 1, Mode::eval, 0};
+  auto group = [&](auto group_index) {
+    constexpr int p0 = decltype(group_index)::value * G;
+    constexpr int panels = std::min(G, P::count - p0);
+    constexpr bool has_last = p0 + panels == P::count;
+    constexpr int NV = (panels - 1) * panel_vectors + (has_last ? P::last_vectors : panel_vectors);
+    constexpr int S = partial_sums(depth, std::max(1, (registers - NV - 1) / NV));
+    const int c0 = p0 * P::width;
+    const T* wp = packed + static_cast<std::size_t>(p0) * Weights::panel_size;
+    // Vector v of the group: vector v % panel_vectors of its panel v / panel_vectors.
+    auto weights = [&](int v, int k) {
+      return wp + static_cast<std::size_t>(v / panel_vectors) * Weights::panel_size +
+             static_cast<std::size_t>(k) * Weights::width + static_cast<std::size_t>(v % panel_vectors * W);
+    };
+    V partial[S][NV];
     TYPENET_UNROLL
-    for (int v = 0; v < NV; ++v) partial[s][v] = V{};
-  int r = 0;
-  for (; r + S <= depth; r += S) {
-    TYPENET_UNROLL
-    for (int s = 0; s < S; ++s) {
-      const T* row = b + static_cast<std::ptrdiff_t>(r + s) * ldb;
-      const V xs = simd::splat<V>(x[r + s]);
+    for (int s = 0; s < S; ++s)
       TYPENET_UNROLL
-      for (int v = 0; v < NV; ++v)
-        partial[s][v] = simd::fma(xs, v == NV - 1 ? simd::load(row + v * W, tail) : simd::load(row + v * W), partial[s][v]);
+      for (int v = 0; v < NV; ++v) partial[s][v] = V{};
+    int k = 0;
+    for (; k + S <= depth; k += S) {
+      TYPENET_UNROLL
+      for (int s = 0; s < S; ++s) {
+        const V xs = simd::splat<V>(x[k + s]);
+        TYPENET_UNROLL
+        for (int v = 0; v < NV; ++v) partial[s][v] = simd::fma(xs, simd::load(weights(v, k + s)), partial[s][v]);
+      }
     }
-  }
-  for (; r < depth; ++r) {
-    const T* row = b + static_cast<std::ptrdiff_t>(r) * ldb;
-    const V xs = simd::splat<V>(x[r]);
+    for (; k < depth; ++k) {
+      const V xs = simd::splat<V>(x[k]);
+      TYPENET_UNROLL
+      for (int v = 0; v < NV; ++v) partial[0][v] = simd::fma(xs, simd::load(weights(v, k)), partial[0][v]);
+    }
+    const forward_detail::PanelAccess<T, NV> columns{simd::Tail<T>(has_last ? P::last_tail : W)};
+    V u[NV];
     TYPENET_UNROLL
-    for (int v = 0; v < NV; ++v)
-      partial[0][v] = simd::fma(xs, v == NV - 1 ? simd::load(row + v * W, tail) : simd::load(row + v * W), partial[0][v]);
-  }
-  TYPENET_UNROLL
-  for (int v = 0; v < NV; ++v) {
-    V sum = partial[0][v];
-    TYPENET_UNROLL
-    for (int s = 1; s < S; ++s) sum += partial[s][v];
-    acc[0][v] = sum;
-  }
+    for (int v = 0; v < NV; ++v) {
+      V sum = partial[0][v];
+      TYPENET_UNROLL
+      for (int s = 1; s < S; ++s) sum += partial[s][v];
+      u[v] = Block::has_bias ? apply<V>(pieces::bias, sum, columns.load(params + Block::bias_offset + c0, v)) : sum;
+    }
+    if constexpr (Block::sample_statistics) {  // normalise_rows finishes the block
+      TYPENET_UNROLL
+      for (int v = 0; v < NV; ++v) columns.store(y + c0, v, u[v]);
+    } else {
+      forward_detail::finish_row<Block, T, NV>(u, 0, c0, step, [&](int v, V out) { columns.store(y + c0, v, out); });
+    }
+  };
+  [&]<int... g>(std::integer_sequence<int, g...>) {
+    (group(std::integral_constant<int, g>{}), ...);
+  }(std::make_integer_sequence<int, groups>{});
 }
 
 /// y (rows x out, row stride ldy) = the block of x (rows x in, stride ldx):
@@ -99,7 +152,11 @@ void inference_block(const T* params, const T* packed, const T* x, std::size_t l
   constexpr int MR = Blocking<T>::MR;
   constexpr std::size_t In = Block::in;
   const BlockStep step{rows, rows, Mode::eval, 0};
-  for (int p = 0; p < W::Panels_::count; ++p)
+  // Full tiles of MR rows, then the rest: one row alone goes to the
+  // single-row kernel; two or more share a tile whose extra rows repeat
+  // the last one (the epilogue skips them).
+  const std::size_t tiled_rows = rows % MR == 1 ? rows - 1 : rows;
+  for (int p = 0; p < W::Panels_::count && tiled_rows > 0; ++p)
     W::Panels_::visit(p, [&](auto nv, int c0, simd::Tail<T> tail) {
       constexpr int NV = decltype(nv)::value;
       const forward_detail::PanelAccess<T, NV> panel{tail};
@@ -107,16 +164,14 @@ void inference_block(const T* params, const T* packed, const T* x, std::size_t l
       V bias[NV];
       TYPENET_UNROLL
       for (int v = 0; v < NV; ++v) bias[v] = Block::has_bias ? panel.load(params + Block::bias_offset + c0, v) : V{};
-      auto row_tile = [&]<int R>(std::integral_constant<int, R>, std::size_t i0, int tile_rows) {
-        Tile<T, R, NV> acc;
-        if constexpr (R == 1)
-          single_row_tile<T, NV>(x + i0 * ldx, wp, static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), tail,
-                                 acc);
-        else
-          outer_tile<T, R, NV>(x + i0 * ldx, static_cast<std::ptrdiff_t>(ldx), 1, tile_rows, wp,
-                               static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), tail, acc);
+      auto row_tile = [&](std::size_t i0, int tile_rows) {
+        Tile<T, MR, NV> acc;
+        // The packed panel is zero-padded: its loads need no mask.
+        outer_tile<T, MR, NV>(x + i0 * ldx, static_cast<std::ptrdiff_t>(ldx), 1, tile_rows, wp,
+                              static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), simd::Tail<T>(simd::lanes<T>),
+                              acc);
         TYPENET_UNROLL
-        for (int m = 0; m < R; ++m) {
+        for (int m = 0; m < MR; ++m) {
           if (m >= tile_rows) break;  // compile-time m keeps the tile in registers
           const std::size_t row = i0 + static_cast<std::size_t>(m);
           V u[NV];
@@ -132,10 +187,11 @@ void inference_block(const T* params, const T* packed, const T* x, std::size_t l
         }
       };
       std::size_t i0 = 0;
-      for (; i0 + MR <= rows; i0 += MR) row_tile(std::integral_constant<int, MR>{}, i0, MR);
-      if (const int rest = static_cast<int>(rows - i0); rest == 1) row_tile(std::integral_constant<int, 1>{}, i0, 1);
-      else if (rest > 1) row_tile(std::integral_constant<int, MR>{}, i0, rest);
+      for (; i0 + MR <= tiled_rows; i0 += MR) row_tile(i0, MR);
+      if (i0 < tiled_rows) row_tile(i0, static_cast<int>(tiled_rows - i0));
     });
+  // A last single row (a batch of one above all): the matrix-vector kernel.
+  if (tiled_rows < rows) single_row_block<Block, T>(params, packed, x + tiled_rows * ldx, y + tiled_rows * ldy);
   if constexpr (Block::sample_statistics) {
     BlockBuffers<T> io;
     io.params = const_cast<T*>(params);  // read only: normalise_rows writes y (and saved in training)
