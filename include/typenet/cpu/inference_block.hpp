@@ -166,10 +166,12 @@ void inference_block(const T* params, const T* packed, const T* x, std::size_t l
       for (int v = 0; v < NV; ++v) bias[v] = Block::has_bias ? panel.load(params + Block::bias_offset + c0, v) : V{};
       auto row_tile = [&](std::size_t i0, int tile_rows) {
         Tile<T, MR, NV> acc;
-        // The packed panel is zero-padded: its loads need no mask.
+        // The panel's own tail, though the packed panel is zero-padded and
+        // full loads would do: with loads known to be full, GCC 12 folds
+        // each one into the MR fmas that use it (see outer_tile), and
+        // batch 1000 took 8.6 ms instead of 7.4.
         outer_tile<T, MR, NV>(x + i0 * ldx, static_cast<std::ptrdiff_t>(ldx), 1, tile_rows, wp,
-                              static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), simd::Tail<T>(simd::lanes<T>),
-                              acc);
+                              static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), tail, acc);
         TYPENET_UNROLL
         for (int m = 0; m < MR; ++m) {
           if (m >= tile_rows) break;  // compile-time m keeps the tile in registers
