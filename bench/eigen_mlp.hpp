@@ -21,6 +21,7 @@
 
 namespace bench {
 
+// The storage order of the weights (EigenMlp::Weights says why row-major).
 #ifndef TYPENET_BENCH_EIGEN_WEIGHT_ORDER
 #define TYPENET_BENCH_EIGEN_WEIGHT_ORDER Eigen::RowMajor
 #endif
@@ -37,10 +38,17 @@ class EigenMlp {
   // input and output are, so input() and output() are plain arrays.
   using Activations = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   // The weights are in x out (typenet's layout), so X * W is the product.
-  // Stored row-major, as typenet gives them. Measured against column-major
-  // (the same figures, W copied once into Eigen's default layout), AVX2,
-  // one thread, medians of two runs: row-major was as fast or faster on
-  // every workload (see WeightOrder below and the commit's figures).
+  // Row-major (as typenet gives them) unless TYPENET_BENCH_EIGEN_WEIGHT_ORDER
+  // says Eigen::ColMajor (Eigen's default; W copied once into it). Neither
+  // is faster everywhere; row-major wins on more workloads. Medians of two
+  // or three runs, one thread, Zen 3, ns (row-major / column-major):
+  //   workload               AVX2 (-march=native)   128-bit (x86-64-v2)
+  //   mnist_batch1           21572 / 18379          36888 / 29952
+  //   mnist_batch16         229476 / 281300        448467 / 536923
+  //   mnist_batch1000     12652844 / 12710036    26134206 / 24283340
+  //   dense16_tanh_batch1      150 / 166              195 / 219
+  //   dense64_tanh_batch1      601 / 558              935 / 1007
+  //   moons_batch1             141 / 207              184 / 180
   using Weights = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, WeightOrder>;
   using Bias = Eigen::Matrix<float, 1, Eigen::Dynamic>;
 
