@@ -1,9 +1,11 @@
 // Inference latency (issue 15): typenet's InferenceModel beside oneDNN, the
 // expert's hand-written C++ (matmul primitives with bias and ReLU/tanh
 // post-ops and a softmax primitive, created once, weights reordered once
-// into the layout oneDNN prefers), on one thread each, with the machine's
-// ceilings measured in the same run. bench/compare_inference.py adds
-// PyTorch and prints the table.
+// into the layout oneDNN prefers), and, when built with Eigen
+// (TYPENET_BENCH_EIGEN, set by bench/meson.build when eigen3 is found), the
+// same network hand-written in Eigen 3.4 (bench/eigen_mlp.hpp), on one
+// thread each, with the machine's ceilings measured in the same run.
+// bench/compare_inference.py adds PyTorch and prints the table.
 //
 //   bench_inference [--reps N] [--warmup N] [--only NAME,...] [--list] [--json]
 //
@@ -22,6 +24,9 @@
 #include "ceilings.hpp"
 #include "harness.hpp"
 #include "onednn_mlp.hpp"
+#ifdef TYPENET_BENCH_EIGEN
+#include "eigen_mlp.hpp"
+#endif
 #include "typenet/model/inference_model.hpp"
 #include "typenet/typenet.hpp"
 
@@ -45,8 +50,17 @@ struct Result {
   double flop, weight_bytes;
 };
 
+// Every peer computed the same network as typenet: check, so that the race is fair.
+void check_same(const std::string& name, const char* system, const float* theirs, const Matrix<float>& ours) {
+  double worst = 0;
+  for (std::size_t i = 0; i < ours.rows() * ours.cols(); ++i)
+    worst = std::max(worst, static_cast<double>(std::abs(theirs[i] - ours.data()[i])));
+  if (worst > 1e-4)
+    throw std::runtime_error(name + ": " + system + " and typenet differ by " + std::to_string(worst));
+}
+
 template <class Net>
-void run_pair(const std::string& name, std::size_t batch, const Plan& plan, const bench::Options& o,
+void run_systems(const std::string& name, std::size_t batch, const Plan& plan, const bench::Options& o,
               std::vector<Result>& out) {
   if (!o.only.empty() && !o.only.contains(name)) return;
   Model<Net> model(Init::torch_default, 3);
@@ -80,13 +94,21 @@ void run_pair(const std::string& name, std::size_t batch, const Plan& plan, cons
     dnn.run();
     bench::result_sink = dnn.output()[0];
   });
-  // Both computed the same network: check, so that the race is fair.
-  double worst = 0;
   dnn.run();
-  for (std::size_t i = 0; i < batch * Net::output_size; ++i)
-    worst = std::max(worst, static_cast<double>(std::abs(dnn.output()[i] - y.data()[i])));
-  if (worst > 1e-4) throw std::runtime_error(name + ": oneDNN and typenet differ by " + std::to_string(worst));
+  check_same(name, "oneDNN", dnn.output(), y);
   out.push_back({name, "onednn", batch, d, flop, bytes});
+
+#ifdef TYPENET_BENCH_EIGEN
+  bench::EigenMlp mlp(bench::eigen_layers<Net>(), Net::softmax_head, static_cast<int>(batch), weights, biases);
+  std::copy_n(x.data(), batch * Net::input_size, mlp.input());
+  const Timing e = bench::measure(plan, [&] {
+    mlp.run();
+    bench::result_sink = mlp.output()[0];
+  });
+  mlp.run();
+  check_same(name, "Eigen", mlp.output(), y);
+  out.push_back({name, "eigen", batch, e, flop, bytes});
+#endif
 }
 
 }  // namespace
@@ -96,7 +118,8 @@ int main(int argc, char** argv) {
     const bench::Options o = bench::parse(
         argc, argv,
         "bench_inference [--reps N] [--warmup N] [--only NAME[,NAME...]] [--list] [--json]\n"
-        "  typenet's InferenceModel and oneDNN on one thread (run with OMP_NUM_THREADS=1), and the ceilings");
+        "  typenet's InferenceModel, oneDNN and (when built with it) Eigen on one thread\n"
+        "  (run with OMP_NUM_THREADS=1), and the ceilings");
     const std::vector<std::string> names = {"mnist_batch1", "mnist_batch16", "mnist_batch1000",
                                             "dense16_tanh_batch1", "dense64_tanh_batch1", "moons_batch1"};
     if (o.list) {
@@ -109,13 +132,16 @@ int main(int argc, char** argv) {
     auto plan = [&](int warmup, int reps, long calls) {
       return Plan{o.warmup.value_or(warmup), o.reps.value_or(reps), calls};
     };
+#ifdef TYPENET_BENCH_EIGEN
+    Eigen::setNbThreads(1);  // one thread, like the others (and the build has no OpenMP)
+#endif
     std::vector<Result> results;
-    run_pair<Mnist>("mnist_batch1", 1, plan(3, 21, 2000), o, results);
-    run_pair<Mnist>("mnist_batch16", 16, plan(3, 21, 500), o, results);
-    run_pair<Mnist>("mnist_batch1000", 1000, plan(2, 11, 10), o, results);
-    run_pair<Dense16>("dense16_tanh_batch1", 1, plan(3, 21, 200000), o, results);
-    run_pair<Dense64>("dense64_tanh_batch1", 1, plan(3, 21, 100000), o, results);
-    run_pair<Moons>("moons_batch1", 1, plan(3, 21, 200000), o, results);
+    run_systems<Mnist>("mnist_batch1", 1, plan(3, 21, 2000), o, results);
+    run_systems<Mnist>("mnist_batch16", 16, plan(3, 21, 500), o, results);
+    run_systems<Mnist>("mnist_batch1000", 1000, plan(2, 11, 10), o, results);
+    run_systems<Dense16>("dense16_tanh_batch1", 1, plan(3, 21, 200000), o, results);
+    run_systems<Dense64>("dense64_tanh_batch1", 1, plan(3, 21, 100000), o, results);
+    run_systems<Moons>("moons_batch1", 1, plan(3, 21, 200000), o, results);
 
     // The ceilings: one core's FMA peak, and the read bandwidth of the cache
     // that holds each workload's weights.

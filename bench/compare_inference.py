@@ -1,20 +1,23 @@
 #!/usr/bin/python3
-"""Inference latency: typenet's InferenceModel, oneDNN and PyTorch, one thread each, in one run.
+"""Inference latency: typenet's InferenceModel, oneDNN, Eigen and PyTorch, one thread each, in one run.
 
 Run it with Debian's interpreter (the one with python3-torch):
 
     /usr/bin/python3 bench/compare_inference.py                 # compiles bench/bench_inference.cpp
     /usr/bin/python3 bench/compare_inference.py --bench build/bench/bench_inference
 
-1. compiles bench/bench_inference.cpp (g++ -std=c++20 -O2 -march=native -Iinclude -ldnnl) unless
-   --bench names a built binary;
-2. runs it with OMP_NUM_THREADS=1 (oneDNN's threads): typenet and oneDNN on every workload, the
-   FMA peak of one core and the read bandwidth of the cache holding each workload's weights;
+1. compiles bench/bench_inference.cpp (g++ -std=c++20 -O2 -march=native -Iinclude -ldnnl, with
+   -I/usr/include/eigen3 -DTYPENET_BENCH_EIGEN when Eigen's headers are there) unless --bench names
+   a built binary (meson builds it with Eigen when it finds eigen3);
+2. runs it with OMP_NUM_THREADS=1 (oneDNN's threads): typenet, oneDNN and, when the binary has it,
+   the hand-written Eigen MLP (bench/eigen_mlp.hpp) on every workload, the FMA peak of one core and
+   the read bandwidth of the cache holding each workload's weights;
 3. runs the same networks in PyTorch in a subprocess: torch.set_num_threads(1),
    torch.inference_mode(), OPENBLAS_NUM_THREADS=1, MALLOC_TOP_PAD_=100000000, as compare.py runs it;
 4. prints a Markdown table: ns per call (medians), the ratios, and typenet's time as a fraction of
    the workload's limit: the larger of FLOP / FMA peak and weight bytes / the bandwidth of the cache
-   that holds them (1.0 would be at the limit).
+   that holds them (1.0 would be at the limit). The Eigen column and its eigen / typenet ratio are
+   shown only when the binary reported Eigen results.
 """
 
 import argparse
@@ -85,7 +88,8 @@ def main():
     binary = args.bench
     if not binary:
         binary = os.path.join(tempfile.mkdtemp(), "bench_inference")
-        subprocess.run(["g++", "-std=c++20", "-O2", "-march=native", "-I" + os.path.join(REPO, "include"),
+        eigen = ["-I/usr/include/eigen3", "-DTYPENET_BENCH_EIGEN"] if os.path.isdir("/usr/include/eigen3") else []
+        subprocess.run(["g++", "-std=c++20", "-O2", "-march=native", "-I" + os.path.join(REPO, "include"), *eigen,
                         os.path.join(REPO, "bench", "bench_inference.cpp"), "-o", binary, "-ldnnl"], check=True)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     ours = json.loads(subprocess.run([binary, "--reps", str(args.reps)], env=env, check=True,
@@ -106,10 +110,15 @@ def main():
     if ours.get("fma_check_flops_1thread") and peak < 0.9 * ours["fma_check_flops_1thread"]:
         print("- **Warning: the C++ FMA loop reaches less than 0.9 of its assembly check: the limits below are "
               "understated.**")
+    # The binary has Eigen rows only when it was built with Eigen (TYPENET_BENCH_EIGEN).
+    has_eigen = all("eigen" in rows[name] for name in NETWORKS)
     print(f"- PyTorch {theirs['torch']} (torch.inference_mode(), 1 thread); oneDNN matmul + post-ops, "
-          "OMP_NUM_THREADS=1; medians of the per-call times\n")
-    print("| workload | typenet | oneDNN | PyTorch | oneDNN / typenet | PyTorch / typenet | limit | typenet / limit |")
-    print("|---|---|---|---|---|---|---|---|")
+          "OMP_NUM_THREADS=1" + ("; Eigen hand-written (bench/eigen_mlp.hpp), 1 thread" if has_eigen else "") +
+          "; medians of the per-call times\n")
+    eigen_head = (" Eigen |", " eigen / typenet |") if has_eigen else ("", "")
+    print(f"| workload | typenet | oneDNN |{eigen_head[0]} PyTorch | oneDNN / typenet |{eigen_head[1]} "
+          "PyTorch / typenet | limit | typenet / limit |")
+    print("|---|---|---|" + ("---|---|" if has_eigen else "") + "---|---|---|---|---|")
     for name in NETWORKS:
         t, d = rows[name]["typenet"], rows[name]["onednn"]
         p = theirs["results"][name]
@@ -118,8 +127,10 @@ def main():
         limit = max(compute, memory)
         bound = "FMA" if compute >= memory else f"weights at {t['bandwidth_of_weights_cache'] / 1e9:.0f} GB/s"
         ns = lambda s: f"{s * 1e9:,.0f} ns" if s < 1e-4 else f"{s * 1e3:.3f} ms"
-        print(f"| {name} | {ns(t['median_seconds'])} | {ns(d['median_seconds'])} | {ns(p)} | "
-              f"{d['median_seconds'] / t['median_seconds']:.2f} | {p / t['median_seconds']:.1f} | "
+        e = rows[name]["eigen"]["median_seconds"] if has_eigen else None
+        eigen_cells = (f" {ns(e)} |", f" {e / t['median_seconds']:.2f} |") if has_eigen else ("", "")
+        print(f"| {name} | {ns(t['median_seconds'])} | {ns(d['median_seconds'])} |{eigen_cells[0]} {ns(p)} | "
+              f"{d['median_seconds'] / t['median_seconds']:.2f} |{eigen_cells[1]} {p / t['median_seconds']:.1f} | "
               f"{ns(limit)} ({bound}) | {t['median_seconds'] / limit:.2f} |")
 
 
