@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "peer_layers.hpp"
 #include "typenet/typenet.hpp"
 
 namespace bench {
@@ -105,16 +106,8 @@ class EigenMlp {
 // The Eigen layers of a typenet network type (ReLU, Tanh, Identity only).
 template <class Net>
 std::vector<EigenMlp::Layer> eigen_layers() {
-  std::vector<EigenMlp::Layer> layers;
-  typenet::for_each_block<Net>([&](auto b) {
-    using B = typename decltype(b)::type;
-    using A = typename B::activation;
-    const EigenMlp::Activation act = std::is_same_v<A, typenet::ReLU>   ? EigenMlp::Activation::relu
-                                     : std::is_same_v<A, typenet::Tanh> ? EigenMlp::Activation::tanh
-                                                                        : EigenMlp::Activation::identity;
-    layers.push_back({static_cast<int>(B::in), static_cast<int>(B::out), act});
-  });
-  return layers;
+  return peer_layers<Net, EigenMlp::Layer>(EigenMlp::Activation::relu, EigenMlp::Activation::tanh,
+                                           EigenMlp::Activation::identity);
 }
 
 }  // namespace bench

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "peer_layers.hpp"
 #include "typenet/typenet.hpp"
 
 namespace bench {
@@ -90,16 +91,8 @@ class OneDnnMlp {
 // The oneDNN layers of a typenet network type (ReLU, Tanh, Identity only).
 template <class Net>
 std::vector<OneDnnMlp::Layer> onednn_layers() {
-  std::vector<OneDnnMlp::Layer> layers;
-  typenet::for_each_block<Net>([&](auto b) {
-    using B = typename decltype(b)::type;
-    using A = typename B::activation;
-    const dnnl::algorithm act = std::is_same_v<A, typenet::ReLU>   ? dnnl::algorithm::eltwise_relu
-                                : std::is_same_v<A, typenet::Tanh> ? dnnl::algorithm::eltwise_tanh
-                                                                   : dnnl::algorithm::undef;
-    layers.push_back({static_cast<int>(B::in), static_cast<int>(B::out), act});
-  });
-  return layers;
+  return peer_layers<Net, OneDnnMlp::Layer>(dnnl::algorithm::eltwise_relu, dnnl::algorithm::eltwise_tanh,
+                                            dnnl::algorithm::undef);
 }
 
 }  // namespace bench
