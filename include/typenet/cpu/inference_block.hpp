@@ -59,6 +59,21 @@ constexpr int partial_sums(int depth, int most) {
   return best;
 }
 
+/// The end of one row of an inference block's columns [c0, c0 + NV W):
+/// u = z + b as it is for the blocks whose rows are normalised afterwards
+/// (normalise_rows finishes them), else act(u), into y_row.
+template <class Block, class T, int NV>
+TYPENET_INLINE void finish_inference_row(simd::vec<T> (&u)[NV], std::size_t row, int c0, const BlockStep& step,
+                                         const forward_detail::PanelAccess<T, NV>& columns, T* y_row) {
+  if constexpr (Block::sample_statistics) {
+    TYPENET_UNROLL
+    for (int v = 0; v < NV; ++v) columns.store(y_row + c0, v, u[v]);
+  } else {
+    forward_detail::finish_row<Block, T, NV>(u, row, c0, step,
+                                             [&](int v, simd::vec<T> out) { columns.store(y_row + c0, v, out); });
+  }
+}
+
 /// One sample through the block: y = act(x W + b) (z + b only, into y, for
 /// the blocks whose rows are normalised afterwards). A batch of one is a
 /// matrix-vector product, bound by the loads of W (one per fma, nothing to
@@ -127,12 +142,7 @@ TYPENET_INLINE void single_row_block(const T* params, const T* packed, const T* 
       for (int s = 1; s < S; ++s) sum += partial[s][v];
       u[v] = Block::has_bias ? apply<V>(pieces::bias, sum, columns.load(params + Block::bias_offset + c0, v)) : sum;
     }
-    if constexpr (Block::sample_statistics) {  // normalise_rows finishes the block
-      TYPENET_UNROLL
-      for (int v = 0; v < NV; ++v) columns.store(y + c0, v, u[v]);
-    } else {
-      forward_detail::finish_row<Block, T, NV>(u, 0, c0, step, [&](int v, V out) { columns.store(y + c0, v, out); });
-    }
+    finish_inference_row<Block, T, NV>(u, 0, c0, step, columns, y);
   };
   [&]<int... g>(std::integer_sequence<int, g...>) {
     (group(std::integral_constant<int, g>{}), ...);
@@ -179,13 +189,7 @@ void inference_block(const T* params, const T* packed, const T* x, std::size_t l
           V u[NV];
           TYPENET_UNROLL
           for (int v = 0; v < NV; ++v) u[v] = Block::has_bias ? apply<V>(pieces::bias, acc[m][v], bias[v]) : acc[m][v];
-          if constexpr (Block::sample_statistics) {  // normalise_rows finishes the block
-            TYPENET_UNROLL
-            for (int v = 0; v < NV; ++v) panel.store(y + row * ldy + c0, v, u[v]);
-          } else {
-            forward_detail::finish_row<Block, T, NV>(u, row, c0, step,
-                                                     [&](int v, V out) { panel.store(y + row * ldy + c0, v, out); });
-          }
+          finish_inference_row<Block, T, NV>(u, row, c0, step, panel, y + row * ldy);
         }
       };
       std::size_t i0 = 0;
