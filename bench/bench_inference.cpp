@@ -88,26 +88,23 @@ void run_systems(const std::string& name, std::size_t batch, const Plan& plan, c
     weights.push_back(model.parameters().data() + B::weight_offset);
     biases.push_back(model.parameters().data() + B::bias_offset);
   });
+  // A peer on the same input, timed the same way, and checked against
+  // typenet's output so that the race is fair.
+  auto race = [&](auto& peer, const char* label, const char* system) {
+    std::copy_n(x.data(), batch * Net::input_size, peer.input());
+    const Timing timing = bench::measure(plan, [&] {
+      peer.run();
+      bench::result_sink = peer.output()[0];
+    });
+    peer.run();
+    check_same(name, label, peer.output(), y);
+    out.push_back({name, system, batch, timing, flop, bytes});
+  };
   OneDnnMlp dnn(onednn_layers<Net>(), Net::softmax_head, static_cast<int>(batch), weights, biases);
-  std::copy_n(x.data(), batch * Net::input_size, dnn.input());
-  const Timing d = bench::measure(plan, [&] {
-    dnn.run();
-    bench::result_sink = dnn.output()[0];
-  });
-  dnn.run();
-  check_same(name, "oneDNN", dnn.output(), y);
-  out.push_back({name, "onednn", batch, d, flop, bytes});
-
+  race(dnn, "oneDNN", "onednn");
 #ifdef TYPENET_BENCH_EIGEN
   bench::EigenMlp mlp(bench::eigen_layers<Net>(), Net::softmax_head, static_cast<int>(batch), weights, biases);
-  std::copy_n(x.data(), batch * Net::input_size, mlp.input());
-  const Timing e = bench::measure(plan, [&] {
-    mlp.run();
-    bench::result_sink = mlp.output()[0];
-  });
-  mlp.run();
-  check_same(name, "Eigen", mlp.output(), y);
-  out.push_back({name, "eigen", batch, e, flop, bytes});
+  race(mlp, "Eigen", "eigen");
 #endif
 }
 
