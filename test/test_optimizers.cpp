@@ -6,7 +6,10 @@
 // torch.optim itself.
 #define BOOST_TEST_MODULE optimizers
 #include <boost/test/unit_test.hpp>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -181,6 +184,103 @@ BOOST_AUTO_TEST_CASE(adam_with_zero_learning_rate_moves_only_its_moments) {
   }
   BOOST_TEST(adam.first_moment()[0] > 0.0f);
   BOOST_TEST(adam.second_moment()[3] > 0.0f);
+}
+
+namespace {
+template <class T>
+bool has_subnormal(std::span<const T> values) {
+  for (T v : values)
+    if (std::fpclassify(v) == FP_SUBNORMAL) return true;
+  return false;
+}
+template <class T>
+bool all_zero(std::span<const T> values) {
+  for (T v : values)
+    if (v != T(0)) return false;
+  return true;
+}
+// Steps of `opt` over 37 parameters (a vector tail included): one with
+// gradients, then `zero_steps` with none, as a dead unit's weights see.
+// Returns whether a state buffer ended with a subnormal value, and checks
+// that the buffers reached zero exactly.
+template <class T, class Opt>
+bool decay_leaves_subnormals(Opt opt, int zero_steps) {
+  std::vector<T> p(37), g(37);
+  for (std::size_t i = 0; i < p.size(); ++i) p[i] = T(1) + T(i) / T(8), g[i] = T(0.01) * T(i + 1);
+  opt.step(std::span<T>(p), std::span<const T>(g));
+  std::fill(g.begin(), g.end(), T(0));
+  for (int s = 0; s < zero_steps; ++s) opt.step(std::span<T>(p), std::span<const T>(g));
+  bool subnormal = false;
+  for (const auto& buffer : opt.state().buffers) {
+    subnormal = subnormal || has_subnormal(buffer.span());
+    BOOST_TEST(all_zero(buffer.span()));
+  }
+  return subnormal;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(flush_subnormal_zeroes_exactly_the_subnormal_lanes) {
+  using V = simd::vec<float>;
+  constexpr int W = simd::lanes<float>;
+  const float smallest = std::numeric_limits<float>::min();
+  const std::vector<float> kept{smallest, -smallest, 1.0f, -3.5e-30f, INFINITY, -INFINITY, NAN, 0.0f};
+  const std::vector<float> flushed{smallest / 2, -smallest / 2, std::numeric_limits<float>::denorm_min(),
+                                   -std::numeric_limits<float>::denorm_min(), std::nextafter(smallest, 0.0f), -0.0f};
+  for (const auto& [values, flush] : {std::pair{kept, false}, std::pair{flushed, true}})
+    for (float x : values) {
+      float lanes[W];
+      std::fill_n(lanes, W, 2.0f);
+      lanes[W - 1] = x;
+      float out[W];
+      simd::store(out, simd::flush_subnormal(simd::load(lanes)));
+      BOOST_TEST_INFO("x = " << x);
+      BOOST_TEST(out[0] == 2.0f);
+      if (flush) BOOST_TEST(out[W - 1] == 0.0f);
+      else BOOST_TEST((std::bit_cast<std::uint32_t>(out[W - 1]) == std::bit_cast<std::uint32_t>(x)));
+      const float scalar = simd::flush_subnormal<float>(x);
+      if (flush) BOOST_TEST(scalar == 0.0f);
+      else BOOST_TEST((std::bit_cast<std::uint32_t>(scalar) == std::bit_cast<std::uint32_t>(x)));
+    }
+  static_assert(std::is_same_v<decltype(simd::flush_subnormal(V{})), V>);
+}
+
+// While a gradient is zero the moving averages decay geometrically; in
+// round-to-nearest a subnormal decaying by 0.9 stops at a few ulps and
+// stays (torch's do): typenet's reach zero instead (simd::flush_subnormal).
+BOOST_AUTO_TEST_CASE(decaying_state_reaches_zero_not_a_stuck_subnormal) {
+  BOOST_TEST(!decay_leaves_subnormals<float>(Adam<float>({.lr = 1e-3, .beta2 = 0.9}), 2000));
+  BOOST_TEST(!decay_leaves_subnormals<float>(AdamW<float>({.lr = 1e-3, .beta2 = 0.9, .weight_decay = 0.01}), 2000));
+  BOOST_TEST(!decay_leaves_subnormals<double>(Adam<double>({.lr = 1e-3, .beta2 = 0.9}), 12000));
+  BOOST_TEST(!decay_leaves_subnormals<float>(SGD<float>({.lr = 0.1, .momentum = 0.9}), 2000));
+  BOOST_TEST(!decay_leaves_subnormals<float>(
+      RMSprop<float>({.lr = 1e-3, .alpha = 0.9, .momentum = 0.9, .centered = true}), 2000));
+  // Rounding's fixed point itself, which the flush avoids: 4 ulps times 0.9.
+  const float stuck = 4 * std::numeric_limits<float>::denorm_min();
+  volatile float factor = 0.9f;
+  BOOST_TEST(stuck * factor == stuck);
+}
+
+// The fused training step (the update inside the weight-gradient kernels):
+// an input column that is always zero gives its weights zero gradients.
+BOOST_AUTO_TEST_CASE(fused_adam_moments_of_dead_weights_reach_zero) {
+  using Net = Sequential<Input<5>, Linear<7>, Tanh, Linear<1>>;
+  Model<Net> model(Init::torch_default, 3);
+  Adam<float> adam({.lr = 1e-3});
+  Matrix<float> x(16, 5), y(16, 1);
+  for (std::size_t i = 0; i < 16; ++i) {
+    for (std::size_t j = 0; j < 4; ++j) x(i, j) = std::sin(float(i * 5 + j));
+    x(i, 4) = 0.0f;  // the dead input
+    y(i, 0) = std::cos(float(i));
+  }
+  const MeanSquaredError loss;
+  for (int s = 0; s < 1500; ++s) train_step(model, x.view(), y.view(), loss, adam);
+  BOOST_TEST(!has_subnormal(adam.first_moment()));
+  BOOST_TEST(!has_subnormal(adam.second_moment()));
+  // The dead input's weights: row 4 of the first layer's W (in x out).
+  const auto dead_row = static_cast<std::size_t>(&model.weight<0>()(4, 0) - model.parameters().data());
+  std::size_t zeros = 0;
+  for (std::size_t j = 0; j < 7; ++j) zeros += adam.first_moment()[dead_row + j] == 0.0f;
+  BOOST_TEST(zeros == 7u);
 }
 
 BOOST_AUTO_TEST_CASE(a_non_finite_gradient_makes_adam_non_finite_not_silent) {

@@ -114,8 +114,10 @@ class BasicAdam : public optim::OptimizerBase<BasicAdam<T, Decoupled>, AdamDecla
       if constexpr (!Decoupled)
         if (weight_decay) g = simd::fma(wd, p, g);
       const V m0 = simd::load(m + i, t), v0 = simd::load(v + i, t);
-      const V mi = simd::fma(one_b1, g - m0, m0);
-      const V vi = simd::fma(one_b2, simd::fma(g, g, -v0), v0);
+      // The moments flush to zero rather than decay into subnormals (see
+      // simd::flush_subnormal; docs/interop.md says how this differs from torch).
+      const V mi = simd::flush_subnormal(simd::fma(one_b1, g - m0, m0));
+      const V vi = simd::flush_subnormal(simd::fma(one_b2, simd::fma(g, g, -v0), v0));
       simd::store(m + i, mi, t);
       simd::store(v + i, vi, t);
       V step = mi * simd::inverse_of_scaled_sqrt(vi, scale, shift);

@@ -118,19 +118,20 @@ class RMSprop : public optim::OptimizerBase<RMSprop<T>, RMSpropDeclaration, T> {
       // Every multiply-add is an explicit fma (see BasicAdam::Update).
       if (weight_decay) g = simd::fma(wd, p, g);
       const V v0 = simd::load(square + i, t);
-      const V v = simd::fma(one_alpha, simd::fma(g, g, -v0), v0);
+      // The averages flush to zero rather than decay into subnormals (as Adam's).
+      const V v = simd::flush_subnormal(simd::fma(one_alpha, simd::fma(g, g, -v0), v0));
       simd::store(square + i, v, t);
       V variance = v;
       if (centered) {
         const V a0 = simd::load(average + i, t);
-        const V a = simd::fma(one_alpha, g - a0, a0);
+        const V a = simd::flush_subnormal(simd::fma(one_alpha, g - a0, a0));
         simd::store(average + i, a, t);
         variance = simd::fma(-a, a, v);
       }
       // g / (sqrt(variance) + eps), the reciprocal as Adam takes it.
       V q = g * simd::inverse_of_scaled_sqrt(variance, simd::splat<V>(T(1)), eps);
       if (momentum) {
-        q = simd::fma(mom, simd::load(buffer + i, t), q);
+        q = simd::flush_subnormal(simd::fma(mom, simd::load(buffer + i, t), q));
         simd::store(buffer + i, q, t);
       }
       simd::store(params + i, simd::fma(-lr, q, p), t);

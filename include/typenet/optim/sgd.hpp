@@ -108,7 +108,8 @@ class SGD : public optim::OptimizerBase<SGD<T>, SGDDeclaration, T> {
       const simd::vec<T> p = simd::load(params + i, t);
       simd::vec<T> d = simd::fma(wd, p, g);
       if (momentum) {
-        const simd::vec<T> b = first ? d : simd::fma(mom, simd::load(buffer + i, t), damp * d);
+        // The buffer flushes to zero rather than decay into subnormals (as Adam's moments).
+        const simd::vec<T> b = first ? d : simd::flush_subnormal(simd::fma(mom, simd::load(buffer + i, t), damp * d));
         simd::store(buffer + i, b, t);
         d = nesterov ? simd::fma(mom, b, d) : b;
       }

@@ -35,7 +35,10 @@ TYPENET_INLINE V per_lane(V x, F f) {
 template <class V>
 TYPENET_INLINE vec<std::int32_t> exponent_of(V n) {
 #if TYPENET_AVX512
-  return (vec<std::int32_t>)_mm512_cvttps_epi32((__m512)n);
+  // The zero-masked form with every lane selected: the same instruction,
+  // where GCC 12's _mm512_cvttps_epi32 passes an uninitialised vector that
+  // -Wmaybe-uninitialized (and so -Werror) reports in every caller.
+  return (vec<std::int32_t>)_mm512_maskz_cvttps_epi32(static_cast<__mmask16>(0xFFFF), (__m512)n);
 #elif TYPENET_AVX2_FMA
   return (vec<std::int32_t>)_mm256_cvttps_epi32((__m256)n);
 #elif defined(__SSE2__)
