@@ -47,6 +47,9 @@
 // (-fopenmp for the loops' threads and simd pragmas; -fno-math-errno because
 // Adam's sqrt does not vectorise while it may set errno).
 #include <omp.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -993,6 +996,15 @@ int main(int argc, char** argv) {
     const std::vector<Workload> suite = workloads();
     if (bench::list_or_check_names(options, suite)) return 0;
     if (options.threads_given) omp_set_num_threads(static_cast<int>(options.threads));
+#if defined(__SSE__)
+    // Subnormal results flushed to zero and subnormal inputs read as zero
+    // (MXCSR's FTZ and DAZ), as an expert tuning oneDNN on an Intel core
+    // would set them: the hand-written Adam's moments otherwise stick at
+    // subnormals and every update takes microcode assists (typenet flushes
+    // them in the update instead, docs/performance.md). OpenMP's threads,
+    // created later from this one, inherit the setting.
+    _mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
 
     auto selected = [&](const Workload& w) { return options.only.empty() || options.only.contains(w.name); };
     try {

@@ -29,8 +29,10 @@ What it does, in one run:
      may force OpenBLAS's Haswell kernels; the ceilings table shows what that
      costs on the step's GEMMs), MALLOC_TOP_PAD_=100000000
      (otherwise glibc maps and unmaps Adam's buffers every step),
-     torch.set_num_threads(1), and OPENBLAS_NUM_THREADS 1 and 2, keeping the
-     faster per workload;
+     torch.set_num_threads(1), torch.set_flush_denormal(True) (on Intel
+     cores the moments of Adam's dead units otherwise stick at subnormals,
+     whose every use takes a microcode assist), and OPENBLAS_NUM_THREADS 1
+     and 2, keeping the faster per workload;
   5. prints Markdown tables: each workload's medians, the ratios
      PyTorch / typenet and oneDNN / typenet (> 1: typenet is faster), the
      issue's required and goal figures and whether they are met; then the
@@ -161,6 +163,11 @@ def torch_worker(spec):
     import torch.nn.functional as F
 
     torch.set_num_threads(1)
+    # Subnormals flushed (FTZ and DAZ): on Intel cores Adam's moments of dead
+    # units stick at subnormals otherwise and every update takes microcode
+    # assists; this is PyTorch's best setting for it (typenet flushes them in
+    # the update instead, without touching the floating-point environment).
+    torch.set_flush_denormal(True)
     torch.manual_seed(spec["seed"])
     mnist, moon = spec["mnist"], spec["moons"]
     plans = spec["plans"]
@@ -492,6 +499,7 @@ def print_header(args, raw, started, load_before, others):
     print(f"- command: /usr/bin/python3 bench/compare.py{' --quick' if args.quick else ''}")
     print(f"- typenet: {cxx['threads']} threads, kernels {cxx['typenet_instruction_set']}; {built}")
     print(f"- PyTorch {torch_run['torch']} (Python {platform.python_version()}), torch.set_num_threads(1), "
+          "torch.set_flush_denormal(True), "
           f"BLAS {', '.join(torch_run['blas']['libraries'])} (OpenBLAS kernels: {torch_run['blas']['openblas_core']}), "
           "OPENBLAS_CORETYPE unset, MALLOC_TOP_PAD_=100000000")
     if raw["onednn"]:
@@ -500,7 +508,7 @@ def print_header(args, raw, started, load_before, others):
                      else f"compiled with {' '.join(ONEDNN_COMPILE_COMMAND)} {ONEDNN_SOURCE} -ldnnl")
         impls = sorted(set(dnn["implementations"].values()))
         print(f"- oneDNN {dnn['onednn']} ({dnn['cpu_runtime']} runtime, ISA {dnn['cpu_isa']}; implementations "
-              f"{', '.join(impls)}), bench/bench_onednn.cpp {dnn_built}; its self-checks passed")
+              f"{', '.join(impls)}), bench/bench_onednn.cpp {dnn_built}, subnormals flushed (MXCSR FTZ and DAZ); its self-checks passed")
     else:
         missing = raw["onednn_missing"]
         print(f"- oneDNN: {missing['cell']} ({missing['why']})")

@@ -151,6 +151,43 @@ def compare_exponential_lr(check, torch, schedule):
                 [(k + 1) * 2.0**-52 * abs(r) for k, r in enumerate(rates)])
 
 
+def compare_decay(check, torch, decay):
+    """The moving averages' decay under zero gradients (float32): from
+    typenet's state after `snapshot` steps, torch takes the remaining steps.
+    The one designed difference: torch's averages decay into subnormals and
+    stick there (round-to-nearest of 0.9 x 4 ulps is 4 ulps), typenet's
+    flush to zero (simd::flush_subnormal). The parameters and every value
+    that stays normal agree; torch's must really end subnormal for at least
+    one buffer of each case, or the comparison would show nothing."""
+    for case in decay["cases"]:
+        snap, end = case["snapshot"], case["end"]
+        p = torch.tensor(snap["p"], dtype=torch.float32, requires_grad=True)
+        opt = make_optimizer(torch, case, p)
+        inject_state(torch, case, opt, p, snap, decay["snapshot"])
+        for _ in range(decay["end"] - decay["snapshot"]):
+            p.grad = torch.zeros_like(p)
+            opt.step()
+        what = f"{describe(case)}, {decay['end']} steps, the last {decay['end'] - decay['snapshot']} from typenet's state"
+        check.close(f"{what}: parameters", end["p"], p.detach().flatten().tolist(), 0,
+                    [4 * ulp32(a) for a in end["p"]])
+        subnormal_in_torch = 0
+        for k, key in enumerate(TORCH_BUFFERS[case["optimizer"]]):
+            ours = end["buffers"][k]
+            if ours is None:
+                continue
+            theirs = opt.state[p][key].detach().flatten().tolist()
+            for i, (o, t) in enumerate(zip(ours, theirs)):
+                if t != 0 and abs(t) < 2.0**-126:
+                    subnormal_in_torch += 1
+                    if o != 0:
+                        check.failures.append(f"{what}: {key}[{i}] is subnormal in torch ({t:g}) and {o:g} in typenet, not 0")
+                elif abs(o - t) > 4 * ulp32(t):
+                    check.failures.append(f"{what}: {key}[{i}]: typenet {o:g}, torch {t:g}")
+        if subnormal_in_torch == 0:
+            check.failures.append(f"{what}: torch's state has no subnormal value, so nothing shows the flush")
+        print(f"{what}: torch keeps {subnormal_in_torch} subnormal state values, typenet has them at 0")
+
+
 def main():
     torch = import_torch()
     data = run_probe(sys.argv[1])
@@ -160,6 +197,7 @@ def main():
             compare_double(check, torch, case, data)
         else:
             compare_float(check, torch, case, data)
+    compare_decay(check, torch, data["decay"])
     compare_exponential_lr(check, torch, data["exponential_lr"])
     check.finish()
 

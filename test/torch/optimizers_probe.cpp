@@ -71,6 +71,44 @@ void run(const char* torch_name, const std::string& torch_options, O optimizer) 
   std::printf("]}");
 }
 
+// The moving averages' decay while gradients are zero, in float: one step
+// with gradients, then zero ones; the state after `snapshot` steps (still
+// normal numbers) and after `decay_end` (torch's have decayed into
+// subnormals by then and stay there; typenet's reach zero).
+constexpr std::size_t snapshot = 600, decay_end = 1500;
+template <class State>
+void print_state(std::span<const float> p, const State& state) {
+  std::printf("{\"p\": ");
+  print_values(p);
+  std::printf(", \"buffers\": [");
+  for (std::size_t k = 0; k < state.buffers.size(); ++k) {
+    if (k) std::printf(",");
+    if (state.buffers[k].size() == 0) std::printf("null");
+    else print_values(state.buffers[k].span());
+  }
+  std::printf("], \"counters\": [");
+  for (std::size_t k = 0; k < state.counters.size(); ++k) std::printf("%s%zu", k ? "," : "", state.counters[k]);
+  std::printf("]}");
+}
+bool first_decay = true;
+template <class O>
+void decay(const char* torch_name, const std::string& torch_options, O optimizer) {
+  std::vector<float> p(n), g(n);
+  for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<float>(start_value(i)), g[i] = static_cast<float>(gradient(0, i));
+  std::printf("%s\n{\"optimizer\": \"%s\", \"dtype\": \"float32\", \"options\": {%s}, \"snapshot\": ",
+              first_decay ? "" : ",", torch_name, torch_options.c_str());
+  first_decay = false;
+  optimizer.step(std::span<float>(p), std::span<const float>(g));
+  std::fill(g.begin(), g.end(), 0.0f);
+  for (std::size_t s = 1; s < decay_end; ++s) {
+    optimizer.step(std::span<float>(p), std::span<const float>(g));
+    if (s + 1 == snapshot) print_state(std::span<const float>(p), optimizer.state());
+  }
+  std::printf(", \"end\": ");
+  print_state(std::span<const float>(p), optimizer.state());
+  std::printf("}");
+}
+
 template <class T>
 void run_all() {
   run<T>("SGD", "\"lr\": 0.1", SGD<T>({.lr = 0.1}));
@@ -116,6 +154,12 @@ int main() {
   std::printf("],\n\"cases\": [");
   run_all<double>();
   run_all<float>();
+  std::printf("],\n\"decay\": {\"snapshot\": %zu, \"end\": %zu, \"cases\": [", snapshot, decay_end);
+  decay("Adam", "\"lr\": 0.001", Adam<float>({.lr = 1e-3}));
+  decay("SGD", "\"lr\": 0.05, \"momentum\": 0.9", SGD<float>({.lr = 0.05, .momentum = 0.9}));
+  decay("RMSprop", "\"alpha\": 0.9, \"momentum\": 0.9, \"centered\": true",
+        RMSprop<float>({.alpha = 0.9, .momentum = 0.9, .centered = true}));
+  std::printf("]}");
   const ExponentialLR schedule{0.1, 0.95};
   std::vector<double> rates(200);
   for (std::size_t k = 0; k < rates.size(); ++k) rates[k] = schedule(k);
