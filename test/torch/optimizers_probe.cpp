@@ -163,7 +163,7 @@ int main() {
   const ExponentialLR schedule{0.1, 0.95};
   std::vector<double> rates(200);
   for (std::size_t k = 0; k < rates.size(); ++k) rates[k] = schedule(k);
-  std::printf("],\n\"exponential_lr\": {\"lr\": 0.1, \"gamma\": 0.95, \"rates\": ");
+  std::printf(",\n\"exponential_lr\": {\"lr\": 0.1, \"gamma\": 0.95, \"rates\": ");
   print_values(std::span<const double>(rates));
   std::printf("}}\n");
 }
