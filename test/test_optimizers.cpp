@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "typenet/typenet.hpp"
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 using namespace typenet;
 
@@ -282,6 +285,44 @@ BOOST_AUTO_TEST_CASE(fused_adam_moments_of_dead_weights_reach_zero) {
   for (std::size_t j = 0; j < 7; ++j) zeros += adam.first_moment()[dead_row + j] == 0.0f;
   BOOST_TEST(zeros == 7u);
 }
+
+#if defined(__SSE__)
+// Programs linked with -ffast-math's startup code, and many audio hosts,
+// run with MXCSR's flush-to-zero and denormals-are-zero set. Adam's AVX-512
+// reciprocal square root once guarded v = 0 with a subnormal, which DAZ
+// reads as 0: every zero second moment gave NaN. Training under that mode
+// stays finite and within float rounding of training without it.
+BOOST_AUTO_TEST_CASE(adam_and_training_under_flush_to_zero_and_denormals_are_zero) {
+  using Net = Sequential<Input<5>, Linear<7>, Tanh, Linear<1>>;
+  Matrix<float> x(16, 5), y(16, 1);
+  for (std::size_t i = 0; i < 16; ++i) {
+    for (std::size_t j = 0; j < 4; ++j) x(i, j) = std::sin(float(i * 5 + j));
+    x(i, 4) = 0.0f;  // zero gradients for its weights: their second moments stay 0
+    y(i, 0) = std::cos(float(i));
+  }
+  auto train = [&] {
+    Model<Net> model(Init::torch_default, 3);
+    Adam<float> adam({.lr = 1e-2});
+    const MeanSquaredError loss;
+    for (int s = 0; s < 50; ++s) train_step(model, x.view(), y.view(), loss, adam);
+    std::vector<float> p(model.parameters().begin(), model.parameters().end());
+    std::vector<float> g(p.size(), 0.0f);  // the separate step, every moment zero
+    Adam<float> fresh;
+    fresh.step(std::span<float>(p), std::span<const float>(g));
+    return p;
+  };
+  const std::vector<float> normal = train();
+  const unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040);  // FTZ (bit 15) and DAZ (bit 6)
+  const std::vector<float> flushed = train();
+  _mm_setcsr(saved);
+  for (std::size_t i = 0; i < normal.size(); ++i) {
+    BOOST_TEST_INFO("parameter " << i);
+    BOOST_TEST(std::isfinite(flushed[i]));
+    BOOST_TEST(std::abs(flushed[i] - normal[i]) <= 1e-5f * std::max(1.0f, std::abs(normal[i])));
+  }
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(a_non_finite_gradient_makes_adam_non_finite_not_silent) {
   std::vector<float> p(40, 1.0f), g(40, 0.1f);

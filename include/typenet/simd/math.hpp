@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 
 #include "typenet/simd/vec.hpp"
 
@@ -235,9 +236,14 @@ TYPENET_HD TYPENET_INLINE V inverse_of_scaled_sqrt(V v, V c, V e) {
   if constexpr (std::is_same_v<V, vec<float>>) {
     // (The zero-masking forms: GCC 12's unmasked ones warn of an
     // uninitialised operand.) v = 0 would give 0 * inf: the smallest
-    // subnormal instead keeps the estimate finite, and v r stays exactly 0.
+    // normal number instead keeps the estimate finite, and v r stays
+    // exactly 0. Not a subnormal: where the program runs with
+    // denormals-are-zero (MXCSR's DAZ, set by -ffast-math's startup code
+    // and by many audio hosts) the estimate would read it as 0, and every
+    // zero second moment gave NaN.
     const __mmask16 all = 0xffff;
-    const V r0 = (V)_mm512_maskz_rsqrt14_ps(all, (__m512)select(v > splat<V>(0.0f), v, splat<V>(1e-45f)));
+    const V r0 = (V)_mm512_maskz_rsqrt14_ps(
+        all, (__m512)select(v > splat<V>(0.0f), v, splat<V>(std::numeric_limits<float>::min())));
     const V r = r0 * fma(-(v * splat<V>(0.5f) * r0), r0, splat<V>(1.5f));  // r (3 - v r^2) / 2
     const V d = fma(v * r, c, e);
     const V q0 = (V)_mm512_maskz_rcp14_ps(all, (__m512)d);
