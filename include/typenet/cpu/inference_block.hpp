@@ -149,6 +149,10 @@ TYPENET_INLINE void single_row_block(const T* params, const T* packed, const T* 
   }(std::make_integer_sequence<int, groups>{});
 }
 
+/// The largest batch that inference_block may take with half-panel tiles
+/// of 8 rows (AVX-512; see there).
+inline constexpr std::size_t small_batch_rows = 16;
+
 /// y (rows x out, row stride ldy) = the block of x (rows x in, stride ldx):
 /// params are the inference network's (bias, gamma, beta by the block's
 /// offsets), packed its W.
@@ -161,40 +165,72 @@ void inference_block(const T* params, const T* packed, const T* x, std::size_t l
   using W = PackedWeights<Block, T>;
   constexpr int MR = Blocking<T>::MR;
   constexpr std::size_t In = Block::in;
+  constexpr int lanes = simd::lanes<T>;
   const BlockStep step{rows, rows, Mode::eval, 0};
-  // Full tiles of MR rows, then the rest: one row alone goes to the
-  // single-row kernel; two or more share a tile whose extra rows repeat
-  // the last one (the epilogue skips them).
-  const std::size_t tiled_rows = rows % MR == 1 ? rows - 1 : rows;
+  // A small batch on AVX-512 may take each 4-vector panel as two halves
+  // with 8-row tiles (8 x 2 accumulators), where that needs fewer passes
+  // over the weights than 6-row tiles of whole panels: 7-8 rows (one pass
+  // instead of two) and 13-16 (two instead of three). Measured on an Intel
+  // Xeon core: batch 8 39.0 -> 27.7 us, batch 16 59.5 -> 55.6 us; at 12
+  // rows, two passes either way, the halves were slower (39 -> 55 us), and
+  // so they are not taken there (docs/deployment.md).
+  constexpr bool split_small = TYPENET_AVX512 && Blocking<T>::NV == 4;
+  const bool small = split_small && rows <= small_batch_rows &&
+                     (rows + 7) / 8 < (rows + static_cast<std::size_t>(MR) - 1) / static_cast<std::size_t>(MR);
+  const int most_rows = small ? 8 : MR;
+  // Full tiles, then the rest: one row alone goes to the single-row
+  // kernel; two or more share a tile whose extra rows repeat the last one
+  // (the epilogue skips them).
+  const std::size_t tiled_rows = rows % static_cast<std::size_t>(most_rows) == 1 ? rows - 1 : rows;
   for (int p = 0; p < W::Panels_::count && tiled_rows > 0; ++p)
     W::Panels_::visit(p, [&](auto nv, int c0, simd::Tail<T> tail) {
       constexpr int NV = decltype(nv)::value;
-      const forward_detail::PanelAccess<T, NV> panel{tail};
       const T* wp = packed + static_cast<std::size_t>(p) * W::panel_size;
-      V bias[NV];
-      TYPENET_UNROLL
-      for (int v = 0; v < NV; ++v) bias[v] = Block::has_bias ? panel.load(params + Block::bias_offset + c0, v) : V{};
-      auto row_tile = [&](std::size_t i0, int tile_rows) {
-        Tile<T, MR, NV> acc;
-        // The panel's own tail, though the packed panel is zero-padded and
-        // full loads would do: with loads known to be full, GCC 12 folds
-        // each one into the MR fmas that use it (see outer_tile), and
-        // batch 1000 took 8.6 ms instead of 7.4.
-        outer_tile<T, MR, NV>(x + i0 * ldx, static_cast<std::ptrdiff_t>(ldx), 1, tile_rows, wp,
-                              static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), tail, acc);
+      // Vectors [V0, V0 + TV) of the panel, in tiles of TR rows.
+      auto tiles = [&](auto tile_rows_most, auto vectors, auto first_vector) {
+        constexpr int TR = decltype(tile_rows_most)::value, TV = decltype(vectors)::value;
+        constexpr int V0 = decltype(first_vector)::value;
+        const simd::Tail<T> part_tail = V0 + TV == NV ? tail : simd::Tail<T>(lanes);
+        const forward_detail::PanelAccess<T, TV> part{part_tail};
+        const int c = c0 + V0 * lanes;
+        V bias[TV];
         TYPENET_UNROLL
-        for (int m = 0; m < MR; ++m) {
-          if (m >= tile_rows) break;  // compile-time m keeps the tile in registers
-          const std::size_t row = i0 + static_cast<std::size_t>(m);
-          V u[NV];
+        for (int v = 0; v < TV; ++v) bias[v] = Block::has_bias ? part.load(params + Block::bias_offset + c, v) : V{};
+        auto row_tile = [&](std::size_t i0, int tile_rows) {
+          Tile<T, TR, TV> acc;
+          // The part's own tail, though the packed panel is zero-padded
+          // and full loads would do: with loads known to be full, GCC 12
+          // folds each one into the fmas that use it (see outer_tile), and
+          // batch 1000 took 8.6 ms instead of 7.4.
+          outer_tile<T, TR, TV>(x + i0 * ldx, static_cast<std::ptrdiff_t>(ldx), 1, tile_rows, wp + V0 * lanes,
+                                static_cast<std::ptrdiff_t>(W::width), static_cast<int>(In), part_tail, acc);
           TYPENET_UNROLL
-          for (int v = 0; v < NV; ++v) u[v] = Block::has_bias ? apply<V>(pieces::bias, acc[m][v], bias[v]) : acc[m][v];
-          finish_inference_row<Block, T, NV>(u, row, c0, step, panel, y + row * ldy);
-        }
+          for (int m = 0; m < TR; ++m) {
+            if (m >= tile_rows) break;  // compile-time m keeps the tile in registers
+            const std::size_t row = i0 + static_cast<std::size_t>(m);
+            V u[TV];
+            TYPENET_UNROLL
+            for (int v = 0; v < TV; ++v) u[v] = Block::has_bias ? apply<V>(pieces::bias, acc[m][v], bias[v]) : acc[m][v];
+            finish_inference_row<Block, T, TV>(u, row, c, step, part, y + row * ldy);
+          }
+        };
+        std::size_t i0 = 0;
+        for (; i0 + TR <= tiled_rows; i0 += TR) row_tile(i0, TR);
+        if (i0 < tiled_rows) row_tile(i0, static_cast<int>(tiled_rows - i0));
       };
-      std::size_t i0 = 0;
-      for (; i0 + MR <= tiled_rows; i0 += MR) row_tile(i0, MR);
-      if (i0 < tiled_rows) row_tile(i0, static_cast<int>(tiled_rows - i0));
+      using std::integral_constant;
+      if constexpr (split_small) {
+        if (small) {
+          if constexpr (NV == 4) {
+            tiles(integral_constant<int, 8>{}, integral_constant<int, 2>{}, integral_constant<int, 0>{});
+            tiles(integral_constant<int, 8>{}, integral_constant<int, 2>{}, integral_constant<int, 2>{});
+          } else {
+            tiles(integral_constant<int, 8>{}, integral_constant<int, NV>{}, integral_constant<int, 0>{});
+          }
+          return;
+        }
+      }
+      tiles(integral_constant<int, MR>{}, integral_constant<int, NV>{}, integral_constant<int, 0>{});
     });
   // A last single row (a batch of one above all): the matrix-vector kernel.
   if (tiled_rows < rows) single_row_block<Block, T>(params, packed, x + tiled_rows * ldx, y + tiled_rows * ldy);
