@@ -38,6 +38,26 @@ void print_values(std::span<const T> v) {
   print_values(std::span<const double>(d));
 }
 
+// The parameters and the whole state after a step, as one JSON object:
+// buffers (null when not allocated), counters and flags.
+template <class T, class State>
+void print_state(std::span<const T> p, const State& state) {
+  std::printf("{\"p\": ");
+  print_values(p);
+  std::printf(", \"buffers\": [");
+  for (std::size_t k = 0; k < state.buffers.size(); ++k) {
+    if (k) std::printf(",");
+    if (state.buffers[k].size() == 0) std::printf("null");
+    else print_values(state.buffers[k].span());
+  }
+  std::printf("], \"counters\": [");
+  for (std::size_t k = 0; k < state.counters.size(); ++k) std::printf("%s%zu", k ? "," : "", state.counters[k]);
+  std::printf("], \"flags\": [");
+  for (std::size_t k = 0; k < state.flags.size(); ++k)
+    std::printf("%s%s", k ? "," : "", state.flags[k] ? "true" : "false");
+  std::printf("]}");
+}
+
 bool first_case = true;
 
 // One run: the optimizer's options as torch names them, then each step's
@@ -52,21 +72,8 @@ void run(const char* torch_name, const std::string& torch_options, O optimizer) 
   for (std::size_t s = 0; s < steps; ++s) {
     for (std::size_t i = 0; i < n; ++i) g[i] = static_cast<T>(gradient(s, i));
     optimizer.step(std::span<T>(p), std::span<const T>(g));
-    std::printf("%s{\"p\": ", s ? "," : "");
-    print_values(std::span<const T>(p));
-    std::printf(", \"buffers\": [");
-    const auto& state = optimizer.state();
-    for (std::size_t k = 0; k < state.buffers.size(); ++k) {
-      if (k) std::printf(",");
-      if (state.buffers[k].size() == 0) std::printf("null");
-      else print_values(state.buffers[k].span());
-    }
-    std::printf("], \"counters\": [");
-    for (std::size_t k = 0; k < state.counters.size(); ++k) std::printf("%s%zu", k ? "," : "", state.counters[k]);
-    std::printf("], \"flags\": [");
-    for (std::size_t k = 0; k < state.flags.size(); ++k)
-      std::printf("%s%s", k ? "," : "", state.flags[k] ? "true" : "false");
-    std::printf("]}");
+    std::printf("%s", s ? "," : "");
+    print_state(std::span<const T>(p), optimizer.state());
   }
   std::printf("]}");
 }
@@ -76,20 +83,6 @@ void run(const char* torch_name, const std::string& torch_options, O optimizer) 
 // normal numbers) and after `decay_end` (torch's have decayed into
 // subnormals by then and stay there; typenet's reach zero).
 constexpr std::size_t snapshot = 600, decay_end = 1500;
-template <class State>
-void print_state(std::span<const float> p, const State& state) {
-  std::printf("{\"p\": ");
-  print_values(p);
-  std::printf(", \"buffers\": [");
-  for (std::size_t k = 0; k < state.buffers.size(); ++k) {
-    if (k) std::printf(",");
-    if (state.buffers[k].size() == 0) std::printf("null");
-    else print_values(state.buffers[k].span());
-  }
-  std::printf("], \"counters\": [");
-  for (std::size_t k = 0; k < state.counters.size(); ++k) std::printf("%s%zu", k ? "," : "", state.counters[k]);
-  std::printf("]}");
-}
 bool first_decay = true;
 template <class O>
 void decay(const char* torch_name, const std::string& torch_options, O optimizer) {
