@@ -335,7 +335,15 @@ void print_header(const Options& o) {
 
 }  // namespace
 
+// bench_dispatch (bench/meson.build) compiles this file once per instruction
+// set, each copy's main renamed into the copy's namespace, and runs the copy
+// for the best ISA the CPU has (typenet/cpu/isa_dispatch.hpp).
+#if defined(TYPENET_BENCH_ONE_COPY_OF_SEVERAL)
+namespace bench::TYPENET_ISA_NAMESPACE {
+int main_of_this_copy(int argc, char** argv) {
+#else
 int main(int argc, char** argv) {
+#endif
   try {
     const Options options = bench::parse(
         argc, argv,
@@ -377,3 +385,6 @@ int main(int argc, char** argv) {
     return 2;
   }
 }
+#if defined(TYPENET_BENCH_ONE_COPY_OF_SEVERAL)
+}  // namespace bench::TYPENET_ISA_NAMESPACE
+#endif

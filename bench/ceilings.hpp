@@ -11,7 +11,10 @@
 #include "typenet/base/aligned_buffer.hpp"
 #include "typenet/simd/vec.hpp"
 
-namespace bench {
+// In the ISA's namespace, as typenet's own code is (config.hpp): each copy
+// of a benchmark built for another ISA (bench_dispatch) measures its own
+// peak, not whichever copy of these inline functions the linker kept.
+namespace bench::inline TYPENET_ISA_NAMESPACE {
 
 // A register-only loop of FMAs on typenet's native vector: every
 // accumulator depends only on itself, so with enough of them in flight the
@@ -182,4 +185,4 @@ inline double read_bandwidth(std::size_t bytes, const Plan& plan) {
   return static_cast<double>(passes) * static_cast<double>(n * sizeof(float)) / t.median_seconds;
 }
 
-}  // namespace bench
+}  // namespace bench::inline TYPENET_ISA_NAMESPACE

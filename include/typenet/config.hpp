@@ -48,6 +48,39 @@ TYPENET_PRAGMA(GCC error TYPENET_STRINGIFY(typenet: this is GCC __GNUC__.__GNUC_
 #define TYPENET_AVX2_FMA 0
 #endif
 
+// Every typenet name lives in an inline namespace named after the instruction
+// set its translation unit is compiled for: typenet::Model is
+// typenet::isa_avx2::Model in an AVX2 build. Code compiled for one ISA then
+// never links to another's inline functions under the same symbol. Without
+// it, a program whose files are built with different -march flags (as a
+// binary that picks its kernels at run time is, see cpu/isa_dispatch.hpp)
+// would keep one arbitrary copy of each typenet function, possibly an
+// AVX-512 one on a CPU that has none, or one whose data layout differs from
+// its caller's. The name follows the host compiler's macros, which nvcc's
+// device pass sees too, so a .cu file's two passes agree on it; a .cu file
+// and a .cpp file that share typenet types must be built for the same ISA
+// (meson.build passes -march=native to nvcc's host compiler as well).
+// TYPENET_ISA_ID is the same choice as an enumerator of typenet::Isa.
+#if defined(__AVX512F__)
+#define TYPENET_ISA_NAMESPACE isa_avx512
+#define TYPENET_ISA_ID avx512
+#elif defined(__AVX2__) && defined(__FMA__)
+#define TYPENET_ISA_NAMESPACE isa_avx2
+#define TYPENET_ISA_ID avx2
+#elif defined(__AVX__)
+#define TYPENET_ISA_NAMESPACE isa_avx
+#define TYPENET_ISA_ID avx
+#elif defined(__SSE2__)
+#define TYPENET_ISA_NAMESPACE isa_sse
+#define TYPENET_ISA_ID sse
+#elif defined(__ARM_NEON)
+#define TYPENET_ISA_NAMESPACE isa_neon
+#define TYPENET_ISA_ID neon
+#else
+#define TYPENET_ISA_NAMESPACE isa_portable
+#define TYPENET_ISA_ID portable
+#endif
+
 // Hot helpers called from micro-kernels: forcing inlining keeps accumulators in
 // registers across the call boundary.
 #if defined(__GNUC__) || defined(__clang__)

@@ -6,6 +6,8 @@
 /// typenetConfigVersion.cmake); test_version checks it.
 #pragma once
 
+#include "typenet/config.hpp"
+
 /// Raised for changes that break code written against the previous version
 /// (while it is 0, so does the minor version: 0.x releases make no promise).
 #define TYPENET_VERSION_MAJOR 0
@@ -22,7 +24,7 @@
 /// A macro's value as a string (a helper of typenet::version).
 #define TYPENET_VERSION_STRINGIFY(x) TYPENET_VERSION_STRINGIFY_(x)
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// The version as "major.minor.patch".
 inline constexpr const char* version = TYPENET_VERSION_STRINGIFY(TYPENET_VERSION_MAJOR) "." TYPENET_VERSION_STRINGIFY(

@@ -13,7 +13,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// Memory for vectors and matrices: 64-byte aligned (one cache line, one
 /// AVX-512 register), zero-initialised, not resized behind the user's back.

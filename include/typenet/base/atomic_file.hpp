@@ -28,7 +28,7 @@
 #include "typenet/base/file_descriptor.hpp"
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 // Test hook, for fault-injection tests only: while set, every save on this
 // thread fails at `stage` with errno `error`, as the operating system would

@@ -11,7 +11,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet::file_detail {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::file_detail {
 
 inline std::string os_error(int error) { return std::strerror(error); }
 

@@ -12,7 +12,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// A problem with one file; what() names the file first.
 class FileError : public std::runtime_error {

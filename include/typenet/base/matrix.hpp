@@ -2,12 +2,14 @@
 // owning, 64-byte aligned matrix (what data sets and workspaces hold).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 #include <type_traits>
 
 #include "typenet/base/aligned_buffer.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// rows x cols, element (i, j) at data[i * stride + j].
 template <class T>

@@ -3,7 +3,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// train: BatchNorm normalises with the batch's statistics and updates its
 ///        running estimates; dropout is active; backward may follow.

@@ -3,6 +3,8 @@
 // their work threshold, on the model's thread pool.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
@@ -16,7 +18,7 @@
 #include "typenet/kernels/softmax.hpp"
 #include "typenet/topology/sequential.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 /// The CPU's side of ModelCore: host memory, the fused block kernels, the thread pool.
 template <class T>

@@ -9,7 +9,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 /// Sums BatchNorm's statistics across processes (synchronised BatchNorm); the model calls it between the passes of a train-mode forward.
 template <class T>

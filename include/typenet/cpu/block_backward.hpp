@@ -21,11 +21,13 @@
 // reads them.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include "typenet/cpu/block_forward.hpp"
 #include "typenet/cpu/gradient_sink.hpp"
 #include "typenet/cpu/transpose.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 namespace backward_detail {
 

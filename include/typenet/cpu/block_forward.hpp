@@ -18,6 +18,8 @@
 // Results therefore do not depend on the number of threads.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -32,7 +34,7 @@
 #include "typenet/kernels/normalization.hpp"
 #include "typenet/simd/math.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 namespace forward_detail {
 

@@ -5,6 +5,8 @@
 // backward kernels.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -14,7 +16,7 @@
 #include "typenet/cpu/thread_pool.hpp"
 #include "typenet/kernels/block_buffers.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 /// A block's step with what the CPU kernels add: the thread pool and the reducer of synchronised BatchNorm.
 struct StepInfo : BlockStep {

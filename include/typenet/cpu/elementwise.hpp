@@ -3,6 +3,8 @@
 // (expr/), so its derivative is derived, not written by hand.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <cstdint>
 
@@ -11,7 +13,7 @@
 #include "typenet/simd/vec.hpp"
 #include "typenet/topology/activations.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 namespace pieces {
 inline constexpr expr::Var<0> x{};

@@ -15,12 +15,14 @@
 // product is a kernel boundary with a hook.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 
 #include "typenet/simd/vec.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 /// Register blocking per instruction set and scalar type: MR rows by NV
 /// vectors of accumulators, chosen to fill the register file (32 registers with

@@ -6,11 +6,13 @@
 // announces the cache line it will touch next.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 
 #include "typenet/simd/vec.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 /// The backward kernels' sink that stores each gradient vector in the model's gradient buffer (the separate step; a fused step applies the optimizer's Update instead).
 template <class T>

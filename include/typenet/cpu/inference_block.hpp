@@ -13,6 +13,8 @@
 // (normalise_rows).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
@@ -23,7 +25,7 @@
 #include "typenet/cpu/gemm.hpp"
 #include "typenet/kernels/block_buffers.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 /// W of one block, panel by panel: panel p holds columns [p P, p P + P) of
 /// every row, P = Blocking<T>::panel, the last panel padded with zeros.

@@ -19,6 +19,8 @@
 // results do not depend on the number of threads.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -28,7 +30,7 @@
 #include "typenet/cpu/elementwise.hpp"
 #include "typenet/simd/math.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 /// Whether the block is a single output without normalisation, which its own kernels run (a matrix-vector product, no register tile).
 template <class Block>

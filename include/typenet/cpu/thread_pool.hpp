@@ -30,7 +30,7 @@
 #define TYPENET_PAUSE() ((void)0)
 #endif
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 /// A fixed set of worker threads that run parallel_for's tasks with the calling thread; the split of work does not change any result.
 class ThreadPool {

@@ -4,12 +4,14 @@
 // 16 x 16 go through registers with AVX-512 (measured in docs/performance.md).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 #include <type_traits>
 
 #include "typenet/simd/vec.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 namespace transpose_detail {
 

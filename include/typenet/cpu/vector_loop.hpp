@@ -2,12 +2,14 @@
 // over the parameter buffer), split across threads when long enough.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 
 #include "typenet/cpu/thread_pool.hpp"
 #include "typenet/simd/vec.hpp"
 
-namespace typenet::cpu {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
 
 /// f(i, tail) for i = begin, begin + W, ... < end; `tail` marks the valid
 /// lanes (all but possibly in the last vector).

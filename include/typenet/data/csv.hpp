@@ -69,6 +69,8 @@
 // unless it is quoted or is a label name.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -93,7 +95,7 @@
 #include "typenet/data/file_io.hpp"
 #include "typenet/data/generators.hpp"
 
-namespace typenet::data {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data {
 
 struct CsvError : FileError {
   using FileError::FileError;

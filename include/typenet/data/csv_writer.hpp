@@ -15,6 +15,8 @@
 // Every problem throws CsvError: "typenet: <path>: ...".
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <charconv>
 #include <cstddef>
 #include <filesystem>
@@ -27,7 +29,7 @@
 #include "typenet/base/matrix.hpp"
 #include "typenet/data/csv.hpp"
 
-namespace typenet::data {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data {
 
 /// How write_csv writes a table.
 struct CsvWriteOptions {

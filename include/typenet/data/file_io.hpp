@@ -29,7 +29,7 @@
 #include "typenet/base/file_descriptor.hpp"
 #include "typenet/config.hpp"
 
-namespace typenet::data::file_io_detail {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data::file_io_detail {
 
 using std::filesystem::path;
 

@@ -3,6 +3,8 @@
 // data on every machine (not the same numbers as NumPy's generator).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +15,7 @@
 #include "typenet/base/matrix.hpp"
 #include "typenet/random/rng.hpp"
 
-namespace typenet::data {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data {
 
 /// Samples as rows of x, with an integer class label per sample.
 template <class T>

@@ -36,7 +36,7 @@
 #define TYPENET_GZIP_HAS_ZLIB 0
 #endif
 
-namespace typenet::data {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data {
 
 namespace gzip_detail {
 /// How much compressed input is read from the file at a time, and the most

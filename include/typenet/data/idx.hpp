@@ -31,6 +31,8 @@
 // allocated; no input makes the reader read out of bounds or crash.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -46,7 +48,7 @@
 #include "typenet/base/matrix.hpp"
 #include "typenet/data/gzip_stream.hpp"
 
-namespace typenet::data {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data {
 
 /// A problem with an IDX file; the message names the file.
 struct IdxError : std::runtime_error {

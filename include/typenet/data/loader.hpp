@@ -38,6 +38,8 @@
 // sees, in the same order, whatever N is; each gathers only its own rows.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -53,7 +55,7 @@
 #include "typenet/base/matrix.hpp"
 #include "typenet/random/rng.hpp"
 
-namespace typenet::data {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data {
 
 /// How a BatchLoader batches a data set.
 struct LoaderOptions {

@@ -10,6 +10,8 @@
 // images, and every label a digit.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -23,7 +25,7 @@
 #include "typenet/data/generators.hpp"
 #include "typenet/data/idx.hpp"
 
-namespace typenet::data {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data {
 
 /// One part of MNIST: the images as rows of x with their labels, and where
 /// they came from.

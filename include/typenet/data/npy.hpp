@@ -37,6 +37,8 @@
 // Every problem throws NpyError (a FileError, base/file_error.hpp): "typenet: <path>: ...".
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <bit>
 #include <cctype>
 #include <cmath>
@@ -60,7 +62,7 @@
 #include "typenet/base/matrix.hpp"
 #include "typenet/data/file_io.hpp"
 
-namespace typenet::data {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data {
 
 struct NpyError : FileError {
   using FileError::FileError;

@@ -30,6 +30,8 @@
 // the order given; within a part, samples keep the permutation's order.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -44,7 +46,7 @@
 #include "typenet/data/generators.hpp"
 #include "typenet/random/rng.hpp"
 
-namespace typenet::data {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::data {
 
 /// A labelled data set split in two: copies.
 template <class T>

@@ -17,6 +17,8 @@
 // statistics, and after loading every rank has those.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -28,7 +30,7 @@
 #include "typenet/distributed/mpi_communicator.hpp"
 #include "typenet/io/checkpoint.hpp"
 
-namespace typenet::distributed {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::distributed {
 
 namespace root_detail {
 

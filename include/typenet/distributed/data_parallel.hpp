@@ -32,6 +32,8 @@
 // process on the whole batch.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -49,7 +51,7 @@
 #include "typenet/random/rng.hpp"
 #include "typenet/train/train_step.hpp"
 
-namespace typenet::distributed {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::distributed {
 
 /// The options of DataParallel.
 struct DataParallelOptions {

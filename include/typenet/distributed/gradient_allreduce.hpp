@@ -17,6 +17,8 @@
 // gradient_scale), so that the sum is the mean over the global batch.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <span>
@@ -26,7 +28,7 @@
 
 #include "typenet/distributed/mpi_communicator.hpp"
 
-namespace typenet::distributed {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::distributed {
 
 /// Sums a gradient buffer over every rank in buckets of about bucket_bytes, each started as soon as backward has finished it.
 template <class T>

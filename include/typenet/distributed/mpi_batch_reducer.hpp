@@ -12,13 +12,15 @@
 // latency, not bandwidth.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
 #include "typenet/cpu/batch_reducer.hpp"
 #include "typenet/distributed/mpi_communicator.hpp"
 
-namespace typenet::distributed {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::distributed {
 
 /// Synchronised BatchNorm's sums over MPI.
 template <class T>

@@ -40,7 +40,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace typenet::distributed {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::distributed {
 
 /// An error every rank detects alike (so every rank throws it, and none is
 /// left waiting): replicas whose parameters differ, a step called with

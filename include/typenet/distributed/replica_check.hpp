@@ -9,7 +9,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet::distributed {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::distributed {
 
 /// The error when replicas' parameter checksums differ: the step and each rank's checksum.
 inline std::string replica_mismatch_message(std::uint64_t step, std::span<const std::uint64_t> checksums) {

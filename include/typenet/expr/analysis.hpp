@@ -2,10 +2,12 @@
 // what an elementwise function's backward pass must keep from forward.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include "typenet/expr/nodes.hpp"
 #include "typenet/expr/sign.hpp"
 
-namespace typenet::expr {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::expr {
 
 // ---------------------------------------------------------------- replace
 // replace<P>(e, r): every subtree of e whose type is P becomes r. Leaves that

@@ -9,13 +9,15 @@
 //   auto r = gradient(out, 2.0, -3.0, 6.88);   // r.value, r.partial[0..2]
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <tuple>
 #include <utility>
 
 #include "typenet/expr/nodes.hpp"
 
-namespace typenet::autodiff {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::autodiff {
 
 using expr::exp;
 using expr::log;

@@ -5,12 +5,14 @@
 // a new activation is exported by its formula alone.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstdio>
 #include <string>
 
 #include "typenet/expr/nodes.hpp"
 
-namespace typenet::expr {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::expr {
 
 namespace cpp_detail {
 /// A double that reads back exactly, as a T.

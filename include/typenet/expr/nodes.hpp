@@ -12,6 +12,8 @@
 // kernels are generated from the same formula as the forward ones.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <string>
 #include <type_traits>
 
@@ -19,7 +21,7 @@
 #include "typenet/expr/strings.hpp"
 #include "typenet/simd/math.hpp"
 
-namespace typenet::expr {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::expr {
 
 /// Every node derives from this tag; the operators below apply only to nodes.
 struct Expression {};

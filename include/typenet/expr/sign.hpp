@@ -6,7 +6,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet::expr {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::expr {
 
 /// What is known of a value's sign at compile time.
 enum class Sign { zero, positive, negative, nonnegative, nonpositive, unknown };

@@ -8,7 +8,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet::expr {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::expr {
 
 /// Joins pieces with append: GCC 12 reports a false -Wrestrict on chains of
 /// std::string operator+ at -O3.

@@ -17,6 +17,8 @@
 // of the checks: docs/checkpoint-format.md.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,7 +43,7 @@
 #include "typenet/optim/checkpoint_section.hpp"
 #include "typenet/train/optimizers.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// Declared, not included: the file format code (parsing, checks,
 /// describe_checkpoint) then compiles without the network machinery, which

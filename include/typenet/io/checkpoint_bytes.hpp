@@ -4,6 +4,8 @@
 // optimizer sections (optim/checkpoint_section.hpp).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cstddef>
@@ -20,7 +22,7 @@
 #include "typenet/io/checkpoint_error.hpp"
 #include "typenet/io/crc32c.hpp"
 
-namespace typenet::checkpoint_detail {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::checkpoint_detail {
 
 static_assert(std::numeric_limits<float>::is_iec559 && std::numeric_limits<double>::is_iec559,
               "typenet: checkpoints store IEEE-754 binary32/binary64 values.");

@@ -21,7 +21,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 namespace crc32c_detail {
 

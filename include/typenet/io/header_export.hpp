@@ -15,6 +15,8 @@
 // the rounding of the elementwise functions.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -27,7 +29,7 @@
 #include "typenet/model/inference_network.hpp"
 #include "typenet/model/model.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 namespace header_export_detail {
 

@@ -19,6 +19,8 @@
 // ONNX Runtime.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -38,7 +40,7 @@
 #include "typenet/topology/sequential.hpp"
 #include "typenet/version.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 template <class Net, class T>
 class Model;

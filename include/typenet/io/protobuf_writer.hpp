@@ -15,7 +15,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet::protobuf {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::protobuf {
 
 enum class WireType : std::uint32_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };
 

@@ -21,6 +21,8 @@
 // docs/interop.md says all of it, with the checks against PyTorch.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -39,7 +41,7 @@
 #include "typenet/topology/sequential.hpp"
 #include "typenet/version.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 // Declared, not included: save and load are templates that meet the full
 // Model where they are used (typenet.hpp includes both).

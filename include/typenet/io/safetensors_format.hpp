@@ -16,6 +16,8 @@
 // parsed by nlohmann/json (Debian: nlohmann-json3-dev).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,7 +47,7 @@
 #include "typenet/base/file_error.hpp"
 #include "typenet/io/checkpoint_bytes.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 // Every problem with a safetensors file; what() is "typenet: <path>: <problem>".
 class SafetensorsError : public FileError {

@@ -10,7 +10,7 @@
 #include "typenet/base/mode.hpp"
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// A normalisation's statistics: per feature (out values each, BatchNorm) or
 /// per sample (batch values each, LayerNorm and RMSNorm).

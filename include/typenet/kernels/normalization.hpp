@@ -12,7 +12,7 @@
 #include "typenet/config.hpp"
 #include "typenet/simd/math.hpp"
 
-namespace typenet::norm {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::norm {
 
 /// BatchNorm in evaluation mode as one scale and shift per feature: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean scale.
 template <class Norm, class T, class V>

@@ -11,7 +11,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet::softmax {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::softmax {
 
 /// The largest of the n logits at l.
 template <class T>

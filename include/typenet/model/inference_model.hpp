@@ -18,6 +18,8 @@
 // before and never again below it.
 #pragma once
 
+#include "typenet/config.hpp"
+
 // First: the topology's sentences are then reported with the shortest chain
 // of includes (see topology/topology_rules.inc).
 #include "typenet/topology/sequential.hpp"
@@ -39,7 +41,7 @@
 #include "typenet/model/inference_network.hpp"
 #include "typenet/model/model.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// A trained network for serving: BatchNorm folded into its Linear, Dropout gone, weights packed per panel; predict is const and may be called from any number of threads at once.
 template <class Net, class T = float>

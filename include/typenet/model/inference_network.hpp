@@ -13,6 +13,8 @@
 // declarations (topology/parameters.hpp).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -21,7 +23,7 @@
 
 #include "typenet/topology/sequential.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 namespace inference_detail {
 

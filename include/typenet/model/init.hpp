@@ -3,6 +3,8 @@
 // biases by the model's Init scheme.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -12,7 +14,7 @@
 #include "typenet/random/rng.hpp"
 #include "typenet/topology/sequential.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// How a Linear's weights and bias start (normalisations start at gamma = 1, beta = 0, as in PyTorch).
 enum class Init {

@@ -3,13 +3,15 @@
 // one sentence.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 #include <stdexcept>
 #include <string>
 
 #include "typenet/base/mode.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// A batch of `rows` samples of `cols` features, rows `stride` apart, at
 /// `data`, for a network starting with Input<input_size>.

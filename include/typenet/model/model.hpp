@@ -9,6 +9,8 @@
 // are not learned).
 #pragma once
 
+#include "typenet/config.hpp"
+
 // First: the topology's sentences are then reported with the shortest chain
 // of includes (see topology/topology_rules.inc).
 #include "typenet/topology/sequential.hpp"
@@ -28,7 +30,7 @@
 #include "typenet/model/init.hpp"
 #include "typenet/model/model_core.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 template <class Net, class T = float>
 class Model : public ModelCore<checked_network_t<Net>, T, cpu::Backend<T>> {

@@ -22,6 +22,8 @@
 // batch of a given size, a step allocates nothing.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -41,7 +43,7 @@
 #include "typenet/random/counter_hash.hpp"
 #include "typenet/topology/sequential.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// What the CPU Model and the GPU's cuda::Model share: the buffers, the workspace layout, the mode, the dropout stream and the order of the blocks' kernels; Backend runs each kernel where its memory lives.
 template <class Net, class T, class Backend>

@@ -10,6 +10,8 @@
 // output_offset<B>() * capacity in a buffer of outputs_per_sample * capacity.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <utility>
@@ -17,7 +19,7 @@
 #include "typenet/kernels/block_buffers.hpp"
 #include "typenet/topology/sequential.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// Where each block's values lie in the model's workspaces: outputs, what forward keeps, and normalisation statistics, per sample and per feature.
 template <class Net>

@@ -5,6 +5,8 @@
 //   p = p - clr g / (sqrt(s) + eps)
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <cstddef>
 #include <span>
@@ -14,7 +16,7 @@
 #include "typenet/optim/optimizer_base.hpp"
 #include "typenet/simd/math.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// The options of Adagrad, as `torch.optim.Adagrad`'s.
 struct AdagradOptions {

@@ -12,6 +12,8 @@
 // spares the divider; see docs/performance.md).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -22,7 +24,7 @@
 #include "typenet/optim/optimizer_base.hpp"
 #include "typenet/simd/math.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// The options of Adam and AdamW, as `torch.optim.Adam`'s and `torch.optim.AdamW`'s.
 struct AdamOptions {

@@ -14,6 +14,8 @@
 // eps runs past the end of the file".
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -32,7 +34,7 @@
 #include "typenet/io/checkpoint_error.hpp"
 #include "typenet/optim/declaration.hpp"
 
-namespace typenet::checkpoint_detail {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::checkpoint_detail {
 
 /// A section taken apart and its structure checked; the options and
 /// counters are checked against the optimizer's own rules when it is restored.

@@ -21,6 +21,8 @@
 // and state flags (SGD's "momentum started") are the rest of the state.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -28,7 +30,7 @@
 
 #include "typenet/base/aligned_buffer.hpp"
 
-namespace typenet::optim {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::optim {
 
 /// The optimizer's name (messages) and its checkpoint kind: an id that never
 /// changes once a file has stored it (0 means no optimizer).

@@ -16,6 +16,8 @@
 // compute the same bits.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -28,7 +30,7 @@
 #include "typenet/cpu/vector_loop.hpp"
 #include "typenet/optim/declaration.hpp"
 
-namespace typenet::optim {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::optim {
 
 /// What every optimizer shares: its options, its declared state, and the step over a parameter buffer (the derived class supplies begin_step and Update).
 template <class Derived, class Declaration, class T>

@@ -10,6 +10,8 @@
 // moments: the same values, one multiply-add fewer.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <cstddef>
 #include <span>
@@ -19,7 +21,7 @@
 #include "typenet/optim/optimizer_base.hpp"
 #include "typenet/simd/math.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// The options of RMSprop, as `torch.optim.RMSprop`'s.
 struct RMSpropOptions {

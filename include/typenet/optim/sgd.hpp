@@ -11,6 +11,8 @@
 // momentum set again starts from the gradient.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <cstddef>
 #include <span>
@@ -20,7 +22,7 @@
 #include "typenet/optim/optimizer_base.hpp"
 #include "typenet/simd/vec.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// The options of SGD, as `torch.optim.SGD`'s.
 struct SGDOptions {

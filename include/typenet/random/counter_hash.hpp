@@ -8,7 +8,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// MurmurHash3's 32-bit finaliser: every input bit affects every output bit.
 template <class U>

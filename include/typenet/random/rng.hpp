@@ -12,7 +12,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// SplitMix64: expands a 64-bit seed into well-mixed state words.
 constexpr std::uint64_t splitmix64(std::uint64_t& state) {

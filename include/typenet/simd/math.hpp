@@ -6,6 +6,8 @@
 // to the C library lane by lane, because double is for checking, not speed.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -19,7 +21,7 @@
 #endif
 #endif
 
-namespace typenet::simd {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::simd {
 
 namespace detail {
 

@@ -25,7 +25,7 @@
 #include <immintrin.h>
 #endif
 
-namespace typenet::simd {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::simd {
 
 #if TYPENET_AVX512
 inline constexpr std::size_t register_bytes = 64;

@@ -3,12 +3,14 @@
 // pre-activation, are derived from it (expr/analysis.hpp).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <string>
 
 #include "typenet/expr/analysis.hpp"
 #include "typenet/topology/layers.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 namespace activation_detail {
 inline constexpr expr::Var<0> x{};

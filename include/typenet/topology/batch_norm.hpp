@@ -8,12 +8,14 @@
 // A bias before it is cancelled by the mean, so the plan drops the Linear's.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <string>
 
 #include "typenet/topology/normalization.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// Batch normalisation over each feature, with running estimates for evaluation (torch.nn.BatchNorm1d's eps and momentum).
 template <float Eps = 1e-5f, float Momentum = 0.1f>

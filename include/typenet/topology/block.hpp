@@ -5,6 +5,8 @@
 // parameter and state buffers, and says what forward keeps for backward.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <cstddef>
 #include <string>
@@ -13,7 +15,7 @@
 #include "typenet/topology/activations.hpp"
 #include "typenet/topology/normalization.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// The stand-in for a block without Dropout.
 struct NoDropout {

@@ -8,12 +8,14 @@
 // cancel it).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <string>
 
 #include "typenet/topology/normalization.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// Layer normalisation over each sample's features (torch.nn.LayerNorm over the last dimension); Affine adds gamma and beta.
 template <float Eps = 1e-5f, bool Affine = true>

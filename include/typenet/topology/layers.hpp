@@ -5,6 +5,8 @@
 // activations too (activations.hpp).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <charconv>
 #include <cstddef>
@@ -13,7 +15,7 @@
 
 #include "typenet/topology/parameters.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// The slot a layer takes in a block (Linear, normalisation, activation,
 /// Dropout, in that order; see block.hpp). The slots are the fusion grammar;

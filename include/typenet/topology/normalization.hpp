@@ -20,6 +20,8 @@
 // statistics (per feature or per sample) in the model's workspace.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <concepts>
 #include <cstddef>
@@ -28,7 +30,7 @@
 #include "typenet/topology/layers.hpp"
 #include "typenet/topology/parameters.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// Over what a normalisation computes its statistics.
 enum class NormalizationAxis {

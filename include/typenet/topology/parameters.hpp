@@ -9,7 +9,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// One dimension of a value, in terms of its block's widths.
 enum class Extent { one, in, out };

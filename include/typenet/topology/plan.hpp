@@ -3,6 +3,8 @@
 // out one after another in the model's parameter and state buffers.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <array>
 #include <boost/hana/at.hpp>
@@ -14,7 +16,7 @@
 #include "typenet/topology/block.hpp"
 #include "typenet/topology/validation.hpp"
 
-namespace typenet::plan_detail {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::plan_detail {
 
 /// Where each block's parts are in the layer list (-1: absent), and where its
 /// values start in the buffers.

@@ -7,13 +7,15 @@
 // The same in training and evaluation; the Linear before it keeps its bias.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <limits>
 #include <string>
 
 #include "typenet/topology/normalization.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// RMSNorm's default: the scalar type's machine epsilon (a value no valid
 /// epsilon has, so that the default can be a float template argument).

@@ -7,6 +7,8 @@
 // activation and dropout that follow it.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <boost/hana/type.hpp>
 #include <cstddef>
@@ -21,7 +23,7 @@
 #include "typenet/topology/rms_norm.hpp"
 #include "typenet/topology/validation.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// A network as a type: its layers in order, from Input to the last. Its rules are checked at compile time, each broken one a sentence; the plan fuses each Linear with what follows.
 template <class... Layers>

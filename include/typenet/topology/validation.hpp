@@ -4,6 +4,8 @@
 // topology_rules.inc; the plan of a valid list is in plan.hpp.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <concepts>
 #include <cstddef>
@@ -14,7 +16,7 @@
 #include "typenet/topology/layers.hpp"
 #include "typenet/topology/normalization.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// Each rule of a network's topology, by the error that breaks it (topology_rules.inc has each one's sentence).
 enum class TopologyError {

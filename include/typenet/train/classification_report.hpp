@@ -13,6 +13,8 @@
 // order, so even a value on a rounding boundary prints the same digit.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +27,7 @@
 #include "typenet/base/matrix.hpp"
 #include "typenet/train/metrics.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// counts(t, p): how many samples of true class labels[t] were predicted as
 /// labels[p] (rows = true class, columns = predicted), as scikit-learn's

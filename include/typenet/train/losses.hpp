@@ -6,6 +6,8 @@
 // is written out (fused: it reads logits and yields dLoss/dLogits = p - onehot).
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -18,7 +20,7 @@
 #include "typenet/expr/nodes.hpp"
 #include "typenet/kernels/softmax.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// How a loss reduces over elements: their mean or their sum.
 enum class Reduction { mean, sum };

@@ -1,6 +1,8 @@
 // Accuracy of a batch of outputs against its targets.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +13,7 @@
 
 #include "typenet/base/matrix.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// The predicted class of each row: the index of its largest output.
 template <class T>

@@ -2,6 +2,8 @@
 // activation or a parameter stops being finite, and clip the gradient norm.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <stdexcept>
@@ -9,7 +11,7 @@
 
 #include "typenet/model/model.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 struct NumericsError : std::runtime_error {
   using std::runtime_error::runtime_error;

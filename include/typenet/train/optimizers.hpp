@@ -4,13 +4,15 @@
 // (optim/declaration.hpp) for checkpoints and the GPU.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include "typenet/optim/adagrad.hpp"
 #include "typenet/optim/adam.hpp"
 #include "typenet/optim/declaration.hpp"
 #include "typenet/optim/rmsprop.hpp"
 #include "typenet/optim/sgd.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// Every optimizer a checkpoint can hold: describe_checkpoint reads a file
 /// without knowing which one saved it, so it must know them all.

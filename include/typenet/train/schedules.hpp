@@ -8,7 +8,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// The same learning rate at every step.
 struct ConstantLR {

@@ -4,11 +4,13 @@
 // backward, past any Softmax head.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <span>
 
 #include "typenet/model/model.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
 /// Forward (train mode), loss and backward; returns the loss. The gradients
 /// are in model.gradients() afterwards.

@@ -55,7 +55,7 @@
 #include "typenet/random/counter_hash.hpp"
 #include "typenet/topology/activations.hpp"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 namespace block_kernel_detail {
 

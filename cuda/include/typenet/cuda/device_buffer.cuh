@@ -8,6 +8,8 @@
 //   x.copy_to_host(host.data(), n, stream);  // then synchronise the stream
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -17,7 +19,7 @@
 
 #include "typenet/cuda/error.cuh"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// count values of T in device memory, freed with the buffer (move-only).
 template <class T>

@@ -9,6 +9,8 @@
 //   cuda::evaluate(ActivationBackward<GELU>::derivative, out, n, stream, x);
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -20,7 +22,7 @@
 #include "typenet/cuda/scalar_expression.hpp"
 #include "typenet/expr/nodes.hpp"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// N device arrays read by an elementwise kernel.
 template <class T, int N>

@@ -4,12 +4,14 @@
 //   typenet: cudaMalloc(17179869184 bytes) failed: out of memory
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cuda_runtime.h>
 
 #include <stdexcept>
 #include <string>
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// A failed CUDA call: the call and CUDA's message in what(), the code kept.
 struct CudaError : std::runtime_error {

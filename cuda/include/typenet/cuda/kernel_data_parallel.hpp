@@ -31,6 +31,8 @@
 // `verify_every` steps.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -44,7 +46,7 @@
 #include "typenet/io/crc32c.hpp"
 #include "typenet/random/rng.hpp"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// The options of KernelDataParallel.
 struct KernelDataParallelOptions {

@@ -17,6 +17,8 @@
 // and checkpoints move between the two with copy_from and copy_to.
 #pragma once
 
+#include "typenet/config.hpp"
+
 // First: the topology's sentences are then reported with the shortest chain
 // of includes (see topology/topology_rules.inc).
 #include "typenet/topology/sequential.hpp"
@@ -35,12 +37,12 @@
 #include "typenet/model/init.hpp"
 #include "typenet/model/model_core.hpp"
 
-namespace typenet {
+namespace typenet::inline TYPENET_ISA_NAMESPACE {
 template <class Net, class T>
 class Model;  // the CPU model, which copy_from and copy_to read and write
 }
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// The model core's backend over an executor: every block's kernels in
 /// order (block_forward, block_backward), BatchNorm's sums reduced between

@@ -13,6 +13,8 @@
 // executor). Buffers grow with the largest batch and are then reused.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -28,7 +30,7 @@
 #include "typenet/train/losses.hpp"
 #include "typenet/train/optimizers.hpp"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// The losses of train/losses.hpp on an executor's memory: each returns the
 /// batch's loss and writes dLoss/dOutput (dLoss/dLogits) into grad.

@@ -4,6 +4,8 @@
 // any thread count fits one launch.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -12,7 +14,7 @@
 
 #include "typenet/cuda/error.cuh"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// The CUDA kernel that runs threads 0 to n - 1 of `kernel`, each grid thread striding over them.
 template <class Kernel>

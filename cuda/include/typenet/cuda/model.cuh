@@ -14,6 +14,8 @@
 // once the work is queued, except copy_from/copy_to, which complete.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -27,7 +29,7 @@
 #include "typenet/cuda/kernel_training.hpp"
 #include "typenet/cuda/launch.cuh"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// A stream that destroys itself.
 class Stream {

@@ -16,6 +16,8 @@
 // the CPU path.
 #pragma once
 
+#include "typenet/config.hpp"
+
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -30,7 +32,7 @@
 #include "typenet/cuda/error.cuh"
 #include "typenet/distributed/mpi_communicator.hpp"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// Sums over every rank's GPU with NCCL, MPI starting it (one rank per GPU).
 class NcclCommunicator {

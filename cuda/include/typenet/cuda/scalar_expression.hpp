@@ -9,7 +9,7 @@
 
 #include "typenet/config.hpp"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// The values of one element, as an expression reads them (env[i]).
 template <class T, int N>

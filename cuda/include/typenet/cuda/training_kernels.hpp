@@ -24,7 +24,7 @@
 #include "typenet/kernels/softmax.hpp"
 #include "typenet/simd/vec.hpp"
 
-namespace typenet::cuda {
+namespace typenet::inline TYPENET_ISA_NAMESPACE::cuda {
 
 /// What a loss computation leaves for the host: the sum of the rows' values,
 /// and the first row whose label was outside the output (none: ~0).
