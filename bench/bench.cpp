@@ -339,7 +339,7 @@ void print_header(const Options& o) {
 // set, each copy's main renamed into the copy's namespace, and runs the copy
 // for the best ISA the CPU has (typenet/cpu/isa_dispatch.hpp).
 #if defined(TYPENET_BENCH_ONE_COPY_OF_SEVERAL)
-namespace bench::TYPENET_ISA_NAMESPACE {
+namespace bench_copy::TYPENET_ISA_NAMESPACE {
 int main_of_this_copy(int argc, char** argv) {
 #else
 int main(int argc, char** argv) {
@@ -386,5 +386,5 @@ int main(int argc, char** argv) {
   }
 }
 #if defined(TYPENET_BENCH_ONE_COPY_OF_SEVERAL)
-}  // namespace bench::TYPENET_ISA_NAMESPACE
+}  // namespace bench_copy::TYPENET_ISA_NAMESPACE
 #endif

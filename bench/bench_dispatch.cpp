@@ -11,15 +11,15 @@
 
 #include "typenet/cpu/isa_dispatch.hpp"
 
-namespace bench::isa_sse { int main_of_this_copy(int argc, char** argv); }
-namespace bench::isa_avx2 { int main_of_this_copy(int argc, char** argv); }
-namespace bench::isa_avx512 { int main_of_this_copy(int argc, char** argv); }
+namespace bench_copy::isa_sse { int main_of_this_copy(int argc, char** argv); }
+namespace bench_copy::isa_avx2 { int main_of_this_copy(int argc, char** argv); }
+namespace bench_copy::isa_avx512 { int main_of_this_copy(int argc, char** argv); }
 
 int main(int argc, char** argv) {
   try {
-    const auto copy = typenet::select_isa_variant<int(int, char**)>({{typenet::Isa::avx512, bench::isa_avx512::main_of_this_copy},
-                                                                      {typenet::Isa::avx2, bench::isa_avx2::main_of_this_copy},
-                                                                      {typenet::Isa::sse, bench::isa_sse::main_of_this_copy}});
+    const auto copy = typenet::select_isa_variant<int(int, char**)>({{typenet::Isa::avx512, bench_copy::isa_avx512::main_of_this_copy},
+                                                                      {typenet::Isa::avx2, bench_copy::isa_avx2::main_of_this_copy},
+                                                                      {typenet::Isa::sse, bench_copy::isa_sse::main_of_this_copy}});
     const auto name = typenet::isa_name(copy.isa);
     std::fprintf(stderr, "bench_dispatch: running the %.*s copy\n", static_cast<int>(name.size()), name.data());
     return copy.function(argc, argv);

@@ -2,7 +2,8 @@
 # The three ways a user consumes typenet, each built as a user builds it: out
 # of the source tree, with no include path into it, and then run.
 #   cmake       find_package(typenet 0.2 REQUIRED) against `meson install
-#               --destdir` (and a request for another minor version refused)
+#               --destdir` (and a request for another minor version refused);
+#               on x86-64 also one binary with a copy per ISA (any_cpu_*.cpp)
 #   pkg-config  g++ $(pkg-config --cflags typenet) against the same tree
 #   meson       typenet as a subproject through subprojects/typenet.wrap, a
 #               git clone of the tree under test (tracked and untracked files)
@@ -64,6 +65,8 @@ if cmake -S "$work/cmake" -B "$work/cmake/build" -DCMAKE_BUILD_TYPE=Release -DCM
   found=$(sed -n 's/^typenet_DIR:PATH=//p' "$work/cmake/build/CMakeCache.txt")
   if [ "$found" = "$root/usr/share/cmake/typenet" ]; then
     check_program cmake "$work/cmake/build/twenty_lines"
+    # One binary for many CPUs: the copies for x86-64-v2, -v3 and -v4.
+    [ "$(uname -m)" = x86_64 ] && check_program cmake-any-cpu "$work/cmake/build/any_cpu"
   else
     fail cmake "find_package found typenet in $found, not in the tree under test"
   fi

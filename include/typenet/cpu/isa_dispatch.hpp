@@ -44,18 +44,19 @@ namespace typenet {
 
 // Outside the ISA namespace on purpose: every copy of a program, whatever it
 // was compiled for, names instruction sets with this one type.
+/// The instruction sets typenet's CPU kernels are written for: portable
+/// 128-bit vector code, SSE (x86-64-v2), AVX without AVX2, AVX2 with FMA
+/// (x86-64-v3), AVX-512 (x86-64-v4), NEON (aarch64).
 enum class Isa { portable, sse, avx, avx2, avx512, neon };
 
 }  // namespace typenet
 
 namespace typenet::inline TYPENET_ISA_NAMESPACE {
 
-// The instruction set this translation unit's kernels are compiled for.
+/// The instruction set this translation unit's kernels are compiled for.
 inline constexpr Isa compiled_isa = Isa::TYPENET_ISA_ID;
 
-// How the build flags that enable each instruction set are spelled: the
-// x86-64 micro-architecture levels for the copies a dispatching program
-// builds, and the run-time check below tests exactly these levels.
+/// The ISA's name, as TYPENET_ISA spells it: "sse", "avx2", "avx512"...
 constexpr std::string_view isa_name(Isa isa) noexcept {
   switch (isa) {
     case Isa::portable: return "portable";
@@ -68,6 +69,8 @@ constexpr std::string_view isa_name(Isa isa) noexcept {
   return "?";
 }
 
+/// The flag that builds a copy for the ISA: the x86-64 micro-architecture
+/// levels, which cpu_supports tests whole.
 constexpr std::string_view isa_build_flag(Isa isa) noexcept {
   switch (isa) {
     case Isa::sse: return "-march=x86-64-v2";
@@ -80,15 +83,17 @@ constexpr std::string_view isa_build_flag(Isa isa) noexcept {
   return "?";
 }
 
+/// Every Isa, in the enumeration's order.
 inline constexpr Isa all_isas[] = {Isa::portable, Isa::sse, Isa::avx, Isa::avx2, Isa::avx512, Isa::neon};
 
+/// The Isa that isa_name gives `name`, or none.
 constexpr std::optional<Isa> isa_from_name(std::string_view name) noexcept {
   for (const Isa isa : all_isas)
     if (isa_name(isa) == name) return isa;
   return std::nullopt;
 }
 
-// Within one CPU family a higher rank runs everything a lower one does.
+/// Within one CPU family a higher rank runs everything a lower one does.
 constexpr int isa_rank(Isa isa) noexcept {
   switch (isa) {
     case Isa::portable: return 0;
@@ -101,13 +106,14 @@ constexpr int isa_rank(Isa isa) noexcept {
   return 0;
 }
 
+/// Whether the ISA is one of x86's.
 constexpr bool is_x86_isa(Isa isa) noexcept {
   return isa == Isa::sse || isa == Isa::avx || isa == Isa::avx2 || isa == Isa::avx512;
 }
 
-// Whether this CPU (and its operating system, which must save the wider
-// registers) runs code built with isa_build_flag(isa). The compiler's
-// run-time library asks CPUID and XGETBV once; this is cheap after that.
+/// Whether this CPU (and its operating system, which must save the wider
+/// registers) runs code built with isa_build_flag(isa). The compiler's
+/// run-time library asks CPUID and XGETBV once; this is cheap after that.
 inline bool cpu_supports(Isa isa) noexcept {
   if (isa == Isa::portable) return true;
   if (isa == compiled_isa) return true;  // this very code is running
@@ -146,10 +152,11 @@ inline bool cpu_supports(Isa isa) noexcept {
 #endif
 }
 
+/// One copy of a function, and the ISA it was compiled for.
 template <class Function>
 struct IsaVariant {
-  Isa isa;
-  Function* function;
+  Isa isa;  ///< what the copy was compiled for
+  Function* function;  ///< the copy
 };
 
 namespace isa_dispatch_detail {
@@ -163,12 +170,12 @@ std::string list_of(std::initializer_list<IsaVariant<Function>> variants) {
 
 }  // namespace isa_dispatch_detail
 
-// The variant for the best instruction set this CPU runs, or the one that the
-// environment variable `override_variable` names (for testing a lower ISA on
-// a better machine, or for ruling one out). Throws std::runtime_error, which
-// names the variable, the value and the choices, for an unknown name, a
-// variant the program was not built with, one this CPU cannot run, and when
-// no variant runs here at all.
+/// The variant for the best instruction set this CPU runs, or the one that
+/// the environment variable `override_variable` names (for testing a lower
+/// ISA on a better machine, or for ruling one out; nullptr: no override).
+/// Throws std::runtime_error, which names the variable, the value and the
+/// choices, for an unknown name, a variant the program was not built with,
+/// one this CPU cannot run, and when no variant runs here at all.
 template <class Function>
 IsaVariant<Function> select_isa_variant(std::initializer_list<IsaVariant<Function>> variants,
                                         const char* override_variable = "TYPENET_ISA") {
