@@ -9,7 +9,7 @@
 // Lines starting with '#' are comments (derived rates). With --json, one JSON
 // document instead, with everything compare.py needs to mirror the workloads.
 //
-//   bench [--threads N] [--reps N] [--warmup N] [--only NAME[,NAME...]] [--json] [--list]
+//   bench [--threads N] [--reps N] [--warmup N] [--only NAME[,NAME...]] [--json] [--list] [--flush-subnormals]
 //
 // Build: meson (bench/meson.build) or
 //   g++ -std=c++20 -O2 -march=native -Iinclude bench/bench.cpp -lopenblas -o /tmp/bench
@@ -38,6 +38,9 @@
 
 #if !defined(TYPENET_BENCH_NO_OPENBLAS)
 #include <cblas.h>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
 #endif
 
 namespace {
@@ -352,9 +355,15 @@ int main(int argc, char** argv) {
         "  --reps N     timed repetitions of every workload (default: per workload, 5 to 21)\n"
         "  --warmup N   untimed repetitions before them (default: per workload)\n"
         "  --only LIST  run only these workloads (comma-separated; --list shows the names)\n"
-        "  --json       one JSON document instead of lines 'name median_seconds min_seconds reps'");
+        "  --json       one JSON document instead of lines 'name median_seconds min_seconds reps'\n"
+        "  --flush-subnormals  compute with MXCSR's flush-to-zero and denormals-are-zero (x86)");
     cpu::ThreadPool pool(options.threads);
     const Context context{options.threads, &pool};
+#if defined(__x86_64__)
+    // Set after the pool exists: its workers take the caller's mode with
+    // each job (cpu/thread_pool.hpp), as a user's program would rely on.
+    if (options.flush_subnormals) _mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
     const std::vector<Workload> suite = workloads(context);
 
     if (bench::list_or_check_names(options, suite)) return 0;

@@ -64,6 +64,7 @@ struct Options {
   std::optional<int> reps, warmup;
   std::set<std::string> only;
   bool json = false, list = false;
+  bool flush_subnormals = false;  // --flush-subnormals: MXCSR's FTZ and DAZ (bench.cpp applies it)
 };
 
 inline int parse_count(std::string_view flag, const char* text, int minimum) {
@@ -97,6 +98,7 @@ inline Options parse(int argc, char** argv, const char* usage) {
         start = comma + 1;
       }
     } else if (a == "--json") o.json = true;
+    else if (a == "--flush-subnormals") o.flush_subnormals = true;
     else if (a == "--list") o.list = true;
     else if (a == "--help" || a == "-h") {
       std::puts(usage);

@@ -4,9 +4,15 @@
 #define BOOST_TEST_MODULE training
 #include <boost/test/unit_test.hpp>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <set>
+#include <thread>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "typenet/typenet.hpp"
 
@@ -97,6 +103,41 @@ BOOST_AUTO_TEST_CASE(results_do_not_depend_on_the_thread_count) {
   BOOST_TEST(std::memcmp(single.data(), pair.data(), single.size() * sizeof(float)) == 0);
   BOOST_TEST(std::memcmp(single.data(), triple.data(), single.size() * sizeof(float)) == 0);
 }
+
+#if defined(__x86_64__)
+// The pool's workers compute in the caller's floating-point mode, read when
+// a job is posted (cpu/thread_pool.hpp): a pool created before the caller
+// turns on flush-to-zero and denormals-are-zero runs every task with them,
+// and the next job, posted in the default mode, without.
+BOOST_AUTO_TEST_CASE(workers_take_the_callers_flush_to_zero_mode) {
+  cpu::ThreadPool pool(3);
+  const unsigned saved = _mm_getcsr();
+  constexpr unsigned ftz_daz = 0x8040;  // FTZ (bit 15) and DAZ (bit 6)
+  auto modes_of_tasks = [&] {
+    std::vector<unsigned> modes(48);
+    std::vector<std::thread::id> threads(48);
+    pool.parallel_for(48, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) {
+        modes[i] = _mm_getcsr() & ftz_daz;
+        threads[i] = std::this_thread::get_id();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // long enough for the workers to take some
+      }
+    });
+    BOOST_REQUIRE(std::set<std::thread::id>(threads.begin(), threads.end()).size() > 1);
+    return modes;
+  };
+  _mm_setcsr(saved | ftz_daz);
+  const std::vector<unsigned> flushed = modes_of_tasks();
+  _mm_setcsr(saved & ~ftz_daz);
+  const std::vector<unsigned> plain = modes_of_tasks();
+  _mm_setcsr(saved);
+  for (std::size_t i = 0; i < flushed.size(); ++i) {
+    BOOST_TEST_INFO("task " << i);
+    BOOST_TEST(flushed[i] == ftz_daz);
+    BOOST_TEST(plain[i] == 0u);
+  }
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(float_and_double_agree) {
   using Net = Sequential<Input<8>, Linear<40>, GELU, Linear<30>, Tanh, Linear<20>, ELU<>, Linear<4>>;

@@ -11,6 +11,13 @@
 // Waking a sleeping thread costs microseconds, more than a whole small
 // training step; workers therefore spin briefly before they sleep, and callers
 // use the pool only above a work threshold.
+//
+// Workers compute in the caller's floating-point mode: on x86 each task runs
+// with the control bits of the caller's MXCSR (rounding, flush-to-zero,
+// denormals-are-zero), read when the job is posted. A program that flushes
+// subnormal numbers (`_mm_setcsr(_mm_getcsr() | 0x8040)`, or -ffast-math's
+// startup code) thus flushes them in every task, and the results stay the
+// same whichever thread runs which task, whenever the pool was created.
 #pragma once
 
 #include <algorithm>
@@ -26,8 +33,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define TYPENET_PAUSE() _mm_pause()
+#define TYPENET_FP_CONTROL_FOLLOWS_CALLER 1
 #else
 #define TYPENET_PAUSE() ((void)0)
+#define TYPENET_FP_CONTROL_FOLLOWS_CALLER 1
 #endif
 
 namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
@@ -66,6 +75,9 @@ class ThreadPool {
     auto run_task = [&](std::size_t t) { f(t * per_task, std::min(n, (t + 1) * per_task)); };
     job_ = [](const void* ctx, std::size_t t) { (*static_cast<const decltype(run_task)*>(ctx))(t); };
     context_ = &run_task;
+#if TYPENET_FP_CONTROL_FOLLOWS_CALLER
+    fp_control_ = _mm_getcsr() & fp_control_bits;
+#endif
     done_.store(0, std::memory_order_relaxed);
     // The job's whole identity is in one word (generation, task count, next
     // task), so a claim is valid exactly when it succeeds.
@@ -87,6 +99,9 @@ class ThreadPool {
 
  private:
   static constexpr std::uint64_t max_tasks = 0xffff;
+  /// MXCSR's control bits: denormals-are-zero (6), the exception masks
+  /// (7-12), rounding (13-14), flush-to-zero (15); not the sticky flags 0-5.
+  static constexpr unsigned fp_control_bits = 0xffc0;
 
   /// Claims and runs tasks of job `generation` until none is left. A claim
   /// that succeeds names an unfinished task of a job whose caller is still
@@ -97,6 +112,11 @@ class ThreadPool {
       const std::uint64_t tasks = (v >> 16) & 0xffffu, task = v & 0xffffu;
       if ((v >> 32) != generation || task >= tasks) return;
       if (!next_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+#if TYPENET_FP_CONTROL_FOLLOWS_CALLER
+      // A worker takes the caller's mode (a few cycles when it has it already).
+      const unsigned csr = _mm_getcsr();
+      if ((csr & fp_control_bits) != fp_control_) _mm_setcsr((csr & ~fp_control_bits) | fp_control_);
+#endif
       job_(context_, task);
       if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) done_.notify_one();
       v = next_.load(std::memory_order_acquire);
@@ -128,6 +148,7 @@ class ThreadPool {
   /// Read by a worker only after a successful claim (see run_tasks).
   void (*job_)(const void*, std::size_t) = nullptr;
   const void* context_ = nullptr;
+  unsigned fp_control_ = 0;  ///< the caller's MXCSR control bits, read as job_ is
 };
 
 /// The process-wide pool, one thread per core, created on first use.
