@@ -36,7 +36,7 @@
 #define TYPENET_FP_CONTROL_FOLLOWS_CALLER 1
 #else
 #define TYPENET_PAUSE() ((void)0)
-#define TYPENET_FP_CONTROL_FOLLOWS_CALLER 1
+#define TYPENET_FP_CONTROL_FOLLOWS_CALLER 0
 #endif
 
 namespace typenet::inline TYPENET_ISA_NAMESPACE::cpu {
