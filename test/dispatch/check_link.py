@@ -12,6 +12,7 @@ relies on (typenet/cpu/isa_dispatch.hpp):
 
 usage: check_link.py MAP NM
 """
+import os
 import re
 import subprocess
 import sys
@@ -22,6 +23,17 @@ ORDER = ["sse", "avx2", "avx512"]  # as test/meson.build links them
 def variant_of(path):
     m = re.search(r"dispatch_variant_(sse|avx2|avx512)", path)
     return m.group(1) if m else None
+
+
+def resolve(path, map_file):
+    """The map names objects relative to the linker's directory (the build
+    directory under meson), which need not be ours: try it, then the map's
+    directory and the one above it."""
+    for base in ("", os.path.dirname(map_file), os.path.dirname(os.path.dirname(map_file))):
+        candidate = os.path.join(base, path)
+        if os.path.exists(candidate):
+            return candidate
+    sys.exit(f"{path} (named in {map_file}) is not found")
 
 
 def main():
@@ -39,7 +51,7 @@ def main():
     for _, obj in kept:
         v = variant_of(obj)
         if v:
-            archives[v] = obj.split("(")[0]
+            archives[v] = resolve(obj.split("(")[0], map_file)
     if sorted(archives) != sorted(ORDER):
         print(f"expected code from the three variants, found {sorted(archives)}")
         return 1
@@ -57,7 +69,6 @@ def main():
                     failures.append(f"{v}: typenet symbol outside typenet::isa_{v}: {line.strip()[:200]}")
                     break
 
-    shared = 0
     for section, obj in kept:
         v = variant_of(obj)
         if v is None:
@@ -66,8 +77,6 @@ def main():
         for lower in ORDER[:ORDER.index(v)]:
             if symbol in defined[lower]:
                 failures.append(f"{symbol} kept from the {v} copy although the {lower} copy defines it")
-        if any(symbol in defined[o] for o in ORDER if o != v):
-            shared += 1
     lowest_shared = sum(1 for s, o in kept if variant_of(o) == "sse"
                         and any(s[len(".text."):] in defined[o2] for o2 in ORDER[1:]))
     for f in failures[:20]:
