@@ -108,14 +108,19 @@ class ThreadPool {
   /// waiting, so job_ and context_ are that job's.
   void run_tasks(std::uint64_t generation) {
     std::uint64_t v = next_.load(std::memory_order_acquire);
+    [[maybe_unused]] bool in_callers_mode = false;
     for (;;) {
       const std::uint64_t tasks = (v >> 16) & 0xffffu, task = v & 0xffffu;
       if ((v >> 32) != generation || task >= tasks) return;
       if (!next_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
 #if TYPENET_FP_CONTROL_FOLLOWS_CALLER
-      // A worker takes the caller's mode (a few cycles when it has it already).
-      const unsigned csr = _mm_getcsr();
-      if ((csr & fp_control_bits) != fp_control_) _mm_setcsr((csr & ~fp_control_bits) | fp_control_);
+      // Once per job and thread, after the first claim (which makes
+      // fp_control_ this job's): a worker takes the caller's mode.
+      if (!in_callers_mode) {
+        const unsigned csr = _mm_getcsr();
+        if ((csr & fp_control_bits) != fp_control_) _mm_setcsr((csr & ~fp_control_bits) | fp_control_);
+        in_callers_mode = true;
+      }
 #endif
       job_(context_, task);
       if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) done_.notify_one();
